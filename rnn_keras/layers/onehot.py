@@ -1,0 +1,44 @@
+"""Integer tokens to one-hot vectors `x_t`, the input of the article's model."""
+
+import keras
+import tensorflow as tf
+
+from rnn_keras.layers import _checks
+
+
+@keras.saving.register_keras_serializable(package="rnn_keras")
+class OneHot(keras.layers.Layer):
+    """`x_t` = one-hot of token `t`: `(batch, time)` ints to `(batch, time, depth)`.
+
+    With one-hot inputs `U x_t` is row `t` of U (`kernel`), exactly the model
+    of the article; an `Embedding` would add a second matrix in front of U.
+
+    Args:
+        depth: vocabulary size.
+        mask_zero: token 0 is padding; emit a mask `(batch, time)` for the RNNs.
+    """
+
+    def __init__(self, depth, mask_zero=False, **kwargs):
+        super().__init__(**kwargs)
+        self.depth = _checks.positive_int("depth", depth)
+        self.mask_zero = bool(mask_zero)
+        self.supports_masking = True
+
+    def call(self, tokens):
+        tokens = tf.convert_to_tensor(tokens)
+        if tokens.shape.rank != 2:
+            raise ValueError(
+                f"Layer '{self.name}' expects integer tokens of shape (batch, time), "
+                f"received shape {tuple(tokens.shape)}.")
+        return tf.one_hot(tf.cast(tokens, tf.int32), self.depth, dtype=self.compute_dtype)
+
+    def compute_mask(self, tokens, mask=None):
+        if not self.mask_zero:
+            return mask
+        return keras.ops.not_equal(tokens, 0)
+
+    def compute_output_shape(self, tokens_shape):
+        return (*tokens_shape, self.depth)
+
+    def get_config(self):
+        return {**super().get_config(), "depth": self.depth, "mask_zero": self.mask_zero}
