@@ -1,5 +1,11 @@
 """The Keras layers of the classic recurrent network."""
 
+from rnn_keras._quiet import import_tensorflow
+
+import_tensorflow()  # before the layers import it, so its start-up log stays quiet
+
+# ruff: noqa: E402
+
 from rnn_keras.layers.bidirectional import Bidirectional
 from rnn_keras.layers.cell import RNNCell
 from rnn_keras.layers.deep import DeepBidirectional

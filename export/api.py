@@ -1,0 +1,92 @@
+"""Export a run folder to self-contained ONNX files, checked against TensorFlow.
+
+    from export import api
+    api.export_run("runs/lm-...")              # model.onnx (+ step.onnx for the LM)
+    api.export_run("runs/tag-...", path="loop")
+
+`path="native"` (default) lowers each RNN / Bidirectional layer to one ONNX
+`RNN` node; `path="loop"` uses tf2onnx, which turns the `tf.while_loop` into an
+ONNX `Loop`. Every file passes `onnx.checker` and a parity check on real inputs
+(max abs difference <= 1e-4) before it is renamed into place.
+"""
+
+import json
+import os
+import pathlib
+import tempfile
+
+import keras
+import onnx
+
+from export import metadata, parity
+from rnn_keras import runs, saving
+from rnn_keras.vocab import Vocab
+
+PATHS = ("native", "loop")
+
+
+def _versions():
+    import tensorflow as tf
+    import tf2onnx
+
+    return {"tensorflow": tf.__version__, "keras": keras.__version__,
+            "tf2onnx": tf2onnx.__version__, "onnx": onnx.__version__}
+
+
+def _lower(model, meta, path, kind):
+    if path == "native":
+        from export import native_models
+
+        build = native_models.step_model if kind == "step" else native_models.sequence_model
+        return build(model, meta)
+    from export import loop
+
+    return loop.convert(model, meta, time=1 if kind == "step" else None)
+
+
+def export_model(model, cfg, vocab, labels, out_dir, path="native", check=True):
+    """Write `model.onnx` (and `step.onnx` for the LM) to `out_dir`; returns `[(file, max_diff)]`."""
+    if path not in PATHS:
+        raise ValueError(f"`path` must be one of {PATHS}, got {path!r}.")
+    out_dir = pathlib.Path(out_dir)
+    kinds = ["sequence", "step"] if cfg["task"] == "lm" else ["sequence"]
+    sizes = [int(t.shape[-1]) for t in model.inputs[1:]]
+    results = []
+    for kind in kinds:
+        meta = metadata.to_props(cfg["task"], kind, vocab.chars, labels, cfg, sizes, path, _versions())
+        onnx_model = _lower(model, meta, path, kind)
+        final = out_dir / ("step.onnx" if kind == "step" else "model.onnx")
+        results.append((final, _write_checked(onnx_model, final, model, cfg, vocab, kind, check)))
+    return results
+
+
+def _write_checked(onnx_model, final, model, cfg, vocab, kind, check):
+    """Save to a temporary name, check parity there, then rename: no half-written file."""
+    fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=f".{final.stem}.", suffix=".onnx")
+    os.close(fd)
+    try:
+        onnx.save(onnx_model, tmp)
+        diff = parity.check(model, tmp, cfg, vocab, kind) if check else None
+        os.replace(tmp, final)
+        return diff
+    finally:
+        pathlib.Path(tmp).unlink(missing_ok=True)
+
+
+def load_run_model(run_dir):
+    """The run's best model (or its latest checkpoint's), config and vocabulary."""
+    run_dir = pathlib.Path(run_dir)
+    cfg = json.loads(runs.read_config(run_dir).to_json())
+    vocab, labels = runs.read_vocab(run_dir)
+    best = run_dir / "best.keras"
+    if not best.is_file():
+        from rnn_keras import checkpoint
+
+        best = checkpoint.latest_dir(run_dir) / "model.keras"
+    return saving.load_model(best), cfg, Vocab(vocab.chars), labels
+
+
+def export_run(run_dir, path="native", check=True):
+    """Export the run in `run_dir` next to it; returns `[(file, max_diff)]`."""
+    model, cfg, vocab, labels = load_run_model(run_dir)
+    return export_model(model, cfg, vocab, labels, run_dir, path, check)

@@ -1,0 +1,51 @@
+"""tf2onnx lowering: the model's `tf.function` with a named `TensorSpec` signature.
+
+tf2onnx turns our `tf.while_loop` into an ONNX `Loop`. Graph inputs come out
+with our names (`tokens`, `state_i`); outputs are renamed to `logits` and
+`state_i_out` so both lowering paths have one interface.
+"""
+
+import onnx
+import tensorflow as tf
+import tf2onnx
+
+OPSET = 17
+
+
+def _signature(model, time=None):
+    specs = [tf.TensorSpec((None, time), tf.int32, name="tokens")]
+    specs += [tf.TensorSpec((None, int(t.shape[-1])), tf.float32, name=f"state_{i}")
+              for i, t in enumerate(model.inputs[1:])]
+    return specs
+
+
+def _rename_outputs(onnx_model, new_names):
+    graph = onnx_model.graph
+    mapping = {out.name: new for out, new in zip(graph.output, new_names)}
+    for node in graph.node:
+        node.output[:] = [mapping.get(n, n) for n in node.output]
+        node.input[:] = [mapping.get(n, n) for n in node.input]
+    for out in graph.output:
+        out.name = mapping[out.name]
+
+
+def convert(model, metadata, time=None):
+    """The ONNX model of `model` (sequence, or one step when `time=1`)."""
+    stateful = len(model.inputs) > 1
+    signature = _signature(model, time)
+
+    if stateful:
+        def call(tokens, *states):
+            return model([tokens, *states], training=False)
+    else:
+        def call(tokens):
+            return model(tokens, training=False)
+
+    fn = tf.function(call, input_signature=signature)
+    onnx_model, _ = tf2onnx.convert.from_function(fn, input_signature=signature, opset=OPSET)
+    names = ["logits"] + [f"state_{i}_out" for i in range(len(signature) - 1)]
+    _rename_outputs(onnx_model, names)
+    for key, value in metadata.items():
+        onnx_model.metadata_props.add(key=key, value=value)
+    onnx.checker.check_model(onnx_model)
+    return onnx_model

@@ -1,0 +1,106 @@
+"""Native lowering: each trained RNN / Bidirectional layer becomes one ONNX `RNN` node.
+
+The graph is built from the trained weights with `onnx.helper`. ONNX's `RNN`
+computes `H_t = f(X_t W^T + H_{t-1} R^T + Wb + Rb)` on time-major `X`
+`(time, batch, input)` (onnxruntime rejects `layout=1`), so for our
+`s_t = f(x_t U + s_{t-1} W + b)` (row vectors, Keras): `W_onnx = U^T`
+(`kernel`), `R_onnx = W^T` (`recurrent_kernel`), `Wb = b`, `Rb = 0`.
+ONNX's reverse direction writes `Y` in input time order, which is what our
+`Bidirectional` produces after flipping its backward layer. Padding: the
+model's tokens are right-padded with 0, so `sequence_lens` = count of non-zero
+tokens; ONNX then starts the reverse direction at each sequence's last real
+element, as our masked layers do, and writes zeros past the end.
+"""
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+ONNX_ACTIVATIONS = {"tanh": "Tanh", "sigmoid": "Sigmoid", "relu": "Relu"}
+OPSET = 17
+
+
+class Graph:
+    """Collects nodes and initialisers with unique names."""
+
+    def __init__(self):
+        self.nodes, self.inits, self._n = [], [], 0
+
+    def name(self, base):
+        self._n += 1
+        return f"{base}_{self._n}"
+
+    def const(self, array, base="c"):
+        name = self.name(base)
+        self.inits.append(numpy_helper.from_array(np.asarray(array), name))
+        return name
+
+    def op(self, op_type, inputs, base=None, outputs=1, **attrs):
+        names = [self.name(base or op_type.lower()) for _ in range(outputs)]
+        self.nodes.append(helper.make_node(op_type, inputs, names, **attrs))
+        return names[0] if outputs == 1 else names
+
+
+def activation_of(rnn_layer):
+    name = rnn_layer.cell.activation_name
+    if name not in ONNX_ACTIVATIONS:
+        raise ValueError(f"The native ONNX path supports tanh, sigmoid and relu, not {name!r}; "
+                         "export with --path loop.")
+    return ONNX_ACTIVATIONS[name]
+
+
+def _direction_weights(rnn_layer):
+    U, W = (np.asarray(v, np.float32) for v in (rnn_layer.cell.kernel, rnn_layer.cell.recurrent_kernel))
+    b = np.zeros(W.shape[0], np.float32) if rnn_layer.cell.bias is None else np.asarray(rnn_layer.cell.bias, np.float32)
+    return U.T, W.T, np.concatenate([b, np.zeros_like(b)])
+
+
+def rnn_node(g, x, layers, direction, seq_lens="", initial_h=""):
+    """One ONNX RNN over time-major `x`; `layers` = [forward] or [forward, backward]."""
+    w, r, b = (np.stack(parts) for parts in zip(*map(_direction_weights, layers)))
+    acts = [activation_of(layer) for layer in layers]
+    y, y_h = g.op("RNN", [x, g.const(w, "W"), g.const(r, "R"), g.const(b, "B"), seq_lens, initial_h],
+                  outputs=2, hidden_size=int(w.shape[1]), direction=direction, activations=acts)
+    return y, y_h  # (time, dirs, batch, units), (dirs, batch, units)
+
+
+def merge(g, y, mode, dir_axis):
+    """Merge the two directions along `dir_axis` of `y` as Keras' Bidirectional does."""
+    if mode == "concat":
+        if dir_axis == 1:  # (time, 2, batch, u) -> (time, batch, 2u), forward first
+            return g.op("Reshape", [g.op("Transpose", [y], perm=[0, 2, 1, 3]), g.const(np.array([0, 0, -1]))])
+        return g.op("Reshape", [g.op("Transpose", [y], perm=[1, 0, 2]), g.const(np.array([0, -1]))])
+    fw, bw = g.op("Split", [y, g.const(np.array([1, 1]))], axis=dir_axis, outputs=2)
+    fw, bw = (g.op("Squeeze", [t, g.const(np.array([dir_axis]))]) for t in (fw, bw))
+    if mode == "sum":
+        return g.op("Add", [fw, bw])
+    if mode == "ave":
+        return g.op("Mul", [g.op("Add", [fw, bw]), g.const(np.float32(0.5))])
+    if mode == "mul":
+        return g.op("Mul", [fw, bw])
+    raise ValueError(f"merge_mode {mode!r} cannot be exported as one tensor.")
+
+
+def sequence_lengths(g, tokens):
+    """`(batch,)` int32 count of non-padding tokens (right padding)."""
+    nonzero = g.op("Cast", [g.op("Not", [g.op("Equal", [tokens, g.const(np.int32(0))])])], to=TensorProto.INT32)
+    return g.op("ReduceSum", [nonzero, g.const(np.array([1]))], keepdims=0)
+
+
+def make_model(g, inputs, outputs, metadata):
+    graph = helper.make_graph(g.nodes, "rnn_keras", inputs, outputs, g.inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
+                              producer_name="rnn_keras.export.native")
+    model.ir_version = 8
+    for key, value in metadata.items():
+        model.metadata_props.add(key=key, value=value)
+    onnx.checker.check_model(model)
+    return model
+
+
+def int_input(name, *dims):
+    return helper.make_tensor_value_info(name, TensorProto.INT32, list(dims))
+
+
+def float_io(name, *dims):
+    return helper.make_tensor_value_info(name, TensorProto.FLOAT, list(dims))

@@ -1,0 +1,72 @@
+"""TensorFlow vs onnxruntime on real inputs; an export fails loudly above the tolerance."""
+
+import numpy as np
+
+from export import runtime
+from rnn_keras import data
+
+TOLERANCE = 1e-4
+
+
+class ParityError(RuntimeError):
+    """onnxruntime's outputs differ from TensorFlow's by more than the tolerance."""
+
+
+def real_inputs(cfg, vocab, kind, batch=4, seed=0):
+    """`tokens` from the run's own text: a right-padded batch of different lengths.
+
+    The LM's sequence model gets full windows (it is never padded), its step
+    model one token; tag/classify get lines of lengths 5..40, so padding and
+    the backward direction's start at each sequence's end are both exercised.
+    """
+    text = data.read_text(cfg.get("text"))
+    text = "".join(c for c in text[:200_000] if c in set(vocab.chars))
+    rng = np.random.default_rng(seed)
+    if kind == "step":
+        return np.array([[vocab.encode(text[i])[0]] for i in rng.integers(0, len(text), batch)], np.int32)
+    if cfg["task"] == "lm":
+        starts = rng.integers(0, len(text) - 64, batch)
+        return np.array([vocab.encode(text[s:s + 64]) for s in starts], np.int32)
+    lengths = np.linspace(5, 40, batch).astype(int)
+    rows = [vocab.encode(text[s:s + n].replace(" ", "") if cfg["task"] == "tag" else text[s:s + n])
+            for s, n in zip(rng.integers(0, len(text) - 64, batch), lengths)]
+    return data.pad(rows)
+
+
+def feeds_for(model, tokens, seed=0):
+    feeds = {"tokens": tokens}
+    rng = np.random.default_rng(seed)
+    for i, t in enumerate(model.inputs[1:]):  # non-zero states: the carried-state path matters
+        feeds[f"state_{i}"] = (0.5 * rng.standard_normal((len(tokens), int(t.shape[-1])))).astype(np.float32)
+    return feeds
+
+
+def tensorflow_outputs(model, feeds):
+    if len(model.inputs) == 1:
+        return [np.asarray(model(feeds["tokens"], training=False))]
+    states = [feeds[f"state_{i}"] for i in range(len(model.inputs) - 1)]
+    return [np.asarray(o) for o in model([feeds["tokens"], *states], training=False)]
+
+
+def max_difference(model, onnx_path, tokens, device="cpu"):
+    """Max abs difference over every output, padded positions of `logits` excluded."""
+    feeds = feeds_for(model, tokens)
+    expected = tensorflow_outputs(model, feeds)
+    session = runtime.make_session(onnx_path, device)
+    got = session.run(None, feeds)
+    diffs = []
+    for i, (a, b) in enumerate(zip(expected, got)):
+        if i == 0 and a.ndim == 3:  # (batch, time, classes): padding is not an output
+            real = tokens != 0
+            a, b = a[real], b[real]
+        diffs.append(float(np.max(np.abs(a - b))))
+    return max(diffs)
+
+
+def check(model, onnx_path, cfg, vocab, kind, device="cpu"):
+    """The max abs difference; `ParityError` above `TOLERANCE`."""
+    diff = max_difference(model, onnx_path, real_inputs(cfg, vocab, kind), device)
+    if not diff <= TOLERANCE:
+        raise ParityError(f"{onnx_path}: onnxruntime differs from TensorFlow by {diff:.3g} "
+                          f"(tolerance {TOLERANCE}). The export is not trustworthy; report this.")
+    return diff

@@ -1,0 +1,149 @@
+"""onnxruntime inference for exported models; TensorFlow is never imported here.
+
+    lm = load("runs/lm-.../step.onnx", device="cpu")     # or "cuda", "auto"
+    print(lm.generate("ROMEO:", 400, temperature=0.8, seed=0))
+    tagger = load("runs/tag-.../model.onnx"); tagger.tag("Tobeornottobe")
+    clf = load("runs/classify-.../model.onnx"); clf.classify("...")
+"""
+
+import pathlib
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+
+from export.metadata import MetadataError, from_props
+from rnn_keras import sampling
+from rnn_keras.vocab import Vocab
+
+DEVICES = ("cpu", "cuda", "auto")
+
+
+class DeviceError(RuntimeError):
+    """The requested device cannot be used; no silent fallback to another."""
+
+
+def _providers(device, cuda_options):
+    if device not in DEVICES:
+        raise ValueError(f"`device` must be one of {DEVICES}, got {device!r}.")
+    available = ort.get_available_providers()
+    cuda = ("CUDAExecutionProvider", {"use_tf32": "0", **(cuda_options or {})})
+    if device == "cuda" and "CUDAExecutionProvider" not in available:
+        raise DeviceError(
+            "device='cuda' but this onnxruntime has no CUDAExecutionProvider "
+            f"(available: {', '.join(available)}). Install onnxruntime-gpu "
+            "(pip install -r requirements-gpu.txt) on a machine with an NVIDIA driver, "
+            "or use device='cpu'.")
+    if device == "cpu" or (device == "auto" and "CUDAExecutionProvider" not in available):
+        return ["CPUExecutionProvider"]
+    return [cuda, "CPUExecutionProvider"]
+
+
+def read_metadata(path):
+    """Our metadata from an ONNX file, with clear errors for files that are not ours."""
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such ONNX file.")
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception as err:  # onnx raises DecodeError and friends for garbage
+        raise MetadataError(f"{path} is not a readable ONNX model ({type(err).__name__}). "
+                            "Pass the model.onnx or step.onnx that `python -m export` wrote.") from err
+    return from_props({p.key: p.value for p in model.metadata_props}, str(path))
+
+
+def make_session(path, device="cpu", cuda_options=None, threads=0):
+    """An `InferenceSession` on `device`; raises `DeviceError` if CUDA was asked for and not used."""
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    if threads:
+        options.intra_op_num_threads = threads
+    providers = _providers(device, cuda_options)
+    try:
+        session = ort.InferenceSession(str(path), options, providers=providers)
+    except Exception as err:
+        raise MetadataError(f"{path}: onnxruntime cannot load it ({err}).") from err
+    if device == "cuda" and "CUDAExecutionProvider" not in session.get_providers():
+        raise DeviceError("CUDA was requested but onnxruntime fell back to "
+                          f"{session.get_providers()}; check the CUDA 13 / cuDNN install.")
+    return session
+
+
+class Model:
+    """A session plus what the metadata says: task, vocabulary, labels."""
+
+    def __init__(self, path, device="cpu", cuda_options=None, threads=0):
+        self.path = pathlib.Path(path)
+        self.meta = read_metadata(path)
+        self.vocab = Vocab(self.meta["vocab"])
+        self.labels = self.meta["labels"]
+        self.session = make_session(path, device, cuda_options, threads)
+        self.input_names = [i.name for i in self.session.get_inputs()]
+        self.output_names = [o.name for o in self.session.get_outputs()]
+
+    def run(self, feeds):
+        """Raw outputs `{name: array}` for `feeds` `{name: array}`."""
+        return dict(zip(self.output_names, self.session.run(self.output_names, feeds)))
+
+    def encode_batch(self, texts):
+        if isinstance(texts, str) or not texts:
+            raise ValueError("Pass a non-empty list of strings.")
+        rows = [self.vocab.encode(t) for t in texts]
+        if not all(rows):
+            raise ValueError("Every text must hold at least one character.")
+        tokens = np.zeros((len(rows), max(map(len, rows))), np.int32)
+        for i, r in enumerate(rows):
+            tokens[i, : len(r)] = r
+        return tokens
+
+
+class LanguageModel(Model):
+    def zero_states(self, batch):
+        return {f"state_{i}": np.zeros((batch, u), np.float32)
+                for i, u in enumerate(self.meta["state_sizes"])}
+
+    def step(self, tokens, states):
+        """`tokens` `(batch, time)` + states -> `(logits (batch, time, vocab), new states)`."""
+        out = self.run({"tokens": np.asarray(tokens, np.int32), **states})
+        new = {f"state_{i}": out[f"state_{i}_out"] for i in range(len(states))}
+        return out["logits"], new
+
+    def generate(self, prime="\n", length=300, temperature=1.0, top_k=0, top_p=1.0, seed=0):
+        """`prime` and `length` sampled characters; same seed, same text as TensorFlow's."""
+        sampling.check_sampling_args(temperature, top_k, top_p)
+        if not prime:
+            raise ValueError("`prime` must hold at least one character, e.g. '\\n' or 'ROMEO:'.")
+        rng = np.random.default_rng(seed)
+        logits, states = self.step([self.vocab.encode(prime)], self.zero_states(1))
+        logits, out = logits[0, -1], []
+        for _ in range(length):
+            out.append(sampling.sample(logits, rng, temperature, top_k, top_p))
+            logits, states = self.step([[out[-1]]], states)
+            logits = logits[0, -1]
+        return prime + self.vocab.decode(out)
+
+
+class Tagger(Model):
+    def tag(self, text):
+        """Insert a space wherever the model tags a word end: segmented text back."""
+        if not text:
+            raise ValueError("`text` must hold at least one character.")
+        tokens = self.encode_batch([text])
+        ends = self.run({"tokens": tokens})["logits"][0].argmax(-1)
+        return "".join(c + (" " if e == 1 else "") for c, e in zip(text, ends)).rstrip()
+
+
+class Classifier(Model):
+    def classify(self, text):
+        """`(label, {label: probability})` for one passage."""
+        logits = self.run({"tokens": self.encode_batch([text])})["logits"][0].astype(np.float64)
+        p = np.exp(logits - logits.max())
+        p /= p.sum()
+        return self.labels[int(p.argmax())], dict(zip(self.labels, p.tolist()))
+
+
+def load(path, device="cpu", cuda_options=None, threads=0):
+    """The task's model class for an exported ONNX file, on `device` (cpu, cuda, auto)."""
+    task = read_metadata(path)["task"]
+    cls = {"lm": LanguageModel, "tag": Tagger, "classify": Classifier}[task]
+    return cls(path, device, cuda_options, threads)

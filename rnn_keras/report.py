@@ -1,0 +1,33 @@
+"""The end of `train.py`: where the artefacts are, the final numbers, a sample."""
+
+import pathlib
+
+
+def finish(trainer, result, run_dir, export=True):
+    run_dir = pathlib.Path(run_dir)
+    print("\nFinal:", " | ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+                                 for k, v in result.items()))
+    print(f"Artefacts in {run_dir}/: config.json, vocab.json, best.keras, checkpoints/, "
+          "metrics.csv, loss.png, tensorboard/")
+    if trainer.task.name == "lm":
+        print("\nSample (TensorFlow, temperature %.2g):\n%s" % (
+            trainer.cfg.temperature, trainer.sample(trainer.cfg.sample_length)))
+    if export:
+        _export(run_dir, trainer)
+
+
+def _export(run_dir, trainer):
+    try:
+        from export import api
+    except ImportError as err:
+        print(f"(ONNX export skipped: {err})")
+        return
+    paths = api.export_run(run_dir)
+    print("\nONNX:", ", ".join(str(p) for p in paths))
+    if trainer.task.name == "lm":
+        from export import runtime
+
+        lm = runtime.load(paths[-1])
+        text = lm.generate("\n", trainer.cfg.sample_length, trainer.cfg.temperature,
+                           seed=trainer.cfg.seed)
+        print("\nSample (onnxruntime, same seed):\n" + text)

@@ -1,0 +1,71 @@
+"""The compiled pieces of the training loop: loss, gradient step, update, evaluation.
+
+The step is the keras-io custom-loop shape: tape, loss, `tape.gradient`,
+global-norm clipping, `optimizer.apply`. It is split in two compiled functions
+so that a non-finite loss or gradient can be caught *before* the update: no
+NaN ever reaches the weights or the optimiser's moments.
+"""
+
+import keras
+import tensorflow as tf
+
+
+def masked_cross_entropy(logits, targets, weights):
+    """Sum of `-log softmax(logits)[target]` over real steps, and their count.
+
+    `targets` `(batch, time)` or `(batch,)`; `weights` the same shape, 0 at padding.
+    """
+    ce = tf.nn.sparse_softmax_cross_entropy_with_logits(tf.cast(targets, tf.int32), logits)
+    return tf.reduce_sum(ce * weights), tf.reduce_sum(weights)
+
+
+def make_optimizer(cfg):
+    if cfg.optimizer == "sgd":
+        return keras.optimizers.SGD(cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov)
+    return keras.optimizers.Adam(cfg.lr)
+
+
+def _forward(model, tokens, states, training):
+    """Logits and new carried states (the LM) or logits alone (tag/classify)."""
+    if states is None:
+        return model(tokens, training=training), None
+    out = model([tokens, *states], training=training)
+    return out[0], list(out[1:])
+
+
+class StepFunctions:
+    """`gradients(...)`, `apply(...)` and `evaluate(...)`, compiled once per run."""
+
+    def __init__(self, model, optimizer, clip_norm, jit_compile):
+        self.model, self.optimizer, self.clip_norm = model, optimizer, clip_norm
+        self.gradients = tf.function(self._gradients, jit_compile=jit_compile)
+        self.apply = tf.function(self._apply, jit_compile=jit_compile)
+        self.evaluate = tf.function(self._evaluate, jit_compile=jit_compile)
+
+    def _gradients(self, tokens, targets, weights, states=None):
+        with tf.GradientTape() as tape:
+            logits, new_states = _forward(self.model, tokens, states, True)
+            total, count = masked_cross_entropy(logits, targets, weights)
+            loss = total / tf.maximum(count, 1.0)  # mean over real tokens
+        grads = tape.gradient(loss, self.model.trainable_variables)
+        norm = tf.linalg.global_norm(grads)
+        return loss, grads, norm, new_states
+
+    def _apply(self, grads, lr):
+        self.optimizer.learning_rate.assign(lr)
+        grads, _ = tf.clip_by_global_norm(grads, self.clip_norm, use_norm=tf.linalg.global_norm(grads))
+        self.optimizer.apply(grads, self.model.trainable_variables)
+
+    def _evaluate(self, tokens, targets, weights, states=None):
+        logits, new_states = _forward(self.model, tokens, states, False)
+        total, count = masked_cross_entropy(logits, targets, weights)
+        predicted = tf.argmax(logits, axis=-1, output_type=tf.int32)
+        targets = tf.cast(targets, tf.int32)
+        hit = tf.cast(predicted == targets, tf.float32) * weights
+        pos_pred = tf.cast(predicted == 1, tf.float32) * weights
+        pos_true = tf.cast(targets == 1, tf.float32) * weights
+        counts = {"loss": total, "count": count, "correct": tf.reduce_sum(hit),
+                  "tp": tf.reduce_sum(pos_pred * pos_true),
+                  "fp": tf.reduce_sum(pos_pred * (1 - pos_true)),
+                  "fn": tf.reduce_sum((1 - pos_pred) * pos_true)}
+        return counts, new_states

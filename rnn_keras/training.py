@@ -1,0 +1,181 @@
+"""BPTT training: `train_and_evaluate(cfg, run_dir)` and `resume(run_dir)`.
+
+The outer loop is plain Python: take a batch, run the compiled gradient step
+(`rnn_keras.steps`), refuse non-finite values, update, log, and every so
+often evaluate, sample and checkpoint. For the language model the final state
+of one batch is fed as the initial state of the next (truncated BPTT; the
+gradient stops at the boundary because the state enters as an input).
+"""
+
+import dataclasses
+import math
+import pathlib
+import time
+
+import keras
+import numpy as np
+
+from rnn_keras import checkpoint, runs
+from rnn_keras.generate import Generator
+from rnn_keras.monitor import Monitor
+from rnn_keras.steps import StepFunctions, make_optimizer
+from rnn_keras.tasks import make_task
+
+
+class NonFiniteError(RuntimeError):
+    """The loss or gradient went NaN/inf; nothing from that step was written."""
+
+
+def learning_rate(cfg, step):
+    """Cosine decay from `lr` to 2% of it over `cfg.steps`, or constant."""
+    if cfg.lr_decay == "none":
+        return cfg.lr
+    frac = min(step / max(cfg.steps, 1), 1.0)
+    return cfg.lr * (0.02 + 0.98 * 0.5 * (1.0 + math.cos(math.pi * frac)))
+
+
+class Trainer:
+    """One run: its task, model, optimiser, carried state and records."""
+
+    def __init__(self, cfg, run_dir, task, model, saved=None):
+        self.cfg, self.run_dir, self.task, self.model = cfg, pathlib.Path(run_dir), task, model
+        self.optimizer = make_optimizer(cfg)
+        self.optimizer.build(model.trainable_variables)
+        self.fns = StepFunctions(model, self.optimizer, cfg.clip_norm, cfg.jit_compile)
+        self.step, self.best, self.carry, history = 0, math.inf, None, []
+        self.losses = []  # every step's training loss, kept in checkpoints
+        if saved is not None:
+            optimizer_values, carry, state = saved
+            checkpoint.restore_optimizer(self.optimizer, optimizer_values)
+            self.step, self.best, history = state["step"], state["best"], state["history"]
+            self.losses = state["losses"]
+            self.task.train.position = state["position"]
+            self.carry = [np.asarray(c) for c in carry] if carry else None
+        self.skipped = 0
+        self.monitor = None
+        self.history = history
+
+    def _zero_carry(self):
+        return [np.zeros((self.cfg.batch_size, int(t.shape[-1])), np.float32)
+                for t in self.model.inputs[1:]]
+
+    def train_one(self):
+        """One optimiser step; returns the loss and the number of tokens."""
+        tokens, targets, weights, new_pass = self.task.train.next_batch()
+        states = None
+        if self.task.stateful:
+            if new_pass or self.carry is None:
+                self.carry = self._zero_carry()  # a new pass over the text
+            states = self.carry
+        loss, grads, norm, new_states = self.fns.gradients(tokens, targets, weights, states)
+        loss = float(loss)
+        self.losses.append(loss)
+        if not (math.isfinite(loss) and math.isfinite(float(norm))):
+            if not self.cfg.skip_nonfinite:
+                raise NonFiniteError(
+                    f"Step {self.step + 1}: the loss or gradient is not finite (loss={loss}, "
+                    f"gradient norm={float(norm)}). Nothing from this step was saved; the last "
+                    f"good checkpoint is in {self.run_dir / 'checkpoints'}. Lower --lr or "
+                    "--clip-norm, or pass --skip-nonfinite to skip such steps.")
+            self.skipped += 1
+            self.step += 1
+            return loss, 0
+        self.fns.apply(grads, np.float32(learning_rate(self.cfg, self.step)))
+        if self.task.stateful:
+            self.carry = [s.numpy() for s in new_states]
+        self.step += 1
+        return loss, int(np.count_nonzero(weights))
+
+    def evaluate(self):
+        totals, states = {}, None
+        if self.task.stateful:
+            states = [np.zeros((self.task.val.batch_size, int(t.shape[-1])), np.float32)
+                      for t in self.model.inputs[1:]]
+        for tokens, targets, weights in self.task.val_batches():
+            counts, new_states = self.fns.evaluate(tokens, targets, weights, states)
+            states = new_states if self.task.stateful else None
+            for k, v in counts.items():
+                totals[k] = totals.get(k, 0.0) + float(v)
+        return self.task.metrics(totals)
+
+    def sample(self, length=None, seed=None):
+        generator = Generator(self.model, self.task.vocab)
+        return generator.generate("\n", length or self.cfg.sample_length, self.cfg.temperature,
+                                  seed=self.cfg.seed if seed is None else seed)
+
+    def save_checkpoint(self):
+        state = {"position": self.task.train.position, "best": self.best, "losses": self.losses,
+                 "history": self.monitor.history if self.monitor else self.history}
+        checkpoint.save(self.run_dir, self.step, self.model, self.optimizer,
+                        self.carry or [], state)
+
+    def run(self):
+        """Train to `cfg.steps`, evaluating, sampling and checkpointing on the way."""
+        cfg = self.cfg
+        self.monitor = Monitor(self.run_dir, cfg.steps, self.step, cfg.progress, self.history)
+        window, started = [], time.perf_counter()
+        try:
+            while self.step < cfg.steps:
+                t0 = time.perf_counter()
+                loss, tokens = self.train_one()
+                window = (window + [(loss, tokens, time.perf_counter() - t0)])[-50:]
+                speed = sum(w[1] for w in window) / sum(w[2] for w in window)
+                self.monitor.step(self.step, loss, speed, learning_rate(cfg, self.step))
+                self._periodic(window)
+        finally:
+            self.monitor.close()
+        return {"steps": self.step, "train_seconds": time.perf_counter() - started,
+                "skipped_steps": self.skipped, **self.monitor.history[-1]}
+
+    def _periodic(self, window):
+        cfg, last = self.cfg, self.step >= self.cfg.steps
+        if self.step % cfg.eval_every == 0 or last:
+            row = {"step": self.step, "train_loss": float(np.mean([w[0] for w in window])),
+                   **self.evaluate()}
+            self.monitor.record(row)
+            self.monitor.message(" | ".join(f"{k} {v:.4g}" for k, v in row.items()))
+            if row["val_loss"] < self.best:
+                self.best = row["val_loss"]
+                checkpoint.atomic_save_model(self.model, self.run_dir / "best.keras")
+        if self.task.name == "lm" and cfg.sample_every and self.step % cfg.sample_every == 0:
+            self.monitor.message(f"--- sample at step {self.step} ---\n{self.sample()}\n---")
+        if self.step % cfg.checkpoint_every == 0 or last:
+            self.save_checkpoint()
+
+
+def calibrate_steps(trainer, minutes):
+    """Time a few steps and fix `cfg.steps` to what fits in `minutes` of training."""
+    trainer.cfg = dataclasses.replace(trainer.cfg, steps=10**9)  # peak lr while timing
+    trainer.train_one()  # compiles; not timed
+    t0, n = time.perf_counter(), 5
+    for _ in range(n):
+        trainer.train_one()
+    per_step = (time.perf_counter() - t0) / n
+    return max(trainer.step + 1, int(minutes * 60 / per_step))
+
+
+def train_and_evaluate(cfg, run_dir, overwrite=False, text=None):
+    """Start a new run in `run_dir` with `cfg`; returns the final metrics."""
+    cfg = cfg.resolved()
+    task = make_task(cfg, text)
+    runs.prepare_new(run_dir, overwrite)
+    keras.utils.set_random_seed(cfg.seed)
+    trainer = Trainer(cfg, run_dir, task, task.model())
+    if cfg.steps is None:
+        # the schedule (cosine decay) needs a step count; a timed start gives it,
+        # and it is then saved, so a resumed run follows the same schedule
+        steps = calibrate_steps(trainer, cfg.minutes)
+        trainer.cfg = cfg = dataclasses.replace(cfg, steps=steps)
+    runs.write_metadata(run_dir, cfg, task)
+    return trainer, trainer.run()
+
+
+def resume(run_dir, text=None):
+    """Continue the run in `run_dir` from its latest checkpoint."""
+    cfg = runs.read_config(run_dir)
+    task = make_task(cfg, text)
+    runs.check_vocab(run_dir, task)
+    model, optimizer_values, carry, state = checkpoint.load(run_dir)
+    trainer = Trainer(cfg, run_dir, task, model, (optimizer_values, carry, state))
+    return trainer, trainer.run()
+

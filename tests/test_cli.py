@@ -1,0 +1,98 @@
+"""train.py on bad input: one clear `error:` line naming the problem and the fix, exit 2."""
+
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+import train
+from rnn_keras import checkpoint
+from rnn_keras.errors import run_cli
+
+QUICK = ["--units", "8", "--batch-size", "2", "--seq-len", "5", "--steps", "2", "--no-progress",
+         "--no-jit-compile", "--no-export", "--sample-every", "0", "--eval-batches", "1"]
+
+
+def cli(argv, capsys):
+    code = run_cli(lambda: train.main(argv))
+    err = capsys.readouterr().err
+    return code, err
+
+
+@pytest.fixture
+def text_file(tmp_path):
+    path = tmp_path / "t.txt"
+    path.write_text("To be, or not to be, that is the question.\n" * 20, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def run(tmp_path, text_file, capsys):
+    run_dir = tmp_path / "run"
+    assert cli(["--text", str(text_file), "--run-dir", str(run_dir), *QUICK], capsys)[0] == 0
+    return run_dir
+
+
+def write_bytes(path, payload):
+    path.write_bytes(payload)
+    return path
+
+
+@pytest.mark.parametrize("make_text, message", [
+    (lambda d: d / "missing.txt", "no such file"),
+    (lambda d: write_bytes(d / "empty.txt", b"  \n"), "empty"),
+    (lambda d: write_bytes(d / "latin1.txt", "café".encode("latin-1") * 50), "not UTF-8"),
+    (lambda d: write_bytes(d / "short.txt", b"tiny text"), "too short"),
+])
+def test_bad_text(tmp_path, capsys, make_text, message):
+    code, err = cli(["--text", str(make_text(tmp_path)), "--run-dir", str(tmp_path / "r"), *QUICK],
+                    capsys)
+    assert code == 2 and message in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--seq-len", "0"], "--seq-len must be a positive integer"),
+    (["--task", "poetry"], "Unknown task 'poetry'"),
+    (["--optimizer", "rmsprop"], "Unknown optimizer 'rmsprop'"),
+    (["--bidirectional"], "cannot be bidirectional"),
+])
+def test_bad_flags(tmp_path, text_file, capsys, flags, message):
+    code, err = cli(["--text", str(text_file), "--run-dir", str(tmp_path / "r"), *QUICK, *flags],
+                    capsys)
+    assert code == 2 and message in err
+
+
+def test_existing_run_is_refused_unless_overwrite(run, text_file, capsys):
+    code, err = cli(["--text", str(text_file), "--run-dir", str(run), *QUICK], capsys)
+    assert code == 2 and "already holds a run" in err and "--resume" in err
+    assert cli(["--text", str(text_file), "--run-dir", str(run), "--overwrite", *QUICK], capsys)[0] == 0
+
+
+def test_resume_of_a_folder_that_is_not_a_run(tmp_path, capsys):
+    code, err = cli(["--resume", str(tmp_path)], capsys)
+    assert code == 2 and "not a run folder" in err
+
+
+def test_resume_with_a_different_vocabulary(run, capsys):
+    config = run / "config.json"
+    other = run.parent / "other.txt"
+    other.write_text("Completely different letters: XYZ qj!\n" * 40, encoding="utf-8")
+    config.write_text(config.read_text().replace(str(run.parent / "t.txt"), str(other)))
+    code, err = cli(["--resume", str(run)], capsys)
+    assert code == 2 and "vocabulary" in err and "same --text" in err
+
+
+def test_resume_of_a_corrupted_checkpoint(run, capsys):
+    model_file = checkpoint.latest_dir(run) / "model.keras"
+    model_file.write_bytes(model_file.read_bytes()[:200])
+    code, err = cli(["--resume", str(run)], capsys)
+    assert code == 2 and "damaged" in err
+    assert not zipfile.is_zipfile(model_file)
+
+
+def test_cli_prints_no_traceback(tmp_path):
+    proc = subprocess.run([sys.executable, "train.py", "--text", str(tmp_path / "nope.txt")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("error: --text") and "Traceback" not in proc.stderr

@@ -1,0 +1,82 @@
+"""Corpus normalisation, TBPTT streams, tagging and classification data, vocabulary."""
+
+import numpy as np
+import pytest
+
+from rnn_keras import corpus, data
+from rnn_keras.vocab import Vocab, VocabularyError
+
+PLAY = """# Hamlet
+
+## ACT I
+
+### SCENE I. Elsinore.
+
+_FRANCISCO at his post. Enter to him
+BERNARDO_
+
+**BERNARDO**  
+Who's there?
+
+**FRANCISCO**  
+Nay, answer me: _Aside_ stand,  
+and unfold yourself\\.
+"""
+
+
+def test_normalise_play_keeps_speakers_and_verse_only():
+    text = corpus.normalise_play(PLAY)
+    assert text == "BERNARDO:\nWho's there?\n\nFRANCISCO:\nNay, answer me: stand,\nand unfold yourself.\n"
+
+
+def test_bundled_corpus_is_the_complete_plays():
+    plays = corpus.load_plays()
+    assert len(plays) == 38
+    assert {c for c, _, _ in plays} == set(corpus.CATEGORIES)
+    text = corpus.default_text()
+    assert 4_500_000 < len(text) < 5_100_000
+    assert 60 < len(set(text)) < 100
+    assert "ROMEO:" in text and "#" not in text and "**" not in text
+
+
+def test_lm_streams_continue_across_batches():
+    ids = np.arange(1, 202)
+    streams = data.LMStreams(ids, batch_size=4, seq_len=5)
+    x1, y1, w1, new1 = streams.next_batch()
+    x2, _, _, new2 = streams.next_batch()
+    assert new1 and not new2
+    np.testing.assert_array_equal(y1[:, :-1], x1[:, 1:])  # targets are inputs shifted by one
+    np.testing.assert_array_equal(x2[:, 0], y1[:, -1])  # batch 2 continues batch 1's streams
+    assert w1.shape == x1.shape and w1.min() == 1.0
+    for _ in range(streams.batches_per_pass - 2):
+        streams.next_batch()
+    assert streams.next_batch()[3]  # a new pass starts: the carried state is reset
+
+
+def test_lm_streams_refuse_text_shorter_than_a_batch():
+    with pytest.raises(data.DataError, match="too short"):
+        data.LMStreams(np.arange(50), batch_size=8, seq_len=10)
+
+
+def test_tagging_marks_word_ends():
+    lines, tags = data.tagging_data("HAMLET:\nTo be, or not\nAy\n")
+    assert lines == ["Tobe,ornot"]
+    np.testing.assert_array_equal(tags[0], [0, 1, 0, 0, 1, 0, 1, 0, 0, 1])
+
+
+def test_classification_split_is_by_play():
+    train, val, labels = data.classification_data()
+    assert labels == list(corpus.CATEGORIES)
+    train_passages, val_passages = {p for p, _ in train}, {p for p, _ in val}
+    assert not train_passages & val_passages
+    assert {y for _, y in val} == set(range(len(labels)))  # every category is held out once
+    assert 0.08 < len(val) / (len(train) + len(val)) < 0.35
+
+
+def test_vocab_round_trip_and_unknown_characters():
+    vocab = Vocab.from_text("hello world")
+    assert vocab.decode(vocab.encode("low") ) == "low"
+    assert Vocab.from_json(vocab.to_json()) == vocab
+    assert len(vocab) == len(set("hello world")) + 1  # + padding id 0
+    with pytest.raises(VocabularyError, match="'Z'"):
+        vocab.encode("hello Z")

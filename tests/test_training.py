@@ -1,0 +1,99 @@
+"""The BPTT training loop on real (bundled) text, with tiny configs."""
+
+import json
+
+import numpy as np
+import pytest
+
+from rnn_keras import checkpoint, corpus, training
+from rnn_keras.config import TrainConfig
+from rnn_keras.generate import Generator
+
+TINY = dict(units=32, layers=1, batch_size=8, seq_len=20, eval_every=10, checkpoint_every=6,
+            sample_every=0, progress=False, jit_compile=False, eval_batches=3)
+
+
+@pytest.fixture(scope="module")
+def play_text(tmp_path_factory):
+    """About 40,000 characters of real Shakespeare, as a user's --text file."""
+    path = tmp_path_factory.mktemp("text") / "hamlet.txt"
+    _, play_file = next((c, p) for c, p in corpus.play_files() if p.stem == "hamlet")
+    path.write_text(corpus.normalise_play(play_file.read_text())[:40000], encoding="utf-8")
+    return str(path)
+
+
+def test_lm_loss_falls_on_real_text(tmp_path, play_text):
+    cfg = TrainConfig(text=play_text, steps=60, lr=1e-2, **{**TINY, "eval_every": 30})
+    trainer, result = training.train_and_evaluate(cfg, tmp_path / "run")
+    first, last = np.mean(trainer.losses[:5]), np.mean(trainer.losses[-5:])
+    assert last < first - 0.8, (first, last)  # from ~log(vocab) toward real structure
+    assert result["val_loss"] < 3.2
+    for name in ("config.json", "vocab.json", "best.keras", "metrics.csv", "loss.png"):
+        assert (tmp_path / "run" / name).is_file(), name
+    assert (tmp_path / "run" / "tensorboard").is_dir()
+
+
+def test_resume_gives_the_same_losses_as_an_uninterrupted_run(tmp_path, play_text, monkeypatch):
+    cfg = TrainConfig(text=play_text, steps=14, **TINY)
+    full, _ = training.train_and_evaluate(cfg, tmp_path / "full")
+
+    original = training.Trainer.train_one
+
+    def interrupted(self):
+        if self.step == 9:  # after the checkpoint at step 6, mid-way to the next
+            raise KeyboardInterrupt
+        return original(self)
+
+    monkeypatch.setattr(training.Trainer, "train_one", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        training.train_and_evaluate(cfg, tmp_path / "cut")
+    monkeypatch.setattr(training.Trainer, "train_one", original)
+    state = json.loads((checkpoint.latest_dir(tmp_path / "cut") / "state.json").read_text())
+    assert state["step"] == 6
+    resumed, _ = training.resume(tmp_path / "cut")
+    assert len(resumed.losses) == 14
+    np.testing.assert_allclose(resumed.losses, full.losses, rtol=1e-6)
+
+
+def test_nonfinite_loss_stops_and_keeps_last_good_checkpoint(tmp_path, play_text):
+    cfg = TrainConfig(text=play_text, steps=40, optimizer="sgd", lr=1e35, clip_norm=1e3,
+                      **{**TINY, "checkpoint_every": 1})
+    with pytest.raises(training.NonFiniteError, match=r"Step \d+.*not finite"):
+        training.train_and_evaluate(cfg, tmp_path / "run")
+    model, _, _, state = checkpoint.load(tmp_path / "run")
+    assert all(np.isfinite(w).all() for w in model.get_weights())
+    assert state["step"] >= 1
+
+
+def test_skip_nonfinite_never_writes_nan_weights(tmp_path, play_text):
+    cfg = TrainConfig(text=play_text, steps=12, optimizer="sgd", lr=1e35, clip_norm=1e3,
+                      skip_nonfinite=True, **TINY)
+    trainer, result = training.train_and_evaluate(cfg, tmp_path / "run")
+    assert result["skipped_steps"] > 0
+    assert all(np.isfinite(w).all() for w in trainer.model.get_weights())
+
+
+def test_sampling_is_deterministic_per_seed(tmp_path, play_text):
+    cfg = TrainConfig(text=play_text, steps=20, **TINY)
+    trainer, _ = training.train_and_evaluate(cfg, tmp_path / "run")
+    gen = Generator(trainer.model, trainer.task.vocab)
+    a = gen.generate("HAMLET:", 80, temperature=0.9, top_k=20, top_p=0.95, seed=7)
+    b = gen.generate("HAMLET:", 80, temperature=0.9, top_k=20, top_p=0.95, seed=7)
+    c = gen.generate("HAMLET:", 80, temperature=0.9, top_k=20, top_p=0.95, seed=8)
+    assert a == b and a != c
+    assert a.startswith("HAMLET:") and len(a) == len("HAMLET:") + 80
+
+
+def test_tag_task_trains_and_reports_f1(tmp_path, play_text):
+    cfg = TrainConfig(task="tag", text=play_text, steps=30, **{**TINY, "seq_len": 40})
+    trainer, result = training.train_and_evaluate(cfg, tmp_path / "run")
+    assert 0.0 < result["val_f1"] <= 1.0
+    assert result["val_accuracy"] > 0.5
+    assert np.mean(trainer.losses[-5:]) < np.mean(trainer.losses[:5])
+
+
+def test_classify_task_reports_accuracy_and_majority_baseline(tmp_path):
+    cfg = TrainConfig(task="classify", steps=8, **{**TINY, "seq_len": 4, "units": 16})
+    _, result = training.train_and_evaluate(cfg, tmp_path / "run")
+    assert 0.0 < result["majority_baseline"] < 1.0
+    assert 0.0 <= result["val_accuracy"] <= 1.0

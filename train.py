@@ -1,0 +1,95 @@
+"""Train the classic RNN by BPTT.
+
+    python train.py                                  # char LM on the bundled plays, ~5 min
+    python train.py --task tag --bidirectional --layers 2 --minutes 2
+    python train.py --task classify --minutes 2
+    python train.py --text my.txt --steps 2000 --run-dir runs/mine
+    python train.py --resume runs/mine               # continue after a stop or a kill
+
+It prints the resolved config, trains with a live progress bar, and ends by
+saying where the artefacts are (and, for the LM, printing a sample).
+"""
+
+import argparse
+import dataclasses
+import datetime
+import sys
+
+from rnn_keras._quiet import import_tensorflow
+
+BOOL_FLAGS = ("bidirectional", "nesterov", "skip_nonfinite")
+
+
+def parse_args(argv):
+    from rnn_keras.config import TrainConfig
+
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--run-dir", help="folder for this run's artefacts (default runs/TASK-TIME)")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR")
+    p.add_argument("--overwrite", action="store_true", help="replace a run already in --run-dir")
+    p.add_argument("--export", action=argparse.BooleanOptionalAction, default=True,
+                   help="export the trained model to ONNX at the end (default on)")
+    comments = _field_comments()
+    for field in dataclasses.fields(TrainConfig):
+        flag = "--" + field.name.replace("_", "-")
+        if field.name in BOOL_FLAGS or field.type in (bool, "bool"):
+            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=None,
+                           help=comments.get(field.name))
+        else:
+            kind = {"units": int, "layers": int, "batch_size": int, "seq_len": int, "steps": int,
+                    "eval_every": int, "eval_batches": int, "checkpoint_every": int,
+                    "sample_every": int, "sample_length": int, "seed": int}.get(field.name)
+            kind = kind or (float if field.name in ("dropout", "lr", "momentum", "clip_norm",
+                                                    "minutes", "val_fraction", "temperature")
+                            else str)
+            p.add_argument(flag, type=kind, default=None, help=comments.get(field.name))
+    return p.parse_args(argv)
+
+
+def _field_comments():
+    """Help text for each flag: the comment beside its TrainConfig field."""
+    import inspect
+
+    from rnn_keras import config
+
+    comments = {}
+    for line in inspect.getsource(config.TrainConfig).splitlines():
+        name, _, rest = line.strip().partition(":")
+        if "#" in rest and name.isidentifier():
+            comments[name] = rest.split("#", 1)[1].strip()
+    return comments
+
+
+def build_config(args):
+    from rnn_keras.config import TrainConfig
+
+    overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)
+                 if getattr(args, f.name) is not None}
+    if "steps" in overrides and "minutes" not in overrides:
+        overrides["minutes"] = None
+    return TrainConfig(**overrides).resolved()
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    import_tensorflow()
+    from rnn_keras import report, training
+
+    if args.resume:
+        print(f"Resuming {args.resume}")
+        trainer, result = training.resume(args.resume)
+        run_dir = args.resume
+    else:
+        cfg = build_config(args)
+        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+        run_dir = args.run_dir or f"runs/{cfg.task}-{stamp}"
+        print("Config:\n" + cfg.to_json())
+        trainer, result = training.train_and_evaluate(cfg, run_dir, overwrite=args.overwrite)
+    report.finish(trainer, result, run_dir, export=args.export)
+    return 0
+
+
+if __name__ == "__main__":
+    from rnn_keras.errors import run_cli
+
+    sys.exit(run_cli(main))
