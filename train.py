@@ -38,7 +38,8 @@ def parse_args(argv):
         else:
             kind = {"units": int, "layers": int, "batch_size": int, "seq_len": int, "steps": int,
                     "eval_every": int, "eval_batches": int, "checkpoint_every": int,
-                    "sample_every": int, "sample_length": int, "seed": int}.get(field.name)
+                    "sample_every": int, "sample_length": int, "seed": int,
+                    "warmup_steps": int}.get(field.name)
             kind = kind or (float if field.name in ("dropout", "lr", "momentum", "clip_norm",
                                                     "minutes", "val_fraction", "temperature")
                             else str)

@@ -33,7 +33,7 @@ def _versions():
             "tf2onnx": tf2onnx.__version__, "onnx": onnx.__version__}
 
 
-def _lower(model, meta, path, kind):
+def lower(model, meta, path, kind):
     if path == "native":
         from export import native_models
 
@@ -54,7 +54,7 @@ def export_model(model, cfg, vocab, labels, out_dir, path="native", check=True):
     results = []
     for kind in kinds:
         meta = metadata.to_props(cfg["task"], kind, vocab.chars, labels, cfg, sizes, path, _versions())
-        onnx_model = _lower(model, meta, path, kind)
+        onnx_model = lower(model, meta, path, kind)
         final = out_dir / ("step.onnx" if kind == "step" else "model.onnx")
         results.append((final, _write_checked(onnx_model, final, model, cfg, vocab, kind, check)))
     return results

@@ -13,7 +13,11 @@ OPSET = 17
 
 
 def _signature(model, time=None):
-    specs = [tf.TensorSpec((None, time), tf.int32, name="tokens")]
+    first = model.inputs[0]
+    if "int" in str(first.dtype):
+        specs = [tf.TensorSpec((None, time), tf.int32, name="tokens")]
+    else:  # float features, e.g. the benchmark's model
+        specs = [tf.TensorSpec((None, time, int(first.shape[-1])), tf.float32, name="x")]
     specs += [tf.TensorSpec((None, int(t.shape[-1])), tf.float32, name=f"state_{i}")
               for i, t in enumerate(model.inputs[1:])]
     return specs
@@ -38,8 +42,8 @@ def convert(model, metadata, time=None):
         def call(tokens, *states):
             return model([tokens, *states], training=False)
     else:
-        def call(tokens):
-            return model(tokens, training=False)
+        def call(inputs):
+            return model(inputs, training=False)
 
     fn = tf.function(call, input_signature=signature)
     onnx_model, _ = tf2onnx.convert.from_function(fn, input_signature=signature, opset=OPSET)

@@ -18,6 +18,10 @@ def _layers(model):
     return out
 
 
+def _takes_tokens(model):
+    return "int" in str(model.inputs[0].dtype)
+
+
 def _bidirectional(g, x, layer, seq_lens):
     y, y_h = native.rnn_node(g, x, [layer.forward_layer, layer.backward_layer],
                              "bidirectional", seq_lens)
@@ -36,9 +40,13 @@ def sequence_model(model, metadata):
     """`tokens` `(batch, time)` (+ `state_i` for the LM) -> `logits` (+ `state_i_out`)."""
     g = native.Graph()
     stateful = len(model.inputs) > 1
-    inputs = [native.int_input("tokens", "batch", "time")]
+    if _takes_tokens(model):
+        inputs = [native.int_input("tokens", "batch", "time")]
+        x = g.op("Transpose", ["tokens"], perm=[1, 0])  # (time, batch)
+    else:  # float features, e.g. the benchmark's model
+        inputs = [native.float_io("x", "batch", "time", int(model.inputs[0].shape[-1]))]
+        x = g.op("Transpose", ["x"], perm=[1, 0, 2])  # (time, batch, features)
     outputs = []
-    x = g.op("Transpose", ["tokens"], perm=[1, 0])  # (time, batch)
     seq_lens, time_major, state_index = "", True, 0
     for layer in _layers(model):
         if isinstance(layer, OneHot):

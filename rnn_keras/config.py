@@ -11,7 +11,7 @@ DECAYS = ("cosine", "none")
 # README's quality target (validation loss <= 1.55 nats/char) in 5 minutes of
 # training on a 2-core machine.
 TASK_DEFAULTS = {
-    "lm": dict(units=512, layers=1, bidirectional=False, batch_size=64, seq_len=100,
+    "lm": dict(units=256, layers=3, bidirectional=False, batch_size=64, seq_len=100,
                lr=3e-3, minutes=5.0),
     "tag": dict(units=128, layers=2, bidirectional=True, batch_size=64, seq_len=64,
                 lr=3e-3, minutes=2.0),
@@ -38,6 +38,7 @@ class TrainConfig:
     momentum: float = 0.0  # sgd momentum (0 = plain SGD)
     nesterov: bool = False  # sgd: Nesterov momentum
     lr_decay: str = "cosine"  # cosine: decay to 2% of lr over the run; none: constant
+    warmup_steps: int = 100  # raise the lr linearly from 0 over this many steps (0 = off)
     clip_norm: float = 1.0  # clip gradients to this global norm (mitigates exploding gradients)
     batch_size: int | None = None  # lm: parallel streams; tag/classify: sequences per batch
     seq_len: int | None = None  # lm: TBPTT length; tag: max characters per line; classify: lines

@@ -15,6 +15,7 @@ not Shakespeare's text, and would teach the model markup. This module does not
 import TensorFlow, so the ONNX inference path can use it too.
 """
 
+import functools
 import importlib.util
 import pathlib
 import re
@@ -71,6 +72,7 @@ def load_plays():
     return [(c, p.stem, normalise_play(p.read_text(encoding="utf-8"))) for c, p in play_files()]
 
 
+@functools.lru_cache(maxsize=1)
 def default_text():
     """All plays, normalised and joined by a blank line (about 4.8 M characters)."""
     return "\n".join(text for _, _, text in load_plays())

@@ -22,12 +22,14 @@ def _export(run_dir, trainer):
     except ImportError as err:
         print(f"(ONNX export skipped: {err})")
         return
-    paths = api.export_run(run_dir)
-    print("\nONNX:", ", ".join(str(p) for p in paths))
+    results = api.export_run(run_dir)
+    print("\nONNX (native RNN nodes; max abs difference to TensorFlow on real inputs):")
+    for path, diff in results:
+        print(f"  {path}  {diff:.2g}")
     if trainer.task.name == "lm":
         from export import runtime
 
-        lm = runtime.load(paths[-1])
+        lm = runtime.load(results[-1][0])
         text = lm.generate("\n", trainer.cfg.sample_length, trainer.cfg.temperature,
                            seed=trainer.cfg.seed)
         print("\nSample (onnxruntime, same seed):\n" + text)

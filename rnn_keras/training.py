@@ -27,11 +27,16 @@ class NonFiniteError(RuntimeError):
 
 
 def learning_rate(cfg, step):
-    """Cosine decay from `lr` to 2% of it over `cfg.steps`, or constant."""
+    """Linear warm-up over `cfg.warmup_steps`, then cosine decay to 2% of `lr` (or constant).
+
+    The warm-up keeps Adam's first, badly estimated steps from saturating the
+    tanh states (a plateau at the unigram loss that takes hundreds of steps to leave).
+    """
+    warm = min((step + 1) / cfg.warmup_steps, 1.0) if cfg.warmup_steps else 1.0
     if cfg.lr_decay == "none":
-        return cfg.lr
+        return cfg.lr * warm
     frac = min(step / max(cfg.steps, 1), 1.0)
-    return cfg.lr * (0.02 + 0.98 * 0.5 * (1.0 + math.cos(math.pi * frac)))
+    return warm * cfg.lr * (0.02 + 0.98 * 0.5 * (1.0 + math.cos(math.pi * frac)))
 
 
 class Trainer:

@@ -9,7 +9,7 @@ from rnn_keras import checkpoint, corpus, training
 from rnn_keras.config import TrainConfig
 from rnn_keras.generate import Generator
 
-TINY = dict(units=32, layers=1, batch_size=8, seq_len=20, eval_every=10, checkpoint_every=6,
+TINY = dict(units=32, layers=1, batch_size=8, seq_len=20, eval_every=10, checkpoint_every=6, warmup_steps=3,
             sample_every=0, progress=False, jit_compile=False, eval_batches=3)
 
 

@@ -1,0 +1,122 @@
+"""One benchmark column, measured in its own process: `python -m bench.measure COLUMN ROWS N`.
+
+Prints one JSON line: `{"ms": {row: median_ms}, "peak_rss_mb": ...}`.
+"""
+
+import json
+import resource
+import statistics
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+from bench import frameworks as fw
+
+# row: (batch, time, what)
+ROWS = {
+    "fwd_b32": (32, 100, "forward"),
+    "fwd_b1": (1, 100, "forward"),
+    "step_b1": (1, 1, "forward"),
+    "train_b32": (32, 100, "train"),
+}
+
+
+def flops(row):
+    """Multiply-adds x 2 of the model for a row (training counted as 3x forward)."""
+    batch, time_, what = ROWS[row]
+    per_step = 0
+    width = fw.FEATURES
+    for _ in range(fw.LAYERS):
+        per_step += 2 * 2 * (width * fw.HIDDEN + fw.HIDDEN * fw.HIDDEN)  # 2 directions
+        width = 2 * fw.HIDDEN
+    per_step += 2 * width * fw.OUT
+    return per_step * batch * time_ * (3 if what == "train" else 1)
+
+
+def gemm_gflops(n=1024, repeats=10):
+    """This machine's fp32 matmul speed, the physical reference for the table."""
+    a = np.random.default_rng(0).standard_normal((n, n)).astype(np.float32)
+    a @ a
+    t0 = time.perf_counter()
+    for _ in range(repeats):
+        a @ a
+    return 2 * n ** 3 * repeats / (time.perf_counter() - t0) / 1e9
+
+
+def median_ms(fn, args, repeats):
+    for _ in range(3):  # warm-up: tracing, compiling, allocator
+        fn(*args)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn(*args)
+        times.append((time.perf_counter() - t0) * 1e3)
+    return statistics.median(times)
+
+
+def column_fns(column, weights, folder):
+    """`(forward, train_step)` for a column; either may be None."""
+    if column == "torch":
+        return fw.torch_fns(weights)
+    from rnn_keras._quiet import import_tensorflow
+
+    import_tensorflow()
+    kind = "keras" if column == "keras" else "ours"
+    model = fw.keras_model(kind, weights)
+    if column.startswith("ort_"):
+        return fw.onnx_forward(model, column[4:], folder), None
+    return fw.tensorflow_fns(model, jit_compile=column == "ours_xla",
+                             fused=column != "ours_tape")
+
+
+def main(column, rows, repeats):
+    weights = fw.shared_weights()
+    rng = np.random.default_rng(1)
+    with tempfile.TemporaryDirectory() as folder:
+        forward, train_step = column_fns(column, weights, folder)
+        result = {}
+        for row in rows:
+            batch, time_, what = ROWS[row]
+            x = rng.standard_normal((batch, time_, fw.FEATURES)).astype(np.float32)
+            y = rng.standard_normal((batch, time_, fw.OUT)).astype(np.float32)
+            fn, args = (forward, (x,)) if what == "forward" else (train_step, (x, y))
+            if fn is not None:
+                result[row] = median_ms(fn, args, repeats)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"ms": result, "peak_rss_mb": peak}))
+
+
+def lm_tokens_per_second(steps=20):
+    """Characters per second of `python train.py`'s default model and step."""
+    from rnn_keras._quiet import import_tensorflow
+
+    import_tensorflow()
+    from rnn_keras import models
+    from rnn_keras.config import TrainConfig
+    from rnn_keras.steps import StepFunctions, make_optimizer
+
+    cfg = TrainConfig().resolved()
+    model = models.char_lm(80, cfg.units, cfg.layers)
+    optimizer = make_optimizer(cfg)
+    optimizer.build(model.trainable_variables)
+    fns = StepFunctions(model, optimizer, cfg.clip_norm, cfg.jit_compile)
+    rng = np.random.default_rng(0)
+    x = rng.integers(1, 80, (cfg.batch_size, cfg.seq_len)).astype(np.int32)
+    w = np.ones(x.shape, np.float32)
+    states = [np.zeros((cfg.batch_size, cfg.units), np.float32)] * cfg.layers
+
+    def step():
+        loss, grads, _, _ = fns.gradients(x, x, w, states)
+        fns.apply(grads, np.float32(cfg.lr))
+        return float(loss)
+
+    return x.size / (median_ms(step, (), steps) / 1e3)
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "lm":
+        print(json.dumps({"chars_per_s": lm_tokens_per_second()}))
+    else:
+        main(sys.argv[1], sys.argv[2].split(","), int(sys.argv[3]))

@@ -1,0 +1,65 @@
+"""onnxruntime inference from the command line (no TensorFlow needed).
+
+    python -m export.infer RUN/step.onnx --prime "ROMEO:" --length 400 --device cpu
+    python -m export.infer RUN/model.onnx --text "Tobeornottobe"        # tag or classify
+    python -m export.infer RUN/step.onnx --compare RUN                  # TensorFlow side by side
+"""
+
+import argparse
+import sys
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m export.infer", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("model", help="an .onnx file written by `python -m export`")
+    p.add_argument("--device", choices=["cpu", "cuda", "auto"], default="cpu")
+    p.add_argument("--prime", default="\n", help="lm: text to start from")
+    p.add_argument("--length", type=int, default=400, help="lm: characters to generate")
+    p.add_argument("--temperature", type=float, default=0.8, help="lm: sampling temperature")
+    p.add_argument("--top-k", type=int, default=0, help="lm: keep the k most likely (0 = off)")
+    p.add_argument("--top-p", type=float, default=1.0, help="lm: nucleus mass (1 = off)")
+    p.add_argument("--seed", type=int, default=0, help="lm: the same seed gives the same text")
+    p.add_argument("--text", help="tag/classify: the input text")
+    p.add_argument("--compare", metavar="RUN_DIR",
+                   help="also run the TensorFlow model of RUN_DIR and print the max difference")
+    args = p.parse_args(argv)
+
+    from export import runtime
+
+    model = runtime.load(args.model, device=args.device)
+    task = model.meta["task"]
+    if task == "lm":
+        if args.length < 0:
+            raise ValueError("--length must be >= 0.")
+        print(model.generate(args.prime, args.length, args.temperature, args.top_k, args.top_p,
+                             args.seed))
+    elif args.text is None:
+        raise ValueError(f"This is a {task} model: pass --text \"...\".")
+    elif task == "tag":
+        print(model.tag(args.text))
+    else:
+        label, probs = model.classify(args.text)
+        print(label, " ".join(f"{k}={v:.3f}" for k, v in probs.items()))
+    if args.compare:
+        _compare(args, model)
+    return 0
+
+
+def _compare(args, model):
+    from rnn_keras._quiet import import_tensorflow
+
+    import_tensorflow()
+    from export import api, parity
+
+    tf_model, cfg, vocab, _ = api.load_run_model(args.compare)
+    kind = model.meta["kind"]
+    diff = parity.max_difference(tf_model, args.model, parity.real_inputs(cfg, vocab, kind),
+                                 args.device)
+    print(f"max abs difference TensorFlow vs onnxruntime ({args.device}): {diff:.3g}")
+
+
+if __name__ == "__main__":
+    from export.cli_errors import run_cli
+
+    sys.exit(run_cli(main))

@@ -1,0 +1,51 @@
+"""The benchmark compares like with like: every column computes the same function.
+
+(Timings are never asserted; see `python -m bench`.)
+"""
+
+import importlib.util
+
+import numpy as np
+import pytest
+
+from bench import frameworks as fw
+from bench import measure
+
+
+@pytest.fixture(scope="module")
+def weights():
+    return fw.shared_weights()
+
+
+def test_flops_formula():
+    # layer 1: 2 dirs x (64*256 + 256*256); layer 2: 2 x (512*256 + 256*256); head 512*64
+    per_step = 2 * (2 * (64 * 256 + 256 * 256) + 2 * (512 * 256 + 256 * 256) + 512 * 64)
+    assert measure.flops("fwd_b1") == per_step * 100
+    assert measure.flops("train_b32") == 3 * 32 * per_step * 100
+
+
+def test_every_column_computes_the_same_forward(weights, tmp_path):
+    x = np.random.default_rng(0).standard_normal((2, 7, fw.FEATURES)).astype(np.float32)
+    ours = fw.keras_model("ours", weights)
+    reference = np.asarray(fw.keras_model("keras", weights)(x))
+    outputs = {
+        "ours": fw.tensorflow_fns(ours)[0](x),
+        "ours_xla": fw.tensorflow_fns(ours, jit_compile=True)[0](x),
+        "ort_native": fw.onnx_forward(ours, "native", tmp_path)(x),
+        "ort_loop": fw.onnx_forward(ours, "loop", tmp_path)(x),
+    }
+    if importlib.util.find_spec("torch"):
+        outputs["torch"] = fw.torch_fns(weights)[0](x)
+    for name, out in outputs.items():
+        np.testing.assert_allclose(out, reference, atol=1e-5, err_msg=name)
+
+
+def test_train_steps_reduce_the_same_loss(weights):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 5, fw.FEATURES)).astype(np.float32)
+    y = rng.standard_normal((2, 5, fw.OUT)).astype(np.float32)
+    tape = fw.tensorflow_fns(fw.keras_model("ours", weights), fused=False)[1]
+    fused = fw.tensorflow_fns(fw.keras_model("ours", weights), fused=True)[1]
+    losses = [(tape(x, y), fused(x, y)) for _ in range(3)]
+    np.testing.assert_allclose(*zip(*losses), rtol=1e-5)
+    assert losses[-1][1] < losses[0][1]

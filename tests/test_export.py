@@ -1,0 +1,156 @@
+"""ONNX export: TensorFlow vs onnxruntime on real, padded inputs, both lowering paths."""
+
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+
+import rnn_keras as rk
+from export import api, metadata, parity, runtime
+from rnn_keras import corpus, models
+from rnn_keras.generate import Generator
+from rnn_keras.vocab import Vocab, VocabularyError
+
+VOCAB = Vocab.from_text(corpus.default_text())
+LABELS = ["a", "b", "c"]
+
+
+def cfg(task):
+    return {"task": task, "text": None}
+
+
+def tagger_with(encoder, vocab=VOCAB):
+    tokens = keras.Input((None,), dtype="int32", name="tokens")
+    h = encoder(rk.OneHot(len(vocab), mask_zero=True, name="one_hot")(tokens))
+    return keras.Model(tokens, keras.layers.Dense(2, name="head")(h))
+
+
+def export(model, task, tmp_path, path, labels=None):
+    return api.export_model(model, cfg(task), VOCAB, labels, tmp_path, path)
+
+
+@pytest.mark.parametrize("path", ["native", "loop"])
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid", "relu"])
+def test_cell_activations(tmp_path, path, activation):
+    model = tagger_with(rk.RNN(6, activation=activation, return_sequences=True))
+    [(file, diff)] = export(model, "tag", tmp_path, path)
+    assert file.name == "model.onnx" and diff < 1e-5
+
+
+@pytest.mark.parametrize("path", ["native", "loop"])
+@pytest.mark.parametrize("merge_mode", ["concat", "sum", "ave", "mul"])
+def test_bidirectional_every_merge_mode_on_padded_batch(tmp_path, path, merge_mode):
+    model = tagger_with(rk.Bidirectional(rk.RNN(5, return_sequences=True), merge_mode=merge_mode))
+    [(_, diff)] = export(model, "tag", tmp_path, path)
+    assert diff < 1e-5
+
+
+@pytest.mark.parametrize("path", ["native", "loop"])
+def test_deep_bidirectional_and_classifier(tmp_path, path):
+    deep = models.tagger(len(VOCAB), 2, units=[6, 4], num_layers=2, bidirectional=True)
+    assert export(deep, "tag", tmp_path, path)[0][1] < 1e-5
+    clf = models.classifier(len(VOCAB), 3, units=5, bidirectional=True)
+    assert export(clf, "classify", tmp_path, path, LABELS)[0][1] < 1e-5
+
+
+@pytest.fixture(scope="module")
+def lm_files(tmp_path_factory):
+    out = {}
+    model = models.char_lm(len(VOCAB), units=[8, 6], num_layers=2)
+    for path in ("native", "loop"):
+        folder = tmp_path_factory.mktemp(path)
+        out[path] = (model, export(model, "lm", folder, path))
+    return out
+
+
+@pytest.mark.parametrize("path", ["native", "loop"])
+def test_lm_sequence_and_step_models(lm_files, path):
+    _, [(seq, d_seq), (step, d_step)] = lm_files[path]
+    assert (seq.name, step.name) == ("model.onnx", "step.onnx")
+    assert d_seq < 1e-5 and d_step < 1e-5
+    lm_seq, lm_step = runtime.load(seq), runtime.load(step)
+    tokens = np.array([VOCAB.encode("ROMEO: But soft")], np.int32)
+    whole, _ = lm_seq.step(tokens, lm_seq.zero_states(1))
+    states, stepped = lm_step.zero_states(1), []
+    for t in range(tokens.shape[1]):
+        logits, states = lm_step.step(tokens[:, t:t + 1], states)
+        stepped.append(logits[:, 0])
+    np.testing.assert_allclose(np.stack(stepped, 1), whole, atol=1e-5)
+
+
+def test_same_seed_same_text_tensorflow_and_onnxruntime(lm_files):
+    model, [_, (step, _)] = lm_files["native"]
+    tf_text = Generator(model, VOCAB).generate("ROMEO:", 120, temperature=0.9, top_k=30, seed=3)
+    ort_text = runtime.load(step).generate("ROMEO:", 120, temperature=0.9, top_k=30, seed=3)
+    assert tf_text == ort_text
+
+
+def test_metadata_round_trip(lm_files):
+    _, [(seq, _), _] = lm_files["native"]
+    meta = runtime.read_metadata(seq)
+    assert meta["task"] == "lm" and meta["kind"] == "sequence" and meta["path"] == "native"
+    assert meta["vocab"] == VOCAB.chars and meta["state_sizes"] == [8, 6]
+    assert set(meta["versions"]) == {"tensorflow", "keras", "tf2onnx", "onnx"}
+    names = [o.name for o in ort.InferenceSession(str(seq)).get_outputs()]
+    assert names == ["logits", "state_0_out", "state_1_out"]
+
+
+def test_native_lm_uses_rnn_nodes_and_loop_path_uses_loop(lm_files):
+    ops = {p: {n.op_type for n in onnx.load(str(lm_files[p][1][0][0])).graph.node}
+           for p in ("native", "loop")}
+    assert "RNN" in ops["native"] and "Loop" not in ops["native"]
+    assert "Loop" in ops["loop"]
+
+
+def test_parity_check_fails_loudly(tmp_path, monkeypatch):
+    model = tagger_with(rk.RNN(4, return_sequences=True))
+    monkeypatch.setattr(parity, "TOLERANCE", 0.0)
+    monkeypatch.setattr(parity, "max_difference", lambda *a, **k: 0.5)
+    with pytest.raises(parity.ParityError, match="0.5"):
+        export(model, "tag", tmp_path, "native")
+    assert not list(tmp_path.glob("*.onnx"))  # nothing half-checked under the final name
+
+
+def test_importing_the_inference_path_does_not_import_tensorflow():
+    code = ("import sys, export.runtime, export.infer; "
+            "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_bad_inputs(tmp_path, lm_files):
+    junk = tmp_path / "junk.onnx"
+    junk.write_bytes(b"not an onnx model at all")
+    with pytest.raises(metadata.MetadataError, match="not a readable ONNX"):
+        runtime.load(junk)
+    bare = onnx.load(str(lm_files["native"][1][0][0]))
+    del bare.metadata_props[:]
+    onnx.save(bare, tmp_path / "bare.onnx")
+    with pytest.raises(metadata.MetadataError, match="no rnn-keras metadata"):
+        runtime.load(tmp_path / "bare.onnx")
+    lm = runtime.load(lm_files["native"][1][1][0])
+    with pytest.raises(VocabularyError, match="not trained on"):
+        lm.generate("ROMEO: ☃", 5)
+    with pytest.raises(ValueError, match="temperature"):
+        lm.generate("ROMEO:", 5, temperature=0)
+    with pytest.raises(Exception, match="(?i)rank|dimension"):
+        lm.step(np.zeros((1, 1, 1), np.int32), lm.zero_states(1))
+
+
+@pytest.mark.skipif("CUDAExecutionProvider" in ort.get_available_providers(),
+                    reason="CUDA is available here; this checks the no-CUDA error")
+def test_cuda_requested_without_cuda_is_a_clear_error(lm_files):
+    with pytest.raises(runtime.DeviceError, match="onnxruntime-gpu"):
+        runtime.load(lm_files["native"][1][1][0], device="cuda")
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif("CUDAExecutionProvider" not in ort.get_available_providers(),
+                    reason="needs onnxruntime-gpu and an NVIDIA GPU")
+def test_cuda_matches_cpu(lm_files):
+    model, [(seq, _), _] = lm_files["native"]
+    tokens = parity.real_inputs(cfg("lm"), VOCAB, "sequence")
+    assert parity.max_difference(model, seq, tokens, device="cuda") < 1e-4
