@@ -103,8 +103,18 @@ class LanguageModel(Model):
                 for i, u in enumerate(self.meta["state_sizes"])}
 
     def step(self, tokens, states):
-        """`tokens` `(batch, time)` + states -> `(logits (batch, time, vocab), new states)`."""
-        out = self.run({"tokens": np.asarray(tokens, np.int32), **states})
+        """`tokens` `(batch, time)` + states -> `(logits (batch, time, vocab), new states)`.
+
+        A step model takes one token per call, so longer input is fed one column at a time.
+        """
+        tokens = np.asarray(tokens, np.int32)
+        if self.meta["kind"] == "step" and tokens.ndim == 2 and tokens.shape[1] != 1:
+            logits = []
+            for t in range(tokens.shape[1]):
+                out, states = self.step(tokens[:, t:t + 1], states)
+                logits.append(out)
+            return np.concatenate(logits, axis=1), states
+        out = self.run({"tokens": tokens, **states})
         new = {f"state_{i}": out[f"state_{i}_out"] for i in range(len(states))}
         return out["logits"], new
 

@@ -33,13 +33,6 @@ def finite_differences(loss_fn, params, eps=1e-5):
     return grads
 
 
-@pytest.fixture
-def float64():
-    keras.config.set_floatx("float64")
-    yield
-    keras.config.set_floatx("float32")
-
-
 def tape_gradients(model, rnn_layers, x, y, s0):
     watched = [tf.constant(s) for s in s0]
     with tf.GradientTape() as tape:

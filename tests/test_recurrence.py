@@ -23,25 +23,21 @@ def gradients(layer, x, s0, mask, upstream):
 @pytest.mark.parametrize("activation", ["tanh", "sigmoid", "relu"])
 @pytest.mark.parametrize("go_backwards", [False, True])
 @pytest.mark.parametrize("masked, zero_output", [(False, False), (True, False), (True, True)])
-def test_fused_equals_autodiff(rng, activation, go_backwards, masked, zero_output):
-    keras.config.set_floatx("float64")
-    try:
-        kwargs = dict(activation=activation, return_sequences=True, return_state=True,
-                      go_backwards=go_backwards, zero_output_for_mask=zero_output,
-                      bias_initializer="random_normal")
-        fused = rk.RNN(4, fused_gradient=True, dtype="float64", **kwargs)
-        plain = rk.RNN(4, fused_gradient=False, dtype="float64", **kwargs)
-        x = tf.constant(rng.normal(size=(3, 5, 2)))
-        s0 = tf.constant(rng.normal(size=(3, 4)))
-        fused(x), plain(x)
-        plain.set_weights(fused.get_weights())
-        upstream = (tf.constant(rng.normal(size=(3, 5, 4))), tf.constant(rng.normal(size=(3, 4))))
-        mask = MASK if masked else None
-        for a, b in zip(gradients(fused, x, s0, mask, upstream),
-                        gradients(plain, x, s0, mask, upstream)):
-            np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-10, atol=1e-12)
-    finally:
-        keras.config.set_floatx("float32")
+def test_fused_equals_autodiff(rng, float64, activation, go_backwards, masked, zero_output):
+    kwargs = dict(activation=activation, return_sequences=True, return_state=True,
+                  go_backwards=go_backwards, zero_output_for_mask=zero_output,
+                  bias_initializer="random_normal")
+    fused = rk.RNN(4, fused_gradient=True, dtype="float64", **kwargs)
+    plain = rk.RNN(4, fused_gradient=False, dtype="float64", **kwargs)
+    x = tf.constant(rng.normal(size=(3, 5, 2)))
+    s0 = tf.constant(rng.normal(size=(3, 4)))
+    fused(x), plain(x)
+    plain.set_weights(fused.get_weights())
+    upstream = (tf.constant(rng.normal(size=(3, 5, 4))), tf.constant(rng.normal(size=(3, 4))))
+    mask = MASK if masked else None
+    for a, b in zip(gradients(fused, x, s0, mask, upstream),
+                    gradients(plain, x, s0, mask, upstream)):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-10, atol=1e-12)
 
 
 def test_fused_is_used_only_where_derivative_is_known():

@@ -23,11 +23,11 @@ def play_text(tmp_path_factory):
 
 
 def test_lm_loss_falls_on_real_text(tmp_path, play_text):
-    cfg = TrainConfig(text=play_text, steps=60, lr=1e-2, **{**TINY, "eval_every": 30})
+    cfg = TrainConfig(text=play_text, steps=120, lr=1e-2, **{**TINY, "eval_every": 60, "units": 64})
     trainer, result = training.train_and_evaluate(cfg, tmp_path / "run")
     first, last = np.mean(trainer.losses[:5]), np.mean(trainer.losses[-5:])
     assert last < first - 0.8, (first, last)  # from ~log(vocab) toward real structure
-    assert result["val_loss"] < 3.2
+    assert result["val_loss"] < 2.9  # the unigram entropy of this text is ~3.3 nats
     for name in ("config.json", "vocab.json", "best.keras", "metrics.csv", "loss.png"):
         assert (tmp_path / "run" / name).is_file(), name
     assert (tmp_path / "run" / "tensorboard").is_dir()
@@ -56,7 +56,7 @@ def test_resume_gives_the_same_losses_as_an_uninterrupted_run(tmp_path, play_tex
 
 
 def test_nonfinite_loss_stops_and_keeps_last_good_checkpoint(tmp_path, play_text):
-    cfg = TrainConfig(text=play_text, steps=40, optimizer="sgd", lr=1e35, clip_norm=1e3,
+    cfg = TrainConfig(text=play_text, steps=40, optimizer="sgd", lr=1e38, clip_norm=1e3,
                       **{**TINY, "checkpoint_every": 1})
     with pytest.raises(training.NonFiniteError, match=r"Step \d+.*not finite"):
         training.train_and_evaluate(cfg, tmp_path / "run")
@@ -66,7 +66,7 @@ def test_nonfinite_loss_stops_and_keeps_last_good_checkpoint(tmp_path, play_text
 
 
 def test_skip_nonfinite_never_writes_nan_weights(tmp_path, play_text):
-    cfg = TrainConfig(text=play_text, steps=12, optimizer="sgd", lr=1e35, clip_norm=1e3,
+    cfg = TrainConfig(text=play_text, steps=12, optimizer="sgd", lr=1e38, clip_norm=1e3,
                       skip_nonfinite=True, **TINY)
     trainer, result = training.train_and_evaluate(cfg, tmp_path / "run")
     assert result["skipped_steps"] > 0
