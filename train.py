@@ -23,26 +23,57 @@ BOOL_FLAGS = ("bidirectional", "nesterov", "skip_nonfinite")
 def parse_args(argv):
     from rnn_keras.config import TrainConfig
 
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--run-dir", help="folder for this run's artefacts (default runs/TASK-TIME)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR")
     p.add_argument("--overwrite", action="store_true", help="replace a run already in --run-dir")
-    p.add_argument("--export", action=argparse.BooleanOptionalAction, default=True,
-                   help="export the trained model to ONNX at the end (default on)")
+    p.add_argument(
+        "--export",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="export the trained model to ONNX at the end (default on)",
+    )
     comments = _field_comments()
     for field in dataclasses.fields(TrainConfig):
         flag = "--" + field.name.replace("_", "-")
         if field.name in BOOL_FLAGS or field.type in (bool, "bool"):
-            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=None,
-                           help=comments.get(field.name))
+            p.add_argument(
+                flag,
+                action=argparse.BooleanOptionalAction,
+                default=None,
+                help=comments.get(field.name),
+            )
         else:
-            kind = {"units": int, "layers": int, "batch_size": int, "seq_len": int, "steps": int,
-                    "eval_every": int, "eval_batches": int, "checkpoint_every": int,
-                    "sample_every": int, "sample_length": int, "seed": int,
-                    "warmup_steps": int}.get(field.name)
-            kind = kind or (float if field.name in ("dropout", "lr", "momentum", "clip_norm",
-                                                    "minutes", "val_fraction", "temperature")
-                            else str)
+            kind = {
+                "units": int,
+                "layers": int,
+                "batch_size": int,
+                "seq_len": int,
+                "steps": int,
+                "eval_every": int,
+                "eval_batches": int,
+                "checkpoint_every": int,
+                "sample_every": int,
+                "sample_length": int,
+                "seed": int,
+                "warmup_steps": int,
+            }.get(field.name)
+            kind = kind or (
+                float
+                if field.name
+                in (
+                    "dropout",
+                    "lr",
+                    "momentum",
+                    "clip_norm",
+                    "minutes",
+                    "val_fraction",
+                    "temperature",
+                )
+                else str
+            )
             p.add_argument(flag, type=kind, default=None, help=comments.get(field.name))
     return p.parse_args(argv)
 
@@ -64,8 +95,11 @@ def _field_comments():
 def build_config(args):
     from rnn_keras.config import TrainConfig
 
-    overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)
-                 if getattr(args, f.name) is not None}
+    overrides = {
+        f.name: getattr(args, f.name)
+        for f in dataclasses.fields(TrainConfig)
+        if getattr(args, f.name) is not None
+    }
     if "steps" in overrides and "minutes" not in overrides:
         overrides["minutes"] = None
     return TrainConfig(**overrides).resolved()

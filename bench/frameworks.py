@@ -17,9 +17,13 @@ def shared_weights(seed=0):
     layers, width = [], FEATURES
     for _ in range(LAYERS):
         for _ in range(2):
-            layers.append((rng.uniform(-0.1, 0.1, (width, HIDDEN)).astype(np.float32),
-                           rng.uniform(-0.1, 0.1, (HIDDEN, HIDDEN)).astype(np.float32),
-                           np.zeros(HIDDEN, np.float32)))
+            layers.append(
+                (
+                    rng.uniform(-0.1, 0.1, (width, HIDDEN)).astype(np.float32),
+                    rng.uniform(-0.1, 0.1, (HIDDEN, HIDDEN)).astype(np.float32),
+                    np.zeros(HIDDEN, np.float32),
+                )
+            )
         width = 2 * HIDDEN
     head = (rng.uniform(-0.1, 0.1, (2 * HIDDEN, OUT)).astype(np.float32), np.zeros(OUT, np.float32))
     return layers, head

@@ -42,7 +42,7 @@ def gemm_gflops(n=1024, repeats=10):
     t0 = time.perf_counter()
     for _ in range(repeats):
         a @ a
-    return 2 * n ** 3 * repeats / (time.perf_counter() - t0) / 1e9
+    return 2 * n**3 * repeats / (time.perf_counter() - t0) / 1e9
 
 
 def median_ms(fn, args, repeats):
@@ -67,8 +67,7 @@ def column_fns(column, weights, folder):
     model = fw.keras_model(kind, weights)
     if column.startswith("ort_"):
         return fw.onnx_forward(model, column[4:], folder), None
-    return fw.tensorflow_fns(model, jit_compile=column == "ours_xla",
-                             fused=column != "ours_tape")
+    return fw.tensorflow_fns(model, jit_compile=column == "ours_xla", fused=column != "ours_tape")
 
 
 def main(column, rows, repeats):

@@ -13,11 +13,18 @@ import sys
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m export", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m export",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("run_dir", help="a folder written by train.py")
-    parser.add_argument("--path", choices=["native", "loop"], default="native",
-                        help="lowering: one ONNX RNN node per layer (native) or tf2onnx's Loop")
+    parser.add_argument(
+        "--path",
+        choices=["native", "loop"],
+        default="native",
+        help="lowering: one ONNX RNN node per layer (native) or tf2onnx's Loop",
+    )
     parser.add_argument("--out-dir", help="where to write the .onnx files (default: RUN_DIR)")
     args = parser.parse_args(argv)
 

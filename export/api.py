@@ -29,8 +29,12 @@ def _versions():
     import tensorflow as tf
     import tf2onnx
 
-    return {"tensorflow": tf.__version__, "keras": keras.__version__,
-            "tf2onnx": tf2onnx.__version__, "onnx": onnx.__version__}
+    return {
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "tf2onnx": tf2onnx.__version__,
+        "onnx": onnx.__version__,
+    }
 
 
 def lower(model, meta, path, kind):
@@ -45,7 +49,7 @@ def lower(model, meta, path, kind):
 
 
 def export_model(model, cfg, vocab, labels, out_dir, path="native", check=True):
-    """Write `model.onnx` (and `step.onnx` for the LM) to `out_dir`; returns `[(file, max_diff)]`."""
+    """Write `model.onnx` (+ `step.onnx` for the LM) to `out_dir`; returns `[(file, max_diff)]`."""
     if path not in PATHS:
         raise ValueError(f"`path` must be one of {PATHS}, got {path!r}.")
     out_dir = pathlib.Path(out_dir)
@@ -53,7 +57,9 @@ def export_model(model, cfg, vocab, labels, out_dir, path="native", check=True):
     sizes = [int(t.shape[-1]) for t in model.inputs[1:]]
     results = []
     for kind in kinds:
-        meta = metadata.to_props(cfg["task"], kind, vocab.chars, labels, cfg, sizes, path, _versions())
+        meta = metadata.to_props(
+            cfg["task"], kind, vocab.chars, labels, cfg, sizes, path, _versions()
+        )
         onnx_model = lower(model, meta, path, kind)
         final = out_dir / ("step.onnx" if kind == "step" else "model.onnx")
         results.append((final, _write_checked(onnx_model, final, model, cfg, vocab, kind, check)))

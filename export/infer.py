@@ -1,8 +1,8 @@
 """onnxruntime inference from the command line (no TensorFlow needed).
 
-    python -m export.infer RUN/step.onnx --prime "ROMEO:" --length 400 --device cpu
-    python -m export.infer RUN/model.onnx --text "Tobeornottobe"        # tag or classify
-    python -m export.infer RUN/step.onnx --compare RUN                  # TensorFlow side by side
+python -m export.infer RUN/step.onnx --prime "ROMEO:" --length 400 --device cpu
+python -m export.infer RUN/model.onnx --text "Tobeornottobe"        # tag or classify
+python -m export.infer RUN/step.onnx --compare RUN                  # TensorFlow side by side
 """
 
 import argparse
@@ -10,8 +10,11 @@ import sys
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m export.infer", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m export.infer",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("model", help="an .onnx file written by `python -m export`")
     p.add_argument("--device", choices=["cpu", "cuda", "auto"], default="cpu")
     p.add_argument("--prime", default="\n", help="lm: text to start from")
@@ -21,8 +24,11 @@ def main(argv=None):
     p.add_argument("--top-p", type=float, default=1.0, help="lm: nucleus mass (1 = off)")
     p.add_argument("--seed", type=int, default=0, help="lm: the same seed gives the same text")
     p.add_argument("--text", help="tag/classify: the input text")
-    p.add_argument("--compare", metavar="RUN_DIR",
-                   help="also run the TensorFlow model of RUN_DIR and print the max difference")
+    p.add_argument(
+        "--compare",
+        metavar="RUN_DIR",
+        help="also run the TensorFlow model of RUN_DIR and print the max difference",
+    )
     args = p.parse_args(argv)
 
     from export import runtime
@@ -32,10 +38,13 @@ def main(argv=None):
     if task == "lm":
         if args.length < 0:
             raise ValueError("--length must be >= 0.")
-        print(model.generate(args.prime, args.length, args.temperature, args.top_k, args.top_p,
-                             args.seed))
+        print(
+            model.generate(
+                args.prime, args.length, args.temperature, args.top_k, args.top_p, args.seed
+            )
+        )
     elif args.text is None:
-        raise ValueError(f"This is a {task} model: pass --text \"...\".")
+        raise ValueError(f'This is a {task} model: pass --text "...".')
     elif task == "tag":
         print(model.tag(args.text))
     else:
@@ -54,8 +63,9 @@ def _compare(args, model):
 
     tf_model, cfg, vocab, _ = api.load_run_model(args.compare)
     kind = model.meta["kind"]
-    diff = parity.max_difference(tf_model, args.model, parity.real_inputs(cfg, vocab, kind),
-                                 args.device)
+    diff = parity.max_difference(
+        tf_model, args.model, parity.real_inputs(cfg, vocab, kind), args.device
+    )
     print(f"max abs difference TensorFlow vs onnxruntime ({args.device}): {diff:.3g}")
 
 

@@ -18,8 +18,10 @@ def _signature(model, time=None):
         specs = [tf.TensorSpec((None, time), tf.int32, name="tokens")]
     else:  # float features, e.g. the benchmark's model
         specs = [tf.TensorSpec((None, time, int(first.shape[-1])), tf.float32, name="x")]
-    specs += [tf.TensorSpec((None, int(t.shape[-1])), tf.float32, name=f"state_{i}")
-              for i, t in enumerate(model.inputs[1:])]
+    specs += [
+        tf.TensorSpec((None, int(t.shape[-1])), tf.float32, name=f"state_{i}")
+        for i, t in enumerate(model.inputs[1:])
+    ]
     return specs
 
 
@@ -39,9 +41,11 @@ def convert(model, metadata, time=None):
     signature = _signature(model, time)
 
     if stateful:
+
         def call(tokens, *states):
             return model([tokens, *states], training=False)
     else:
+
         def call(inputs):
             return model(inputs, training=False)
 

@@ -20,22 +20,38 @@ class MetadataError(ValueError):
 
 
 def to_props(task, kind, vocab_chars, labels, config, state_sizes, path, versions):
-    values = {"task": task, "kind": kind, "vocab": vocab_chars, "labels": labels,
-              "config": config, "state_sizes": state_sizes, "path": path, "versions": versions}
-    return {PREFIX + k: v if isinstance(v, str) and k in ("task", "kind", "path")
-            else json.dumps(v, ensure_ascii=False) for k, v in values.items()}
+    values = {
+        "task": task,
+        "kind": kind,
+        "vocab": vocab_chars,
+        "labels": labels,
+        "config": config,
+        "state_sizes": state_sizes,
+        "path": path,
+        "versions": versions,
+    }
+    return {
+        PREFIX + k: v
+        if isinstance(v, str) and k in ("task", "kind", "path")
+        else json.dumps(v, ensure_ascii=False)
+        for k, v in values.items()
+    }
 
 
 def _json(props, key, source):
     raw = props[PREFIX + key]
     if len(raw.encode()) > MAX_VALUE_BYTES:
-        raise MetadataError(f"{source}: metadata '{PREFIX}{key}' is larger than "
-                            f"{MAX_VALUE_BYTES} bytes; the file is not an rnn-keras export.")
+        raise MetadataError(
+            f"{source}: metadata '{PREFIX}{key}' is larger than "
+            f"{MAX_VALUE_BYTES} bytes; the file is not an rnn-keras export."
+        )
     try:
         return json.loads(raw)
     except ValueError as err:
-        raise MetadataError(f"{source}: metadata '{PREFIX}{key}' is not valid JSON ({err}). "
-                            "Re-export the model with `python -m export RUN_DIR`.") from err
+        raise MetadataError(
+            f"{source}: metadata '{PREFIX}{key}' is not valid JSON ({err}). "
+            "Re-export the model with `python -m export RUN_DIR`."
+        ) from err
 
 
 def from_props(props, source="model"):
@@ -44,9 +60,13 @@ def from_props(props, source="model"):
     if missing:
         raise MetadataError(
             f"{source} has no rnn-keras metadata ({', '.join(PREFIX + k for k in missing)} "
-            "missing). Export it with `python -m export RUN_DIR`.")
-    meta = {"task": props[PREFIX + "task"], "kind": props[PREFIX + "kind"],
-            "path": props.get(PREFIX + "path", "")}
+            "missing). Export it with `python -m export RUN_DIR`."
+        )
+    meta = {
+        "task": props[PREFIX + "task"],
+        "kind": props[PREFIX + "kind"],
+        "path": props.get(PREFIX + "path", ""),
+    }
     if meta["task"] not in TASKS:
         raise MetadataError(f"{source}: unknown task {meta['task']!r} in metadata.")
     for key in ("vocab", "labels", "config", "state_sizes", "versions"):

@@ -44,14 +44,22 @@ class Graph:
 def activation_of(rnn_layer):
     name = rnn_layer.cell.activation_name
     if name not in ONNX_ACTIVATIONS:
-        raise ValueError(f"The native ONNX path supports tanh, sigmoid and relu, not {name!r}; "
-                         "export with --path loop.")
+        raise ValueError(
+            f"The native ONNX path supports tanh, sigmoid and relu, not {name!r}; "
+            "export with --path loop."
+        )
     return ONNX_ACTIVATIONS[name]
 
 
 def _direction_weights(rnn_layer):
-    U, W = (np.asarray(v, np.float32) for v in (rnn_layer.cell.kernel, rnn_layer.cell.recurrent_kernel))
-    b = np.zeros(W.shape[0], np.float32) if rnn_layer.cell.bias is None else np.asarray(rnn_layer.cell.bias, np.float32)
+    U, W = (
+        np.asarray(v, np.float32) for v in (rnn_layer.cell.kernel, rnn_layer.cell.recurrent_kernel)
+    )
+    b = (
+        np.zeros(W.shape[0], np.float32)
+        if rnn_layer.cell.bias is None
+        else np.asarray(rnn_layer.cell.bias, np.float32)
+    )
     return U.T, W.T, np.concatenate([b, np.zeros_like(b)])
 
 
@@ -59,8 +67,14 @@ def rnn_node(g, x, layers, direction, seq_lens="", initial_h=""):
     """One ONNX RNN over time-major `x`; `layers` = [forward] or [forward, backward]."""
     w, r, b = (np.stack(parts) for parts in zip(*map(_direction_weights, layers)))
     acts = [activation_of(layer) for layer in layers]
-    y, y_h = g.op("RNN", [x, g.const(w, "W"), g.const(r, "R"), g.const(b, "B"), seq_lens, initial_h],
-                  outputs=2, hidden_size=int(w.shape[1]), direction=direction, activations=acts)
+    y, y_h = g.op(
+        "RNN",
+        [x, g.const(w, "W"), g.const(r, "R"), g.const(b, "B"), seq_lens, initial_h],
+        outputs=2,
+        hidden_size=int(w.shape[1]),
+        direction=direction,
+        activations=acts,
+    )
     return y, y_h  # (time, dirs, batch, units), (dirs, batch, units)
 
 
@@ -68,7 +82,10 @@ def merge(g, y, mode, dir_axis):
     """Merge the two directions along `dir_axis` of `y` as Keras' Bidirectional does."""
     if mode == "concat":
         if dir_axis == 1:  # (time, 2, batch, u) -> (time, batch, 2u), forward first
-            return g.op("Reshape", [g.op("Transpose", [y], perm=[0, 2, 1, 3]), g.const(np.array([0, 0, -1]))])
+            return g.op(
+                "Reshape",
+                [g.op("Transpose", [y], perm=[0, 2, 1, 3]), g.const(np.array([0, 0, -1]))],
+            )
         return g.op("Reshape", [g.op("Transpose", [y], perm=[1, 0, 2]), g.const(np.array([0, -1]))])
     fw, bw = g.op("Split", [y, g.const(np.array([1, 1]))], axis=dir_axis, outputs=2)
     fw, bw = (g.op("Squeeze", [t, g.const(np.array([dir_axis]))]) for t in (fw, bw))
@@ -83,14 +100,19 @@ def merge(g, y, mode, dir_axis):
 
 def sequence_lengths(g, tokens):
     """`(batch,)` int32 count of non-padding tokens (right padding)."""
-    nonzero = g.op("Cast", [g.op("Not", [g.op("Equal", [tokens, g.const(np.int32(0))])])], to=TensorProto.INT32)
+    nonzero = g.op(
+        "Cast", [g.op("Not", [g.op("Equal", [tokens, g.const(np.int32(0))])])], to=TensorProto.INT32
+    )
     return g.op("ReduceSum", [nonzero, g.const(np.array([1]))], keepdims=0)
 
 
 def make_model(g, inputs, outputs, metadata):
     graph = helper.make_graph(g.nodes, "rnn_keras", inputs, outputs, g.inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
-                              producer_name="rnn_keras.export.native")
+    model = helper.make_model(
+        graph,
+        opset_imports=[helper.make_opsetid("", OPSET)],
+        producer_name="rnn_keras.export.native",
+    )
     model.ir_version = 8
     for key, value in metadata.items():
         model.metadata_props.add(key=key, value=value)

@@ -14,7 +14,9 @@ def _layers(model):
         if isinstance(layer, kinds) or layer.name == "head":
             out.append(layer)
         elif type(layer).__name__ not in ("InputLayer", "Dropout"):
-            raise ValueError(f"Cannot export layer {layer.name!r} ({type(layer).__name__}) natively.")
+            raise ValueError(
+                f"Cannot export layer {layer.name!r} ({type(layer).__name__}) natively."
+            )
     return out
 
 
@@ -23,16 +25,22 @@ def _takes_tokens(model):
 
 
 def _bidirectional(g, x, layer, seq_lens):
-    y, y_h = native.rnn_node(g, x, [layer.forward_layer, layer.backward_layer],
-                             "bidirectional", seq_lens)
+    y, y_h = native.rnn_node(
+        g, x, [layer.forward_layer, layer.backward_layer], "bidirectional", seq_lens
+    )
     if layer.return_sequences:
         return native.merge(g, y, layer.merge_mode, dir_axis=1)
     return native.merge(g, y_h, layer.merge_mode, dir_axis=0)
 
 
 def _head(g, h, layer, time_major):
-    logits = g.op("Add", [g.op("MatMul", [h, g.const(np.asarray(layer.kernel, np.float32), "V")]),
-                          g.const(np.asarray(layer.bias, np.float32), "c")])
+    logits = g.op(
+        "Add",
+        [
+            g.op("MatMul", [h, g.const(np.asarray(layer.kernel, np.float32), "V")]),
+            g.const(np.asarray(layer.bias, np.float32), "c"),
+        ],
+    )
     return g.op("Transpose", [logits], perm=[1, 0, 2]) if time_major else logits
 
 
@@ -62,7 +70,9 @@ def sequence_model(model, metadata):
             y, y_h = native.rnn_node(g, x, [layer], "forward", seq_lens, init)
             h_last = g.op("Squeeze", [y_h, g.const(np.array([0]))])
             if stateful:
-                g.nodes.append(native.helper.make_node("Identity", [h_last], [f"state_{state_index}_out"]))
+                g.nodes.append(
+                    native.helper.make_node("Identity", [h_last], [f"state_{state_index}_out"])
+                )
                 outputs.append(native.float_io(f"state_{state_index}_out", "batch", layer.units))
                 state_index += 1
             x = g.op("Squeeze", [y, g.const(np.array([1]))]) if layer.return_sequences else h_last
@@ -93,7 +103,9 @@ def step_model(model, metadata):
     x = g.op("Squeeze", ["tokens", g.const(np.array([1]))])  # (batch,)
     for i, layer in enumerate(rnns):
         U, W = (np.asarray(v, np.float32) for v in (layer.cell.kernel, layer.cell.recurrent_kernel))
-        ux = g.op("Gather", [g.const(U, "U"), x]) if i == 0 else g.op("MatMul", [x, g.const(U, "U")])
+        ux = (
+            g.op("Gather", [g.const(U, "U"), x]) if i == 0 else g.op("MatMul", [x, g.const(U, "U")])
+        )
         a = g.op("Add", [ux, g.op("MatMul", [f"state_{i}", g.const(W, "W")])])
         if layer.cell.bias is not None:
             a = g.op("Add", [a, g.const(np.asarray(layer.cell.bias, np.float32), "b")])
@@ -102,6 +114,8 @@ def step_model(model, metadata):
         inputs.append(native.float_io(f"state_{i}", "batch", layer.units))
         outputs.append(native.float_io(f"state_{i}_out", "batch", layer.units))
     logits = _head(g, x, model.get_layer("head"), time_major=False)
-    g.nodes.append(native.helper.make_node("Unsqueeze", [logits, g.const(np.array([1]))], ["logits"]))
+    g.nodes.append(
+        native.helper.make_node("Unsqueeze", [logits, g.const(np.array([1]))], ["logits"])
+    )
     outputs.insert(0, native.float_io("logits", "batch", 1, None))
     return native.make_model(g, inputs, outputs, metadata)

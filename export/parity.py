@@ -23,13 +23,17 @@ def real_inputs(cfg, vocab, kind, batch=4, seed=0):
     text = "".join(c for c in text[:200_000] if c in set(vocab.chars))
     rng = np.random.default_rng(seed)
     if kind == "step":
-        return np.array([[vocab.encode(text[i])[0]] for i in rng.integers(0, len(text), batch)], np.int32)
+        return np.array(
+            [[vocab.encode(text[i])[0]] for i in rng.integers(0, len(text), batch)], np.int32
+        )
     if cfg["task"] == "lm":
         starts = rng.integers(0, len(text) - 64, batch)
-        return np.array([vocab.encode(text[s:s + 64]) for s in starts], np.int32)
+        return np.array([vocab.encode(text[s : s + 64]) for s in starts], np.int32)
     lengths = np.linspace(5, 40, batch).astype(int)
-    rows = [vocab.encode(text[s:s + n].replace(" ", "") if cfg["task"] == "tag" else text[s:s + n])
-            for s, n in zip(rng.integers(0, len(text) - 64, batch), lengths)]
+    rows = [
+        vocab.encode(text[s : s + n].replace(" ", "") if cfg["task"] == "tag" else text[s : s + n])
+        for s, n in zip(rng.integers(0, len(text) - 64, batch), lengths)
+    ]
     return data.pad(rows)
 
 
@@ -37,7 +41,9 @@ def feeds_for(model, tokens, seed=0):
     feeds = {"tokens": tokens}
     rng = np.random.default_rng(seed)
     for i, t in enumerate(model.inputs[1:]):  # non-zero states: the carried-state path matters
-        feeds[f"state_{i}"] = (0.5 * rng.standard_normal((len(tokens), int(t.shape[-1])))).astype(np.float32)
+        feeds[f"state_{i}"] = (0.5 * rng.standard_normal((len(tokens), int(t.shape[-1])))).astype(
+            np.float32
+        )
     return feeds
 
 
@@ -67,6 +73,8 @@ def check(model, onnx_path, cfg, vocab, kind, device="cpu"):
     """The max abs difference; `ParityError` above `TOLERANCE`."""
     diff = max_difference(model, onnx_path, real_inputs(cfg, vocab, kind), device)
     if not diff <= TOLERANCE:
-        raise ParityError(f"{onnx_path}: onnxruntime differs from TensorFlow by {diff:.3g} "
-                          f"(tolerance {TOLERANCE}). The export is not trustworthy; report this.")
+        raise ParityError(
+            f"{onnx_path}: onnxruntime differs from TensorFlow by {diff:.3g} "
+            f"(tolerance {TOLERANCE}). The export is not trustworthy; report this."
+        )
     return diff

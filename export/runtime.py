@@ -1,9 +1,9 @@
 """onnxruntime inference for exported models; TensorFlow is never imported here.
 
-    lm = load("runs/lm-.../step.onnx", device="cpu")     # or "cuda", "auto"
-    print(lm.generate("ROMEO:", 400, temperature=0.8, seed=0))
-    tagger = load("runs/tag-.../model.onnx"); tagger.tag("Tobeornottobe")
-    clf = load("runs/classify-.../model.onnx"); clf.classify("...")
+lm = load("runs/lm-.../step.onnx", device="cpu")     # or "cuda", "auto"
+print(lm.generate("ROMEO:", 400, temperature=0.8, seed=0))
+tagger = load("runs/tag-.../model.onnx"); tagger.tag("Tobeornottobe")
+clf = load("runs/classify-.../model.onnx"); clf.classify("...")
 """
 
 import pathlib
@@ -33,7 +33,8 @@ def _providers(device, cuda_options):
             "device='cuda' but this onnxruntime has no CUDAExecutionProvider "
             f"(available: {', '.join(available)}). Install onnxruntime-gpu "
             "(pip install -r requirements-gpu.txt) on a machine with an NVIDIA driver, "
-            "or use device='cpu'.")
+            "or use device='cpu'."
+        )
     if device == "cpu" or (device == "auto" and "CUDAExecutionProvider" not in available):
         return ["CPUExecutionProvider"]
     return [cuda, "CPUExecutionProvider"]
@@ -47,13 +48,15 @@ def read_metadata(path):
     try:
         model = onnx.load(str(path), load_external_data=False)
     except Exception as err:  # onnx raises DecodeError and friends for garbage
-        raise MetadataError(f"{path} is not a readable ONNX model ({type(err).__name__}). "
-                            "Pass the model.onnx or step.onnx that `python -m export` wrote.") from err
+        raise MetadataError(
+            f"{path} is not a readable ONNX model ({type(err).__name__}). "
+            "Pass the model.onnx or step.onnx that `python -m export` wrote."
+        ) from err
     return from_props({p.key: p.value for p in model.metadata_props}, str(path))
 
 
 def make_session(path, device="cpu", cuda_options=None, threads=0):
-    """An `InferenceSession` on `device`; raises `DeviceError` if CUDA was asked for and not used."""
+    """An `InferenceSession` on `device`; `DeviceError` if CUDA was asked for and not used."""
     options = ort.SessionOptions()
     options.log_severity_level = 3
     if threads:
@@ -64,8 +67,10 @@ def make_session(path, device="cpu", cuda_options=None, threads=0):
     except Exception as err:
         raise MetadataError(f"{path}: onnxruntime cannot load it ({err}).") from err
     if device == "cuda" and "CUDAExecutionProvider" not in session.get_providers():
-        raise DeviceError("CUDA was requested but onnxruntime fell back to "
-                          f"{session.get_providers()}; check the CUDA 13 / cuDNN install.")
+        raise DeviceError(
+            "CUDA was requested but onnxruntime fell back to "
+            f"{session.get_providers()}; check the CUDA 13 / cuDNN install."
+        )
     return session
 
 
@@ -99,8 +104,10 @@ class Model:
 
 class LanguageModel(Model):
     def zero_states(self, batch):
-        return {f"state_{i}": np.zeros((batch, u), np.float32)
-                for i, u in enumerate(self.meta["state_sizes"])}
+        return {
+            f"state_{i}": np.zeros((batch, u), np.float32)
+            for i, u in enumerate(self.meta["state_sizes"])
+        }
 
     def step(self, tokens, states):
         """`tokens` `(batch, time)` + states -> `(logits (batch, time, vocab), new states)`.
@@ -111,7 +118,7 @@ class LanguageModel(Model):
         if self.meta["kind"] == "step" and tokens.ndim == 2 and tokens.shape[1] != 1:
             logits = []
             for t in range(tokens.shape[1]):
-                out, states = self.step(tokens[:, t:t + 1], states)
+                out, states = self.step(tokens[:, t : t + 1], states)
                 logits.append(out)
             return np.concatenate(logits, axis=1), states
         out = self.run({"tokens": tokens, **states})

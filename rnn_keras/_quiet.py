@@ -29,6 +29,7 @@ def import_tensorflow():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     if "tensorflow" in sys.modules or os.environ.get("RNN_KERAS_VERBOSE_TF"):
         import tensorflow  # noqa: F401
+
         return
     with _stderr_silenced():
         import tensorflow  # noqa: F401

@@ -85,7 +85,8 @@ def latest_dir(run_dir):
     pointer = root / LATEST
     if not pointer.is_file():
         raise CheckpointError(
-            f"{run_dir} holds no checkpoint (no {pointer}). Start a new run instead of --resume.")
+            f"{run_dir} holds no checkpoint (no {pointer}). Start a new run instead of --resume."
+        )
     return root / pointer.read_text().strip()
 
 
@@ -102,7 +103,8 @@ def load(run_dir):
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as err:  # ModelFileError too
         raise CheckpointError(
             f"The checkpoint {folder} is damaged ({type(err).__name__}: {err}). "
-            "Start a new run, or restore the folder from a backup.") from err
+            "Start a new run, or restore the folder from a backup."
+        ) from err
     return model, optimizer_values, carry, state
 
 
@@ -110,6 +112,7 @@ def restore_optimizer(optimizer, values):
     if len(values) != len(optimizer.variables):
         raise CheckpointError(
             f"The checkpoint's optimiser has {len(values)} variables, this one "
-            f"{len(optimizer.variables)}: the run's --optimizer or model differs.")
+            f"{len(optimizer.variables)}: the run's --optimizer or model differs."
+        )
     for var, value in zip(optimizer.variables, values):
         var.assign(value)

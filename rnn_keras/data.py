@@ -31,7 +31,8 @@ def read_text(path=None):
     except UnicodeDecodeError as err:
         raise DataError(
             f"--text {path}: not UTF-8 ({err.reason} at byte {err.start}). "
-            "Convert it, e.g. `iconv -t UTF-8`.") from err
+            "Convert it, e.g. `iconv -t UTF-8`."
+        ) from err
     if not text.strip():
         raise DataError(f"--text {path}: the file is empty. Pass a file with some text.")
     return text
@@ -59,10 +60,11 @@ class LMStreams:
             raise DataError(
                 f"The text ({len(ids)} characters) is too short for one batch of "
                 f"{batch_size} streams x {seq_len} characters. Use a longer text or a "
-                "smaller --batch-size / --seq-len.")
+                "smaller --batch-size / --seq-len."
+            )
         self.batch_size, self.seq_len = batch_size, seq_len
         self.inputs = ids[: per_stream * batch_size].reshape(batch_size, per_stream)
-        self.targets = ids[1: per_stream * batch_size + 1].reshape(batch_size, per_stream)
+        self.targets = ids[1 : per_stream * batch_size + 1].reshape(batch_size, per_stream)
         self.batches_per_pass = per_stream // seq_len
         self.position = 0
 
@@ -109,8 +111,10 @@ def tagging_data(text, max_len=64, min_words=2):
 def passages(text, lines_per_passage):
     """Consecutive non-empty lines of `text`, `lines_per_passage` at a time."""
     lines = [ln for ln in text.splitlines() if ln.strip()]
-    return ["\n".join(lines[i: i + lines_per_passage])
-            for i in range(0, len(lines) - lines_per_passage + 1, lines_per_passage)]
+    return [
+        "\n".join(lines[i : i + lines_per_passage])
+        for i in range(0, len(lines) - lines_per_passage + 1, lines_per_passage)
+    ]
 
 
 def classification_data(lines_per_passage=4, val_every=5):

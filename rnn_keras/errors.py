@@ -15,6 +15,7 @@ def user_errors():
     kinds = [ConfigError, DataError, CheckpointError, VocabularyError]
     try:
         from rnn_keras.training import NonFiniteError
+
         kinds.append(NonFiniteError)
     except ImportError:  # inference-only install: no TensorFlow
         pass
@@ -30,8 +31,11 @@ def run_cli(main):
         return 130
     except OSError as err:
         if err.errno in (errno.ENOSPC, errno.EACCES, errno.EROFS, errno.EDQUOT):
-            print(f"error: cannot write {err.filename or ''}: {err.strerror}. Free space or "
-                  "choose a writable folder; the last good checkpoint is intact.", file=sys.stderr)
+            print(
+                f"error: cannot write {err.filename or ''}: {err.strerror}. Free space or "
+                "choose a writable folder; the last good checkpoint is intact.",
+                file=sys.stderr,
+            )
             return 2
         raise
     except user_errors() as err:

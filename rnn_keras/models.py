@@ -26,8 +26,9 @@ def char_lm(vocab_size, units=512, num_layers=1, activation="tanh"):
     h = OneHot(vocab_size, name="one_hot")(tokens)  # (batch, time, vocab): x_t
     states_out = []
     for i, (u, s0) in enumerate(zip(sizes, states_in)):
-        h, s = RNN(u, activation=activation, return_sequences=True, return_state=True,
-                   name=f"rnn_{i}")(h, initial_state=s0)  # (batch, time, units)
+        h, s = RNN(
+            u, activation=activation, return_sequences=True, return_state=True, name=f"rnn_{i}"
+        )(h, initial_state=s0)  # (batch, time, units)
         states_out.append(s)
     logits = keras.layers.Dense(vocab_size, name="head")(h)  # V s_t + c
     return keras.Model([tokens, *states_in], [logits, *states_out], name="char_lm")
@@ -36,23 +37,38 @@ def char_lm(vocab_size, units=512, num_layers=1, activation="tanh"):
 def _encoder(h, sizes, bidirectional, return_sequences, activation, dropout):
     """Unidirectional stack, one Bidirectional layer, or DeepBidirectional."""
     if bidirectional and len(sizes) > 1:
-        return DeepBidirectional(sizes, dropout=dropout, activation=activation,
-                                 return_sequences=return_sequences, name="deep_bidirectional")(h)
+        return DeepBidirectional(
+            sizes,
+            dropout=dropout,
+            activation=activation,
+            return_sequences=return_sequences,
+            name="deep_bidirectional",
+        )(h)
     if bidirectional:
-        return Bidirectional(RNN(sizes[0], activation=activation, name="rnn",
-                                 return_sequences=return_sequences), name="bidirectional")(h)
+        return Bidirectional(
+            RNN(sizes[0], activation=activation, name="rnn", return_sequences=return_sequences),
+            name="bidirectional",
+        )(h)
     for i, u in enumerate(sizes):
         if i and dropout:
             h = keras.layers.Dropout(dropout)(h)
         last = i == len(sizes) - 1
-        h = RNN(u, activation=activation, name=f"rnn_{i}",
-                return_sequences=return_sequences or not last)(h)
+        h = RNN(
+            u, activation=activation, name=f"rnn_{i}", return_sequences=return_sequences or not last
+        )(h)
     return h
 
 
-def tagger(vocab_size, num_tags=2, units=128, num_layers=1, bidirectional=True,
-           activation="tanh", dropout=0.0):
-    """Per-character tags: `tokens` `(batch, time)` (0 = padding) to `logits` `(batch, time, tags)`."""
+def tagger(
+    vocab_size,
+    num_tags=2,
+    units=128,
+    num_layers=1,
+    bidirectional=True,
+    activation="tanh",
+    dropout=0.0,
+):
+    """Per-character tags: `tokens` `(batch, time)` (0 = padding) to `logits` `(batch, time, 2)`."""
     tokens = keras.Input((None,), dtype="int32", name="tokens")
     h = OneHot(vocab_size, mask_zero=True, name="one_hot")(tokens)
     h = _encoder(h, _units_list(units, num_layers), bidirectional, True, activation, dropout)
@@ -60,8 +76,15 @@ def tagger(vocab_size, num_tags=2, units=128, num_layers=1, bidirectional=True,
     return keras.Model(tokens, logits, name="tagger")
 
 
-def classifier(vocab_size, num_classes, units=128, num_layers=1, bidirectional=True,
-               activation="tanh", dropout=0.0):
+def classifier(
+    vocab_size,
+    num_classes,
+    units=128,
+    num_layers=1,
+    bidirectional=True,
+    activation="tanh",
+    dropout=0.0,
+):
     """One label per sequence from the last state(s): `logits` `(batch, classes)`."""
     tokens = keras.Input((None,), dtype="int32", name="tokens")
     h = OneHot(vocab_size, mask_zero=True, name="one_hot")(tokens)

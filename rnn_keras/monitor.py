@@ -14,8 +14,13 @@ class Monitor:
         self.run_dir = pathlib.Path(run_dir)
         self.history = list(history or [])  # rows of metrics, also kept in checkpoints
         self.writer = tf.summary.create_file_writer(str(self.run_dir / "tensorboard"))
-        self.bar = tqdm(total=total_steps, initial=start_step, disable=not show_progress,
-                        unit="step", dynamic_ncols=True)
+        self.bar = tqdm(
+            total=total_steps,
+            initial=start_step,
+            disable=not show_progress,
+            unit="step",
+            dynamic_ncols=True,
+        )
 
     def step(self, step, loss, chars_per_s, lr):
         self.bar.update(1)

@@ -53,9 +53,7 @@ def _forward_loop(xw, W, s0, mask, activation):
             h = tf.where(ms.read(t), h, s)  # a padded step keeps the state
         return t + 1, h, out.write(t, h)
 
-    _, s_last, out = tf.while_loop(
-        lambda t, s, out: t < steps, body, (tf.constant(0), s0, out)
-    )
+    _, s_last, out = tf.while_loop(lambda t, s, out: t < steps, body, (tf.constant(0), s0, out))
     return out.stack(), s_last
 
 
@@ -82,9 +80,7 @@ def _backward_loop(G, D, W, carry, mask_f):
             carry += keep.read(t) * d_s
         return t - 1, carry, deltas.write(t, delta)
 
-    _, carry, deltas = tf.while_loop(
-        lambda t, c, d: t >= 0, body, (steps - 1, carry, deltas)
-    )
+    _, carry, deltas = tf.while_loop(lambda t, c, d: t >= 0, body, (steps - 1, carry, deltas))
     return deltas.stack(), carry
 
 
@@ -116,8 +112,16 @@ def _fused(xw, W, s0, mask, activation, activation_name, zero_output):
     return run(xw, W, s0)
 
 
-def recurrence(xw, W, s0, mask=None, activation=tf.tanh, activation_name="tanh",
-               zero_output_for_mask=False, fused=True):
+def recurrence(
+    xw,
+    W,
+    s0,
+    mask=None,
+    activation=tf.tanh,
+    activation_name="tanh",
+    zero_output_for_mask=False,
+    fused=True,
+):
     """Loop `s_t = f(xw_t + W s_{t-1})` over time-major inputs.
 
     Args:

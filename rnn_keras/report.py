@@ -5,13 +5,19 @@ import pathlib
 
 def finish(trainer, result, run_dir, export=True):
     run_dir = pathlib.Path(run_dir)
-    print("\nFinal:", " | ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
-                                 for k, v in result.items()))
-    print(f"Artefacts in {run_dir}/: config.json, vocab.json, best.keras, checkpoints/, "
-          "metrics.csv, loss.png, tensorboard/")
+    print(
+        "\nFinal:",
+        " | ".join(
+            f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in result.items()
+        ),
+    )
+    print(
+        f"Artefacts in {run_dir}/: config.json, vocab.json, best.keras, checkpoints/, "
+        "metrics.csv, loss.png, tensorboard/"
+    )
     if trainer.task.name == "lm":
-        print("\nSample (TensorFlow, temperature %.2g):\n%s" % (
-            trainer.cfg.temperature, trainer.sample(trainer.cfg.sample_length)))
+        sample = trainer.sample(trainer.cfg.sample_length)
+        print(f"\nSample (TensorFlow, temperature {trainer.cfg.temperature:.2g}):\n{sample}")
     if export:
         _export(run_dir, trainer)
 
@@ -30,6 +36,7 @@ def _export(run_dir, trainer):
         from export import runtime
 
         lm = runtime.load(results[-1][0])
-        text = lm.generate("\n", trainer.cfg.sample_length, trainer.cfg.temperature,
-                           seed=trainer.cfg.seed)
+        text = lm.generate(
+            "\n", trainer.cfg.sample_length, trainer.cfg.temperature, seed=trainer.cfg.seed
+        )
         print("\nSample (onnxruntime, same seed):\n" + text)

@@ -1,10 +1,10 @@
 """The run folder: what it holds, and refusing to mix two runs in one folder.
 
-    RUN_DIR/config.json    the resolved TrainConfig
-    RUN_DIR/vocab.json     the characters (id 0 = padding) and, for tag/classify, labels
-    RUN_DIR/checkpoints/   the latest checkpoint (see rnn_keras.checkpoint)
-    RUN_DIR/best.keras     the model with the best validation loss so far
-    RUN_DIR/metrics.csv, loss.png, tensorboard/
+RUN_DIR/config.json    the resolved TrainConfig
+RUN_DIR/vocab.json     the characters (id 0 = padding) and, for tag/classify, labels
+RUN_DIR/checkpoints/   the latest checkpoint (see rnn_keras.checkpoint)
+RUN_DIR/best.keras     the model with the best validation loss so far
+RUN_DIR/metrics.csv, loss.png, tensorboard/
 """
 
 import json
@@ -31,7 +31,8 @@ def prepare_new(run_dir, overwrite=False):
         if not overwrite:
             raise CheckpointError(
                 f"{run_dir} already holds a run. Pass --resume {run_dir} to continue it, "
-                "--overwrite to replace it, or another --run-dir.")
+                "--overwrite to replace it, or another --run-dir."
+            )
         for name in ("checkpoints", "tensorboard"):
             shutil.rmtree(run_dir / name, ignore_errors=True)
         for name in (MARKER, "vocab.json", "best.keras", "metrics.csv", "loss.png"):
@@ -42,8 +43,9 @@ def prepare_new(run_dir, overwrite=False):
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as err:
-        raise CheckpointError(f"Cannot write in {run_dir} ({err.strerror}); "
-                              "pass a writable --run-dir.") from err
+        raise CheckpointError(
+            f"Cannot write in {run_dir} ({err.strerror}); pass a writable --run-dir."
+        ) from err
 
 
 def write_metadata(run_dir, cfg, task):
@@ -56,13 +58,16 @@ def write_metadata(run_dir, cfg, task):
 def read_config(run_dir):
     run_dir = pathlib.Path(run_dir)
     if not is_run(run_dir):
-        raise CheckpointError(f"--resume {run_dir}: not a run folder (no {MARKER}). "
-                              "Pass the folder a training run wrote.")
+        raise CheckpointError(
+            f"--resume {run_dir}: not a run folder (no {MARKER}). "
+            "Pass the folder a training run wrote."
+        )
     try:
         return TrainConfig.from_json((run_dir / MARKER).read_text()).resolved()
     except (ValueError, TypeError) as err:
-        raise CheckpointError(f"--resume {run_dir}: its {MARKER} is unreadable or from another "
-                              f"version ({err}).") from err
+        raise CheckpointError(
+            f"--resume {run_dir}: its {MARKER} is unreadable or from another version ({err})."
+        ) from err
 
 
 def read_vocab(run_dir):
@@ -80,4 +85,5 @@ def check_vocab(run_dir, task):
     if vocab != task.vocab:
         raise ConfigError(
             f"--resume {run_dir}: the text's vocabulary ({len(task.vocab.chars)} characters) "
-            f"differs from the run's ({len(vocab.chars)}). Resume with the same --text.")
+            f"differs from the run's ({len(vocab.chars)}). Resume with the same --text."
+        )

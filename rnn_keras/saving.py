@@ -18,10 +18,14 @@ def load_model(path):
     if not path.is_file():
         raise ModelFileError(f"{path}: no such model file.")
     if not zipfile.is_zipfile(path):
-        raise ModelFileError(f"{path} is not a .keras archive (truncated or another format). "
-                             "Use a file written by train.py, or an earlier checkpoint.")
+        raise ModelFileError(
+            f"{path} is not a .keras archive (truncated or another format). "
+            "Use a file written by train.py, or an earlier checkpoint."
+        )
     try:
         return keras.saving.load_model(path, safe_mode=True)
     except (ValueError, TypeError, KeyError, OSError, zipfile.BadZipFile) as err:
-        raise ModelFileError(f"{path} cannot be loaded as an rnn-keras model "
-                             f"({type(err).__name__}: {str(err).splitlines()[0][:200]}).") from err
+        raise ModelFileError(
+            f"{path} cannot be loaded as an rnn-keras model "
+            f"({type(err).__name__}: {str(err).splitlines()[0][:200]})."
+        ) from err

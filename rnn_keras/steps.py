@@ -53,7 +53,9 @@ class StepFunctions:
 
     def _apply(self, grads, lr):
         self.optimizer.learning_rate.assign(lr)
-        grads, _ = tf.clip_by_global_norm(grads, self.clip_norm, use_norm=tf.linalg.global_norm(grads))
+        grads, _ = tf.clip_by_global_norm(
+            grads, self.clip_norm, use_norm=tf.linalg.global_norm(grads)
+        )
         self.optimizer.apply(grads, self.model.trainable_variables)
 
     def _evaluate(self, tokens, targets, weights, states=None):
@@ -64,8 +66,12 @@ class StepFunctions:
         hit = tf.cast(predicted == targets, tf.float32) * weights
         pos_pred = tf.cast(predicted == 1, tf.float32) * weights
         pos_true = tf.cast(targets == 1, tf.float32) * weights
-        counts = {"loss": total, "count": count, "correct": tf.reduce_sum(hit),
-                  "tp": tf.reduce_sum(pos_pred * pos_true),
-                  "fp": tf.reduce_sum(pos_pred * (1 - pos_true)),
-                  "fn": tf.reduce_sum((1 - pos_pred) * pos_true)}
+        counts = {
+            "loss": total,
+            "count": count,
+            "correct": tf.reduce_sum(hit),
+            "tp": tf.reduce_sum(pos_pred * pos_true),
+            "fp": tf.reduce_sum(pos_pred * (1 - pos_true)),
+            "fn": tf.reduce_sum((1 - pos_pred) * pos_true),
+        }
         return counts, new_states

@@ -22,7 +22,8 @@ class ShuffledBatches:
         if len(examples) < batch_size:
             raise data.DataError(
                 f"Only {len(examples)} training examples for a batch of {batch_size}; "
-                "use a longer text or a smaller --batch-size.")
+                "use a longer text or a smaller --batch-size."
+            )
         self.examples, self.batch_size, self.seed = examples, batch_size, seed
         self.tag_targets = tag_targets
         self.per_epoch = len(examples) // batch_size
@@ -32,7 +33,7 @@ class ShuffledBatches:
         epoch, k = divmod(self.position, self.per_epoch)
         order = np.random.default_rng([self.seed, epoch]).permutation(len(self.examples))
         self.position += 1
-        chosen = [self.examples[i] for i in order[k * self.batch_size:(k + 1) * self.batch_size]]
+        chosen = [self.examples[i] for i in order[k * self.batch_size : (k + 1) * self.batch_size]]
         return (*batch_arrays(chosen, self.tag_targets), False)
 
 
@@ -50,7 +51,7 @@ def in_batches(examples, batch_size, tag_targets, limit=0):
         if limit and count >= limit:
             return
         count += 1
-        yield batch_arrays(examples[i:i + batch_size], tag_targets)
+        yield batch_arrays(examples[i : i + batch_size], tag_targets)
 
 
 class LanguageModelTask:
@@ -60,7 +61,9 @@ class LanguageModelTask:
         self.cfg, self.vocab, self.labels = cfg, Vocab.from_text(text), None
         train, val = data.split(np.array(self.vocab.encode(text), np.int32), cfg.val_fraction)
         self.train = data.LMStreams(train, cfg.batch_size, cfg.seq_len)
-        self.val = data.LMStreams(val, cfg.batch_size, min(cfg.seq_len, (len(val) - 1) // cfg.batch_size))
+        self.val = data.LMStreams(
+            val, cfg.batch_size, min(cfg.seq_len, (len(val) - 1) // cfg.batch_size)
+        )
 
     def model(self):
         return models.char_lm(len(self.vocab), self.cfg.units, self.cfg.layers, self.cfg.activation)
@@ -89,8 +92,9 @@ class TaggingTask:
 
     def model(self):
         c = self.cfg
-        return models.tagger(len(self.vocab), 2, c.units, c.layers, c.bidirectional,
-                             c.activation, c.dropout)
+        return models.tagger(
+            len(self.vocab), 2, c.units, c.layers, c.bidirectional, c.activation, c.dropout
+        )
 
     def val_batches(self):
         return in_batches(self.val, self.cfg.batch_size, True, self.cfg.eval_batches)
@@ -99,8 +103,11 @@ class TaggingTask:
         precision = t["tp"] / max(t["tp"] + t["fp"], 1)
         recall = t["tp"] / max(t["tp"] + t["fn"], 1)
         f1 = 2 * precision * recall / max(precision + recall, 1e-12)
-        return {"val_loss": t["loss"] / t["count"], "val_accuracy": t["correct"] / t["count"],
-                "val_f1": f1}
+        return {
+            "val_loss": t["loss"] / t["count"],
+            "val_accuracy": t["correct"] / t["count"],
+            "val_f1": f1,
+        }
 
 
 class ClassificationTask:
@@ -108,29 +115,41 @@ class ClassificationTask:
 
     def __init__(self, cfg, text=None):
         if cfg.text is not None:
-            raise ConfigError("--task classify uses the bundled plays and their categories; "
-                              "drop --text.")
+            raise ConfigError(
+                "--task classify uses the bundled plays and their categories; drop --text."
+            )
         self.cfg = cfg
         train, val, self.labels = data.classification_data(lines_per_passage=cfg.seq_len)
         self.vocab = Vocab.from_text("".join(p for p, _ in train + val))
         encode = self.vocab.encode
         self.val = [(encode(p), y) for p, y in val]
-        self.train = ShuffledBatches([(encode(p), y) for p, y in train], cfg.batch_size,
-                                     cfg.seed, tag_targets=False)
+        self.train = ShuffledBatches(
+            [(encode(p), y) for p, y in train], cfg.batch_size, cfg.seed, tag_targets=False
+        )
         counts = np.bincount([y for _, y in self.val], minlength=len(self.labels))
         self.majority_baseline = float(counts.max() / counts.sum())
 
     def model(self):
         c = self.cfg
-        return models.classifier(len(self.vocab), len(self.labels), c.units, c.layers,
-                                 c.bidirectional, c.activation, c.dropout)
+        return models.classifier(
+            len(self.vocab),
+            len(self.labels),
+            c.units,
+            c.layers,
+            c.bidirectional,
+            c.activation,
+            c.dropout,
+        )
 
     def val_batches(self):
         return in_batches(self.val, self.cfg.batch_size, False, self.cfg.eval_batches)
 
     def metrics(self, t):
-        return {"val_loss": t["loss"] / t["count"], "val_accuracy": t["correct"] / t["count"],
-                "majority_baseline": self.majority_baseline}
+        return {
+            "val_loss": t["loss"] / t["count"],
+            "val_accuracy": t["correct"] / t["count"],
+            "majority_baseline": self.majority_baseline,
+        }
 
 
 def make_task(cfg, text=None):

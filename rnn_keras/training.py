@@ -61,8 +61,10 @@ class Trainer:
         self.history = history
 
     def _zero_carry(self):
-        return [np.zeros((self.cfg.batch_size, int(t.shape[-1])), np.float32)
-                for t in self.model.inputs[1:]]
+        return [
+            np.zeros((self.cfg.batch_size, int(t.shape[-1])), np.float32)
+            for t in self.model.inputs[1:]
+        ]
 
     def train_one(self):
         """One optimiser step; returns the loss and the number of tokens."""
@@ -81,7 +83,8 @@ class Trainer:
                     f"Step {self.step + 1}: the loss or gradient is not finite (loss={loss}, "
                     f"gradient norm={float(norm)}). Nothing from this step was saved; the last "
                     f"good checkpoint is in {self.run_dir / 'checkpoints'}. Lower --lr or "
-                    "--clip-norm, or pass --skip-nonfinite to skip such steps.")
+                    "--clip-norm, or pass --skip-nonfinite to skip such steps."
+                )
             self.skipped += 1
             self.step += 1
             return loss, 0
@@ -94,8 +97,10 @@ class Trainer:
     def evaluate(self):
         totals, states = {}, None
         if self.task.stateful:
-            states = [np.zeros((self.task.val.batch_size, int(t.shape[-1])), np.float32)
-                      for t in self.model.inputs[1:]]
+            states = [
+                np.zeros((self.task.val.batch_size, int(t.shape[-1])), np.float32)
+                for t in self.model.inputs[1:]
+            ]
         for tokens, targets, weights in self.task.val_batches():
             counts, new_states = self.fns.evaluate(tokens, targets, weights, states)
             states = new_states if self.task.stateful else None
@@ -105,14 +110,23 @@ class Trainer:
 
     def sample(self, length=None, seed=None):
         generator = Generator(self.model, self.task.vocab)
-        return generator.generate("\n", length or self.cfg.sample_length, self.cfg.temperature,
-                                  seed=self.cfg.seed if seed is None else seed)
+        return generator.generate(
+            "\n",
+            length or self.cfg.sample_length,
+            self.cfg.temperature,
+            seed=self.cfg.seed if seed is None else seed,
+        )
 
     def save_checkpoint(self):
-        state = {"position": self.task.train.position, "best": self.best, "losses": self.losses,
-                 "history": self.monitor.history if self.monitor else self.history}
-        checkpoint.save(self.run_dir, self.step, self.model, self.optimizer,
-                        self.carry or [], state)
+        state = {
+            "position": self.task.train.position,
+            "best": self.best,
+            "losses": self.losses,
+            "history": self.monitor.history if self.monitor else self.history,
+        }
+        checkpoint.save(
+            self.run_dir, self.step, self.model, self.optimizer, self.carry or [], state
+        )
 
     def run(self):
         """Train to `cfg.steps`, evaluating, sampling and checkpointing on the way."""
@@ -129,14 +143,21 @@ class Trainer:
                 self._periodic(window)
         finally:
             self.monitor.close()
-        return {"steps": self.step, "train_seconds": time.perf_counter() - started,
-                "skipped_steps": self.skipped, **self.monitor.history[-1]}
+        return {
+            "steps": self.step,
+            "train_seconds": time.perf_counter() - started,
+            "skipped_steps": self.skipped,
+            **self.monitor.history[-1],
+        }
 
     def _periodic(self, window):
         cfg, last = self.cfg, self.step >= self.cfg.steps
         if self.step % cfg.eval_every == 0 or last:
-            row = {"step": self.step, "train_loss": float(np.mean([w[0] for w in window])),
-                   **self.evaluate()}
+            row = {
+                "step": self.step,
+                "train_loss": float(np.mean([w[0] for w in window])),
+                **self.evaluate(),
+            }
             self.monitor.record(row)
             self.monitor.message(" | ".join(f"{k} {v:.4g}" for k, v in row.items()))
             if row["val_loss"] < self.best:
@@ -183,4 +204,3 @@ def resume(run_dir, text=None):
     model, optimizer_values, carry, state = checkpoint.load(run_dir)
     trainer = Trainer(cfg, run_dir, task, model, (optimizer_values, carry, state))
     return trainer, trainer.run()
-

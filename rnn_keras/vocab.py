@@ -36,7 +36,8 @@ class Vocab:
             shown = "".join(unknown[:20])
             raise VocabularyError(
                 f"The text holds {len(unknown)} character(s) the model was not trained on: "
-                f"{shown!r}. Remove or replace them (the vocabulary is {''.join(self.chars)!r}).")
+                f"{shown!r}. Remove or replace them (the vocabulary is {''.join(self.chars)!r})."
+            )
         return [self._ids[c] for c in text]
 
     def decode(self, ids):

@@ -9,8 +9,17 @@ ACTIVATIONS = {
 }
 
 
-def rnn_forward(x, U, W, b=None, s0=None, activation="tanh", mask=None,
-                go_backwards=False, zero_output_for_mask=False):
+def rnn_forward(
+    x,
+    U,
+    W,
+    b=None,
+    s0=None,
+    activation="tanh",
+    mask=None,
+    go_backwards=False,
+    zero_output_for_mask=False,
+):
     """`s_t = f(U x_t + W s_{t-1} + b)` step by step; x `(batch, time, features)`.
 
     Returns `(outputs (batch, time, units), final_state (batch, units))`, the
@@ -34,10 +43,17 @@ def rnn_forward(x, U, W, b=None, s0=None, activation="tanh", mask=None,
 
 def bidirectional_forward(x, fw, bw, merge_mode="concat", mask=None, activation="tanh"):
     """fw, bw: `(U, W, b)`. Returns merged sequences `(batch, time, ...)`."""
-    y_fw, _ = rnn_forward(x, *fw, activation=activation, mask=mask,
-                          zero_output_for_mask=mask is not None)
-    y_bw, _ = rnn_forward(x, *bw, activation=activation, mask=mask, go_backwards=True,
-                          zero_output_for_mask=mask is not None)
+    y_fw, _ = rnn_forward(
+        x, *fw, activation=activation, mask=mask, zero_output_for_mask=mask is not None
+    )
+    y_bw, _ = rnn_forward(
+        x,
+        *bw,
+        activation=activation,
+        mask=mask,
+        go_backwards=True,
+        zero_output_for_mask=mask is not None,
+    )
     y_bw = y_bw[:, ::-1]
     return {
         "concat": lambda: np.concatenate([y_fw, y_bw], -1),

@@ -13,7 +13,9 @@ MASK = np.array([[1] * 6, [1] * 4 + [0] * 2, [1] * 1 + [0] * 5], bool)
 
 def keras_pair(units, merge_mode, x, **kwargs):
     ours = rk.Bidirectional(rk.RNN(units, **kwargs), merge_mode=merge_mode)
-    theirs = keras.layers.Bidirectional(keras.layers.SimpleRNN(units, **kwargs), merge_mode=merge_mode)
+    theirs = keras.layers.Bidirectional(
+        keras.layers.SimpleRNN(units, **kwargs), merge_mode=merge_mode
+    )
     ours(x), theirs(x)
     theirs.set_weights(ours.get_weights())
     return ours, theirs
@@ -51,8 +53,9 @@ def test_return_state_and_initial_state_equal_keras(rng, return_sequences):
     x = rng.normal(size=(3, 6, 4)).astype("float32")
     ours, theirs = keras_pair(5, "concat", x, return_sequences=return_sequences, return_state=True)
     states = [rng.normal(size=(3, 5)).astype("float32") for _ in range(2)]
-    assert_outputs_close(ours(x, initial_state=states, mask=MASK),
-                         theirs(x, initial_state=states, mask=MASK))
+    assert_outputs_close(
+        ours(x, initial_state=states, mask=MASK), theirs(x, initial_state=states, mask=MASK)
+    )
 
 
 def test_equals_numpy_and_backward_starts_at_last_real_element(rng):
@@ -76,8 +79,9 @@ def test_deep_equals_hand_stacked_keras(rng):
     stacked = keras.Model(inputs, h)
     stacked.set_weights(deep.get_weights())
     np.testing.assert_allclose(deep(x).numpy(), stacked(x).numpy(), atol=TOL)
-    np.testing.assert_allclose(deep(x, mask=MASK[:2, :5]).numpy(),
-                               stacked(x, mask=MASK[:2, :5]).numpy(), atol=TOL)
+    np.testing.assert_allclose(
+        deep(x, mask=MASK[:2, :5]).numpy(), stacked(x, mask=MASK[:2, :5]).numpy(), atol=TOL
+    )
 
 
 def test_deep_layers_units_and_top_sequences():
@@ -95,15 +99,18 @@ def test_deep_dropout_only_in_training(rng):
     assert not np.allclose(deep(x, training=True).numpy(), deep(x).numpy())
 
 
-@pytest.mark.parametrize("make, match", [
-    (lambda: rk.Bidirectional(rk.RNN(3), merge_mode="max"), "merge_mode"),
-    (lambda: rk.Bidirectional(keras.layers.Dense(3)), "layer"),
-    (lambda: rk.DeepBidirectional(0), "units"),
-    (lambda: rk.DeepBidirectional([4, 0]), "units"),
-    (lambda: rk.DeepBidirectional(4, num_layers=0), "num_layers"),
-    (lambda: rk.DeepBidirectional(4, dropout=1.5), "dropout"),
-    (lambda: rk.DeepBidirectional(4, merge_mode=None), "merge_mode"),
-])
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (lambda: rk.Bidirectional(rk.RNN(3), merge_mode="max"), "merge_mode"),
+        (lambda: rk.Bidirectional(keras.layers.Dense(3)), "layer"),
+        (lambda: rk.DeepBidirectional(0), "units"),
+        (lambda: rk.DeepBidirectional([4, 0]), "units"),
+        (lambda: rk.DeepBidirectional(4, num_layers=0), "num_layers"),
+        (lambda: rk.DeepBidirectional(4, dropout=1.5), "dropout"),
+        (lambda: rk.DeepBidirectional(4, merge_mode=None), "merge_mode"),
+    ],
+)
 def test_bad_arguments(make, match):
     with pytest.raises(ValueError, match=match):
         make()

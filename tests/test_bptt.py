@@ -1,4 +1,4 @@
-"""GradientTape on the Keras layers == explicit BPTT (rnn_keras.bptt) == finite differences, float64."""
+"""GradientTape on our layers == explicit BPTT (rnn_keras.bptt) == finite differences (float64)."""
 
 import keras
 import numpy as np
@@ -51,7 +51,9 @@ def test_single_layer_tape_equals_explicit_bptt_equals_finite_differences(rng, f
     x_in = keras.Input((T, D))
     s_in = keras.Input((H,))
     rnn = rk.RNN(H, activation=activation, return_sequences=True, bias_initializer="random_normal")
-    model = keras.Model([x_in, s_in], keras.layers.Dense(K, name="head")(rnn(x_in, initial_state=s_in)))
+    model = keras.Model(
+        [x_in, s_in], keras.layers.Dense(K, name="head")(rnn(x_in, initial_state=s_in))
+    )
     x = rng.normal(size=(B, T, D))
     y = rng.integers(0, K, size=(B, T))
     s0 = rng.normal(size=(B, H)) * 0.5
@@ -91,7 +93,9 @@ def test_bidirectional_tape_equals_explicit_bptt_equals_finite_differences(rng, 
 
     def loss_fn(p):
         unpack = {d: {k: p[f"{d}_{k}"] for k in ("U", "W", "b", "s0")} for d in ("fw", "bw")}
-        return bptt.bidirectional_loss_and_gradients(unpack["fw"], unpack["bw"], p["V"], p["c"], x, y)[0]
+        return bptt.bidirectional_loss_and_gradients(
+            unpack["fw"], unpack["bw"], p["V"], p["c"], x, y
+        )[0]
 
     numeric = finite_differences(loss_fn, flat)
     assert abs(loss - loss_tf) < 1e-9

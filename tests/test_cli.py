@@ -10,8 +10,23 @@ import train
 from rnn_keras import checkpoint
 from rnn_keras.errors import run_cli
 
-QUICK = ["--units", "8", "--batch-size", "2", "--seq-len", "5", "--steps", "2", "--no-progress",
-         "--no-jit-compile", "--no-export", "--sample-every", "0", "--eval-batches", "1"]
+QUICK = [
+    "--units",
+    "8",
+    "--batch-size",
+    "2",
+    "--seq-len",
+    "5",
+    "--steps",
+    "2",
+    "--no-progress",
+    "--no-jit-compile",
+    "--no-export",
+    "--sample-every",
+    "0",
+    "--eval-batches",
+    "1",
+]
 
 
 def cli(argv, capsys):
@@ -39,34 +54,45 @@ def write_bytes(path, payload):
     return path
 
 
-@pytest.mark.parametrize("make_text, message", [
-    (lambda d: d / "missing.txt", "no such file"),
-    (lambda d: write_bytes(d / "empty.txt", b"  \n"), "empty"),
-    (lambda d: write_bytes(d / "latin1.txt", "café".encode("latin-1") * 50), "not UTF-8"),
-    (lambda d: write_bytes(d / "short.txt", b"tiny text"), "too short"),
-])
+@pytest.mark.parametrize(
+    "make_text, message",
+    [
+        (lambda d: d / "missing.txt", "no such file"),
+        (lambda d: write_bytes(d / "empty.txt", b"  \n"), "empty"),
+        (lambda d: write_bytes(d / "latin1.txt", "café".encode("latin-1") * 50), "not UTF-8"),
+        (lambda d: write_bytes(d / "short.txt", b"tiny text"), "too short"),
+    ],
+)
 def test_bad_text(tmp_path, capsys, make_text, message):
-    code, err = cli(["--text", str(make_text(tmp_path)), "--run-dir", str(tmp_path / "r"), *QUICK],
-                    capsys)
+    code, err = cli(
+        ["--text", str(make_text(tmp_path)), "--run-dir", str(tmp_path / "r"), *QUICK], capsys
+    )
     assert code == 2 and message in err and "Traceback" not in err
 
 
-@pytest.mark.parametrize("flags, message", [
-    (["--seq-len", "0"], "--seq-len must be a positive integer"),
-    (["--task", "poetry"], "Unknown task 'poetry'"),
-    (["--optimizer", "rmsprop"], "Unknown optimizer 'rmsprop'"),
-    (["--bidirectional"], "cannot be bidirectional"),
-])
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--seq-len", "0"], "--seq-len must be a positive integer"),
+        (["--task", "poetry"], "Unknown task 'poetry'"),
+        (["--optimizer", "rmsprop"], "Unknown optimizer 'rmsprop'"),
+        (["--bidirectional"], "cannot be bidirectional"),
+    ],
+)
 def test_bad_flags(tmp_path, text_file, capsys, flags, message):
-    code, err = cli(["--text", str(text_file), "--run-dir", str(tmp_path / "r"), *QUICK, *flags],
-                    capsys)
+    code, err = cli(
+        ["--text", str(text_file), "--run-dir", str(tmp_path / "r"), *QUICK, *flags], capsys
+    )
     assert code == 2 and message in err
 
 
 def test_existing_run_is_refused_unless_overwrite(run, text_file, capsys):
     code, err = cli(["--text", str(text_file), "--run-dir", str(run), *QUICK], capsys)
     assert code == 2 and "already holds a run" in err and "--resume" in err
-    assert cli(["--text", str(text_file), "--run-dir", str(run), "--overwrite", *QUICK], capsys)[0] == 0
+    assert (
+        cli(["--text", str(text_file), "--run-dir", str(run), "--overwrite", *QUICK], capsys)[0]
+        == 0
+    )
 
 
 def test_resume_of_a_folder_that_is_not_a_run(tmp_path, capsys):
@@ -92,7 +118,11 @@ def test_resume_of_a_corrupted_checkpoint(run, capsys):
 
 
 def test_cli_prints_no_traceback(tmp_path):
-    proc = subprocess.run([sys.executable, "train.py", "--text", str(tmp_path / "nope.txt")],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "train.py", "--text", str(tmp_path / "nope.txt")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: --text") and "Traceback" not in proc.stderr

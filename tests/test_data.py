@@ -26,7 +26,10 @@ and unfold yourself\\.
 
 def test_normalise_play_keeps_speakers_and_verse_only():
     text = corpus.normalise_play(PLAY)
-    assert text == "BERNARDO:\nWho's there?\n\nFRANCISCO:\nNay, answer me: stand,\nand unfold yourself.\n"
+    assert (
+        text
+        == "BERNARDO:\nWho's there?\n\nFRANCISCO:\nNay, answer me: stand,\nand unfold yourself.\n"
+    )
 
 
 def test_bundled_corpus_is_the_complete_plays():
@@ -75,7 +78,7 @@ def test_classification_split_is_by_play():
 
 def test_vocab_round_trip_and_unknown_characters():
     vocab = Vocab.from_text("hello world")
-    assert vocab.decode(vocab.encode("low") ) == "low"
+    assert vocab.decode(vocab.encode("low")) == "low"
     assert Vocab.from_json(vocab.to_json()) == vocab
     assert len(vocab) == len(set("hello world")) + 1  # + padding id 0
     with pytest.raises(VocabularyError, match="'Z'"):

@@ -77,7 +77,7 @@ def test_lm_sequence_and_step_models(lm_files, path):
     whole, _ = lm_seq.step(tokens, lm_seq.zero_states(1))
     states, stepped = lm_step.zero_states(1), []
     for t in range(tokens.shape[1]):
-        logits, states = lm_step.step(tokens[:, t:t + 1], states)
+        logits, states = lm_step.step(tokens[:, t : t + 1], states)
         stepped.append(logits[:, 0])
     np.testing.assert_allclose(np.stack(stepped, 1), whole, atol=1e-5)
 
@@ -100,8 +100,10 @@ def test_metadata_round_trip(lm_files):
 
 
 def test_native_lm_uses_rnn_nodes_and_loop_path_uses_loop(lm_files):
-    ops = {p: {n.op_type for n in onnx.load(str(lm_files[p][1][0][0])).graph.node}
-           for p in ("native", "loop")}
+    ops = {
+        p: {n.op_type for n in onnx.load(str(lm_files[p][1][0][0])).graph.node}
+        for p in ("native", "loop")
+    }
     assert "RNN" in ops["native"] and "Loop" not in ops["native"]
     assert "Loop" in ops["loop"]
 
@@ -116,8 +118,10 @@ def test_parity_check_fails_loudly(tmp_path, monkeypatch):
 
 
 def test_importing_the_inference_path_does_not_import_tensorflow():
-    code = ("import sys, export.runtime, export.infer; "
-            "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules")
+    code = (
+        "import sys, export.runtime, export.infer; "
+        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 
@@ -140,16 +144,20 @@ def test_bad_inputs(tmp_path, lm_files):
         lm.step(np.zeros((1, 1, 1), np.int32), lm.zero_states(1))
 
 
-@pytest.mark.skipif("CUDAExecutionProvider" in ort.get_available_providers(),
-                    reason="CUDA is available here; this checks the no-CUDA error")
+@pytest.mark.skipif(
+    "CUDAExecutionProvider" in ort.get_available_providers(),
+    reason="CUDA is available here; this checks the no-CUDA error",
+)
 def test_cuda_requested_without_cuda_is_a_clear_error(lm_files):
     with pytest.raises(runtime.DeviceError, match="onnxruntime-gpu"):
         runtime.load(lm_files["native"][1][1][0], device="cuda")
 
 
 @pytest.mark.gpu
-@pytest.mark.skipif("CUDAExecutionProvider" not in ort.get_available_providers(),
-                    reason="needs onnxruntime-gpu and an NVIDIA GPU")
+@pytest.mark.skipif(
+    "CUDAExecutionProvider" not in ort.get_available_providers(),
+    reason="needs onnxruntime-gpu and an NVIDIA GPU",
+)
 def test_cuda_matches_cpu(lm_files):
     model, [(seq, _), _] = lm_files["native"]
     tokens = parity.real_inputs(cfg("lm"), VOCAB, "sequence")

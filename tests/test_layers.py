@@ -29,7 +29,9 @@ def test_basics():
 
 def test_correctness_constant_weights():
     """All-ones U, W and b = 0: s_1 = tanh(sum x_1), s_2 = tanh(sum x_2 + 2 s_1) per unit."""
-    layer = rk.RNN(2, kernel_initializer="ones", recurrent_initializer="ones", return_sequences=True)
+    layer = rk.RNN(
+        2, kernel_initializer="ones", recurrent_initializer="ones", return_sequences=True
+    )
     x = np.arange(12, dtype="float32").reshape(2, 3, 2) / 10
     y = layer(x).numpy()
     s1 = np.tanh(x[:, 0].sum(-1))
@@ -43,8 +45,14 @@ def test_correctness_constant_weights():
 def test_forward_equals_numpy(rng, activation, use_bias):
     x = rng.normal(size=(3, 5, 4)).astype("float32")
     s0 = rng.normal(size=(3, 6)).astype("float32")
-    layer = rk.RNN(6, activation=activation, use_bias=use_bias, return_sequences=True,
-                   return_state=True, bias_initializer="random_normal")
+    layer = rk.RNN(
+        6,
+        activation=activation,
+        use_bias=use_bias,
+        return_sequences=True,
+        return_state=True,
+        bias_initializer="random_normal",
+    )
     y, s_last = layer(x, initial_state=s0)
     y_ref, s_ref = rnn_forward(x, *weights(layer), s0=s0, activation=activation)
     np.testing.assert_allclose(y.numpy(), y_ref, atol=TOL)
@@ -83,8 +91,9 @@ def test_cell_inside_keras_generic_rnn_equals_our_loop(rng):
 @pytest.mark.parametrize("go_backwards", [False, True])
 def test_forward_equals_keras_simple_rnn(rng, activation, go_backwards):
     x = rng.normal(size=(3, 6, 4)).astype("float32")
-    kwargs = dict(activation=activation, return_sequences=True, return_state=True,
-                  go_backwards=go_backwards)
+    kwargs = dict(
+        activation=activation, return_sequences=True, return_state=True, go_backwards=go_backwards
+    )
     ours = rk.RNN(5, **kwargs)
     keras_layer = keras.layers.SimpleRNN(5, **kwargs)
     ours(x), keras_layer(x)
@@ -101,8 +110,9 @@ def test_masked_equals_keras_simple_rnn(rng):
         keras_layer = keras.layers.SimpleRNN(5, return_sequences=True, zero_output_for_mask=zero)
         ours(x), keras_layer(x)
         keras_layer.set_weights(ours.get_weights())
-        np.testing.assert_allclose(ours(x, mask=mask).numpy(),
-                                   keras_layer(x, mask=mask).numpy(), atol=TOL)
+        np.testing.assert_allclose(
+            ours(x, mask=mask).numpy(), keras_layer(x, mask=mask).numpy(), atol=TOL
+        )
 
 
 def test_padded_sequence_equals_sequence_alone(rng):
@@ -146,11 +156,14 @@ def test_loop_is_symbolic_not_unrolled():
     assert ops.count("MatMul") < 10  # one projection + the loop body, not 50 steps
 
 
-@pytest.mark.parametrize("bad, match", [
-    (dict(units=0), "units"),
-    (dict(units=-3), "units"),
-    (dict(units=4, activation="no_such_fn"), "activation"),
-])
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (dict(units=0), "units"),
+        (dict(units=-3), "units"),
+        (dict(units=4, activation="no_such_fn"), "activation"),
+    ],
+)
 def test_bad_arguments(bad, match):
     with pytest.raises(ValueError, match=match):
         rk.RNN(**bad)

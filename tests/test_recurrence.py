@@ -1,6 +1,5 @@
 """The fused BPTT gradient equals TensorFlow's autodiff through the loop (float64)."""
 
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -24,9 +23,14 @@ def gradients(layer, x, s0, mask, upstream):
 @pytest.mark.parametrize("go_backwards", [False, True])
 @pytest.mark.parametrize("masked, zero_output", [(False, False), (True, False), (True, True)])
 def test_fused_equals_autodiff(rng, float64, activation, go_backwards, masked, zero_output):
-    kwargs = dict(activation=activation, return_sequences=True, return_state=True,
-                  go_backwards=go_backwards, zero_output_for_mask=zero_output,
-                  bias_initializer="random_normal")
+    kwargs = dict(
+        activation=activation,
+        return_sequences=True,
+        return_state=True,
+        go_backwards=go_backwards,
+        zero_output_for_mask=zero_output,
+        bias_initializer="random_normal",
+    )
     fused = rk.RNN(4, fused_gradient=True, dtype="float64", **kwargs)
     plain = rk.RNN(4, fused_gradient=False, dtype="float64", **kwargs)
     x = tf.constant(rng.normal(size=(3, 5, 2)))
@@ -35,8 +39,9 @@ def test_fused_equals_autodiff(rng, float64, activation, go_backwards, masked, z
     plain.set_weights(fused.get_weights())
     upstream = (tf.constant(rng.normal(size=(3, 5, 4))), tf.constant(rng.normal(size=(3, 4))))
     mask = MASK if masked else None
-    for a, b in zip(gradients(fused, x, s0, mask, upstream),
-                    gradients(plain, x, s0, mask, upstream)):
+    for a, b in zip(
+        gradients(fused, x, s0, mask, upstream), gradients(plain, x, s0, mask, upstream)
+    ):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-10, atol=1e-12)
 
 

@@ -56,9 +56,11 @@ def test_two_layer_bidirectional_trains_with_fit():
     h = rk.OneHot(4, mask_zero=True)(inputs)
     h = rk.DeepBidirectional(16, num_layers=2, return_sequences=False)(h)
     model = keras.Model(inputs, keras.layers.Dense(2)(h))
-    model.compile(keras.optimizers.Adam(1e-2),
-                  keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  metrics=["accuracy"])
+    model.compile(
+        keras.optimizers.Adam(1e-2),
+        keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
     history = model.fit(tokens, labels, epochs=6, batch_size=32, verbose=0)
     losses = history.history["loss"]
     assert losses[-1] < 0.6 * losses[0], losses

@@ -9,8 +9,19 @@ from rnn_keras import checkpoint, corpus, training
 from rnn_keras.config import TrainConfig
 from rnn_keras.generate import Generator
 
-TINY = dict(units=32, layers=1, batch_size=8, seq_len=20, eval_every=10, checkpoint_every=6, warmup_steps=3,
-            sample_every=0, progress=False, jit_compile=False, eval_batches=3)
+TINY = dict(
+    units=32,
+    layers=1,
+    batch_size=8,
+    seq_len=20,
+    eval_every=10,
+    checkpoint_every=6,
+    warmup_steps=3,
+    sample_every=0,
+    progress=False,
+    jit_compile=False,
+    eval_batches=3,
+)
 
 
 @pytest.fixture(scope="module")
@@ -56,8 +67,14 @@ def test_resume_gives_the_same_losses_as_an_uninterrupted_run(tmp_path, play_tex
 
 
 def test_nonfinite_loss_stops_and_keeps_last_good_checkpoint(tmp_path, play_text):
-    cfg = TrainConfig(text=play_text, steps=40, optimizer="sgd", lr=1e38, clip_norm=1e3,
-                      **{**TINY, "checkpoint_every": 1})
+    cfg = TrainConfig(
+        text=play_text,
+        steps=40,
+        optimizer="sgd",
+        lr=1e38,
+        clip_norm=1e3,
+        **{**TINY, "checkpoint_every": 1},
+    )
     with pytest.raises(training.NonFiniteError, match=r"Step \d+.*not finite"):
         training.train_and_evaluate(cfg, tmp_path / "run")
     model, _, _, state = checkpoint.load(tmp_path / "run")
@@ -66,8 +83,15 @@ def test_nonfinite_loss_stops_and_keeps_last_good_checkpoint(tmp_path, play_text
 
 
 def test_skip_nonfinite_never_writes_nan_weights(tmp_path, play_text):
-    cfg = TrainConfig(text=play_text, steps=12, optimizer="sgd", lr=1e38, clip_norm=1e3,
-                      skip_nonfinite=True, **TINY)
+    cfg = TrainConfig(
+        text=play_text,
+        steps=12,
+        optimizer="sgd",
+        lr=1e38,
+        clip_norm=1e3,
+        skip_nonfinite=True,
+        **TINY,
+    )
     trainer, result = training.train_and_evaluate(cfg, tmp_path / "run")
     assert result["skipped_steps"] > 0
     assert all(np.isfinite(w).all() for w in trainer.model.get_weights())

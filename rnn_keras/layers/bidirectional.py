@@ -25,7 +25,8 @@ def check_merge_mode(merge_mode):
     if merge_mode not in MERGE_MODES:
         raise ValueError(
             f"Received an invalid value for argument `merge_mode`: {merge_mode!r}. "
-            f"Expected one of {MERGE_MODES}.")
+            f"Expected one of {MERGE_MODES}."
+        )
     return merge_mode
 
 
@@ -55,16 +56,19 @@ class Bidirectional(keras.layers.Layer):
         if not isinstance(layer, RNN):
             raise ValueError(
                 "Received an invalid value for argument `layer`: expected an "
-                f"`rnn_keras.RNN`, got {type(layer).__name__}.")
+                f"`rnn_keras.RNN`, got {type(layer).__name__}."
+            )
         self.merge_mode = check_merge_mode(merge_mode)
         config = layer.get_config()
         # Keras' Bidirectional forces zero outputs at padding when returning
         # sequences, so padding never leaks into the merged output.
         config.update(zero_output_for_mask=config["return_sequences"])
         self.forward_layer = RNN.from_config(
-            {**config, "name": f"forward_{layer.name}", "go_backwards": False})
+            {**config, "name": f"forward_{layer.name}", "go_backwards": False}
+        )
         self.backward_layer = RNN.from_config(
-            {**config, "name": f"backward_{layer.name}", "go_backwards": True})
+            {**config, "name": f"backward_{layer.name}", "go_backwards": True}
+        )
         self.return_sequences = layer.return_sequences
         self.return_state = layer.return_state
         self.supports_masking = True
@@ -79,7 +83,8 @@ class Bidirectional(keras.layers.Layer):
             if not isinstance(initial_state, (list, tuple)) or len(initial_state) != 2:
                 raise ValueError(
                     f"Layer '{self.name}' expects `initial_state` as a list "
-                    "[forward_state, backward_state].")
+                    "[forward_state, backward_state]."
+                )
             fw_state, bw_state = initial_state
         y_fw = self.forward_layer(sequences, initial_state=fw_state, mask=mask)
         y_bw = self.backward_layer(sequences, initial_state=bw_state, mask=mask)

@@ -24,12 +24,22 @@ class RNNCell(keras.layers.Layer):
     `(s_t, [s_t])`.
     """
 
-    def __init__(self, units, activation="tanh", use_bias=True,
-                 kernel_initializer="glorot_uniform",
-                 recurrent_initializer="orthogonal", bias_initializer="zeros",
-                 kernel_regularizer=None, recurrent_regularizer=None,
-                 bias_regularizer=None, kernel_constraint=None,
-                 recurrent_constraint=None, bias_constraint=None, **kwargs):
+    def __init__(
+        self,
+        units,
+        activation="tanh",
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        kernel_constraint=None,
+        recurrent_constraint=None,
+        bias_constraint=None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.units = _checks.positive_int("units", units)
         self.activation, self.activation_name = _checks.activation(activation)
@@ -55,12 +65,14 @@ class RNNCell(keras.layers.Layer):
             )
         self.kernel = self._weight("kernel", (input_dim, self.units), "kernel")
         self.recurrent_kernel = self._weight(
-            "recurrent_kernel", (self.units, self.units), "recurrent")
+            "recurrent_kernel", (self.units, self.units), "recurrent"
+        )
         self.bias = self._weight("bias", (self.units,), "bias") if self.use_bias else None
 
     def _weight(self, name, shape, kind):
         return self.add_weight(
-            name=name, shape=shape,
+            name=name,
+            shape=shape,
             initializer=getattr(self, f"{kind}_initializer"),
             regularizer=getattr(self, f"{kind}_regularizer"),
             constraint=getattr(self, f"{kind}_constraint"),
@@ -85,7 +97,9 @@ class RNNCell(keras.layers.Layer):
             "units": self.units,
             "activation": keras.activations.serialize(self.activation),
             "use_bias": self.use_bias,
-            **{f"{k}_{part}": ser(getattr(self, f"{k}_{part}"))
-               for k in ("kernel", "recurrent", "bias")
-               for part in ("initializer", "regularizer", "constraint")},
+            **{
+                f"{k}_{part}": ser(getattr(self, f"{k}_{part}"))
+                for k in ("kernel", "recurrent", "bias")
+                for part in ("initializer", "regularizer", "constraint")
+            },
         }

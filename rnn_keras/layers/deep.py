@@ -28,8 +28,16 @@ class DeepBidirectional(keras.layers.Layer):
     The layers are `.layers`, in order.
     """
 
-    def __init__(self, units, num_layers=2, merge_mode="concat", dropout=0.0,
-                 return_sequences=True, activation="tanh", **kwargs):
+    def __init__(
+        self,
+        units,
+        num_layers=2,
+        merge_mode="concat",
+        dropout=0.0,
+        return_sequences=True,
+        activation="tanh",
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         if isinstance(units, (list, tuple)):
             units = [_checks.positive_int("units", u) for u in units]
@@ -40,7 +48,9 @@ class DeepBidirectional(keras.layers.Layer):
             num_layers = _checks.positive_int("num_layers", num_layers)
             units = [_checks.positive_int("units", units)] * num_layers
         if check_merge_mode(merge_mode) is None:
-            raise ValueError("`merge_mode=None` cannot feed the next layer; use 'concat', 'sum', 'ave' or 'mul'.")
+            raise ValueError(
+                "`merge_mode=None` cannot feed the next layer; use 'concat', 'sum', 'ave' or 'mul'."
+            )
         self.units = units
         self.num_layers = num_layers
         self.merge_mode = merge_mode
@@ -49,9 +59,15 @@ class DeepBidirectional(keras.layers.Layer):
         self.activation = activation
         self._stack = [
             Bidirectional(
-                RNN(u, activation=activation, name=f"rnn_{i}",
-                    return_sequences=(i < num_layers - 1 or self.return_sequences)),
-                merge_mode=merge_mode, name=f"bidirectional_{i}")
+                RNN(
+                    u,
+                    activation=activation,
+                    name=f"rnn_{i}",
+                    return_sequences=(i < num_layers - 1 or self.return_sequences),
+                ),
+                merge_mode=merge_mode,
+                name=f"bidirectional_{i}",
+            )
             for i, u in enumerate(units)
         ]
         self._dropout = keras.layers.Dropout(self.dropout) if self.dropout else None

@@ -29,7 +29,8 @@ class OneHot(keras.layers.Layer):
         if tokens.shape.rank != 2:
             raise ValueError(
                 f"Layer '{self.name}' expects integer tokens of shape (batch, time), "
-                f"received shape {tuple(tokens.shape)}.")
+                f"received shape {tuple(tokens.shape)}."
+            )
         return tf.one_hot(tf.cast(tokens, tf.int32), self.depth, dtype=self.compute_dtype)
 
     def compute_mask(self, tokens, mask=None):

@@ -8,10 +8,18 @@ from rnn_keras.layers import _checks
 from rnn_keras.layers.cell import RNNCell
 
 _CELL_ARGS = (
-    "units", "activation", "use_bias",
-    "kernel_initializer", "recurrent_initializer", "bias_initializer",
-    "kernel_regularizer", "recurrent_regularizer", "bias_regularizer",
-    "kernel_constraint", "recurrent_constraint", "bias_constraint",
+    "units",
+    "activation",
+    "use_bias",
+    "kernel_initializer",
+    "recurrent_initializer",
+    "bias_initializer",
+    "kernel_regularizer",
+    "recurrent_regularizer",
+    "bias_regularizer",
+    "kernel_constraint",
+    "recurrent_constraint",
+    "bias_constraint",
 )
 
 
@@ -43,13 +51,23 @@ class RNN(keras.layers.Layer):
             state. Taken from `Embedding(mask_zero=True)` automatically.
     """
 
-    def __init__(self, units, activation="tanh", use_bias=True,
-                 return_sequences=False, return_state=False, go_backwards=False,
-                 zero_output_for_mask=False, fused_gradient=True, **kwargs):
+    def __init__(
+        self,
+        units,
+        activation="tanh",
+        use_bias=True,
+        return_sequences=False,
+        return_state=False,
+        go_backwards=False,
+        zero_output_for_mask=False,
+        fused_gradient=True,
+        **kwargs,
+    ):
         cell_kwargs = {k: kwargs.pop(k) for k in _CELL_ARGS if k in kwargs}
         super().__init__(**kwargs)
-        self.cell = RNNCell(units, activation=activation, use_bias=use_bias,
-                            name="cell", **cell_kwargs)
+        self.cell = RNNCell(
+            units, activation=activation, use_bias=use_bias, name="cell", **cell_kwargs
+        )
         self.units = self.cell.units
         self.return_sequences = bool(return_sequences)
         self.return_state = bool(return_state)
@@ -76,8 +94,15 @@ class RNN(keras.layers.Layer):
             mask = None if mask is None else tf.reverse(mask, [0])
         W = tf.cast(tf.convert_to_tensor(self.cell.recurrent_kernel), self.compute_dtype)
         outputs, s_last = recurrence.recurrence(
-            xw, W, s0, mask, self.cell.activation, self.cell.activation_name,
-            self.zero_output_for_mask, self.fused_gradient)
+            xw,
+            W,
+            s0,
+            mask,
+            self.cell.activation,
+            self.cell.activation_name,
+            self.zero_output_for_mask,
+            self.fused_gradient,
+        )
         if self.return_sequences:
             output = tf.transpose(outputs, [1, 0, 2])  # (batch, time, units)
         elif self.zero_output_for_mask and mask is not None:
@@ -102,14 +127,16 @@ class RNN(keras.layers.Layer):
             if len(initial_state) != 1:
                 raise ValueError(
                     f"Layer '{self.name}' has one state; received "
-                    f"{len(initial_state)} initial states.")
+                    f"{len(initial_state)} initial states."
+                )
             initial_state = initial_state[0]
         s0 = tf.cast(tf.convert_to_tensor(initial_state), self.compute_dtype)
         expected = (x.shape[0], self.units)
         if s0.shape.rank != 2 or not s0.shape.is_compatible_with(expected):
             raise ValueError(
                 f"Layer '{self.name}' expects `initial_state` of shape "
-                f"(batch, units) = {expected}, received shape {tuple(s0.shape)}.")
+                f"(batch, units) = {expected}, received shape {tuple(s0.shape)}."
+            )
         return s0
 
     def _time_major_mask(self, mask, x):
@@ -117,7 +144,8 @@ class RNN(keras.layers.Layer):
         if mask.shape.rank != 2 or not mask.shape.is_compatible_with(x.shape[:2]):
             raise ValueError(
                 f"Layer '{self.name}' expects a `mask` of shape (batch, time) = "
-                f"{tuple(x.shape[:2])}, received shape {tuple(mask.shape)}.")
+                f"{tuple(x.shape[:2])}, received shape {tuple(mask.shape)}."
+            )
         return tf.transpose(tf.cast(mask, tf.bool), [1, 0])  # (time, batch)
 
     def compute_mask(self, sequences, mask=None):
