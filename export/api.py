@@ -13,13 +13,12 @@ ONNX `Loop`. Every file passes `onnx.checker` and a parity check on real inputs
 import json
 import os
 import pathlib
-import tempfile
 
 import keras
 import onnx
 
 from export import metadata, parity
-from rnn_keras import runs, saving
+from rnn_keras import checkpoint, runs, saving
 from rnn_keras.vocab import Vocab
 
 PATHS = ("native", "loop")
@@ -68,7 +67,7 @@ def export_model(model, cfg, vocab, labels, out_dir, path="native", check=True):
 
 def _write_checked(onnx_model, final, model, cfg, vocab, kind, check):
     """Save to a temporary name, check parity there, then rename: no half-written file."""
-    fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=f".{final.stem}.", suffix=".onnx")
+    fd, tmp = checkpoint.temp_file(final, ".onnx")
     os.close(fd)
     try:
         onnx.save(onnx_model, tmp)
@@ -86,8 +85,6 @@ def load_run_model(run_dir):
     vocab, labels = runs.read_vocab(run_dir)
     best = run_dir / "best.keras"
     if not best.is_file():
-        from rnn_keras import checkpoint
-
         best = checkpoint.latest_dir(run_dir) / "model.keras"
     return saving.load_model(best), cfg, Vocab(vocab.chars), labels
 

@@ -83,11 +83,19 @@ class Model:
         self.vocab = Vocab(self.meta["vocab"])
         self.labels = self.meta["labels"]
         self.session = make_session(path, device, cuda_options, threads)
-        self.input_names = [i.name for i in self.session.get_inputs()]
+        self.inputs = {i.name: i.shape for i in self.session.get_inputs()}
         self.output_names = [o.name for o in self.session.get_outputs()]
 
     def run(self, feeds):
-        """Raw outputs `{name: array}` for `feeds` `{name: array}`."""
+        """Raw outputs `{name: array}` for `feeds` `{name: array}`, checked first."""
+        for name, shape in self.inputs.items():
+            if name not in feeds:
+                raise ValueError(f"{self.path.name} needs input {name!r} {shape}.")
+            got = np.shape(feeds[name])
+            if len(got) != len(shape) or any(isinstance(d, int) and d != g
+                                              for d, g in zip(shape, got)):
+                raise ValueError(f"Input {name!r} of {self.path.name} must have shape {shape} "
+                                 f"(named dimensions are free), got {got}.")
         return dict(zip(self.output_names, self.session.run(self.output_names, feeds)))
 
     def encode_batch(self, texts):
@@ -141,12 +149,24 @@ class LanguageModel(Model):
 
 
 class Tagger(Model):
-    def tag(self, text):
-        """Insert a space wherever the model tags a word end: segmented text back."""
+    WINDOW, BATCH = 64, 256  # characters per window (as in training), windows per call
+
+    def word_ends(self, text):
+        """0/1 per character of `text`; long text goes in fixed windows, so memory stays flat."""
         if not text:
             raise ValueError("`text` must hold at least one character.")
-        tokens = self.encode_batch([text])
-        ends = self.run({"tokens": tokens})["logits"][0].argmax(-1)
+        self.vocab.encode(text)  # the vocabulary error names every unknown character at once
+        windows = [text[i:i + self.WINDOW] for i in range(0, len(text), self.WINDOW)]
+        ends = []
+        for i in range(0, len(windows), self.BATCH):
+            chunk = windows[i:i + self.BATCH]
+            logits = self.run({"tokens": self.encode_batch(chunk)})["logits"]
+            ends.extend(e for row, w in zip(logits.argmax(-1), chunk) for e in row[:len(w)])
+        return np.asarray(ends, np.int8)
+
+    def tag(self, text):
+        """Insert a space wherever the model tags a word end: segmented text back."""
+        ends = self.word_ends(text)
         return "".join(c + (" " if e == 1 else "") for c, e in zip(text, ends)).rstrip()
 
 

@@ -27,10 +27,28 @@ class CheckpointError(ValueError):
     """A run folder or checkpoint cannot be used; the message says why and what to do."""
 
 
+def temp_file(path, suffix=".tmp"):
+    """`(fd, name)` of a new file beside `path`, with the permissions a plain `open` would give.
+
+    (`mkstemp` makes files 0600; a run's artefacts should be as readable as any other file.)
+    """
+    path = pathlib.Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=suffix)
+    os.chmod(tmp, _usual_mode(0o666))
+    return fd, tmp
+
+
+def _usual_mode(mode):
+    """`mode` less the process umask, as `open`/`mkdir` would apply it."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return mode & ~umask
+
+
 def atomic_write_bytes(path, payload):
     """Write `payload` to `path` via a temporary file in the same folder and `os.replace`."""
     path = pathlib.Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = temp_file(path)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(payload)
@@ -45,7 +63,7 @@ def atomic_write_bytes(path, payload):
 def atomic_save_model(model, path):
     """`model.save` to a temporary `.keras` file, then rename over `path`."""
     path = pathlib.Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".keras")
+    fd, tmp = temp_file(path, ".keras")
     os.close(fd)
     try:
         model.save(tmp)
@@ -60,6 +78,7 @@ def save(run_dir, step, model, optimizer, carry, state):
     root = pathlib.Path(run_dir) / "checkpoints"
     root.mkdir(parents=True, exist_ok=True)
     tmp = pathlib.Path(tempfile.mkdtemp(dir=root, prefix=f".step-{step}."))
+    os.chmod(tmp, _usual_mode(0o777))  # mkdtemp makes 0700
     try:
         model.save(tmp / "model.keras")
         np.savez(tmp / "optimizer.npz", *[np.asarray(v) for v in optimizer.variables])

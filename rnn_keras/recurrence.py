@@ -103,7 +103,7 @@ def _fused(xw, W, s0, mask, activation, activation_name, zero_output):
             if mask_f is not None:
                 D *= mask_f  # no gradient flows into a padded step's f
             Delta, ds0 = _backward_loop(_outputs(dY, mask_f, zero_output), D, W, ds_last, mask_f)
-            S_prev = tf.concat([s0[tf.newaxis], S[:-1]], axis=0)
+            S_prev = tf.concat([s0[tf.newaxis], S], axis=0)[:-1]  # s_0..s_{T-1}, also T=0
             dW = tf.tensordot(S_prev, Delta, axes=[[0, 1], [0, 1]])  # (units, units)
             return Delta, dW, ds0
 

@@ -37,9 +37,9 @@ def prepare_new(run_dir, overwrite=False):
             shutil.rmtree(run_dir / name, ignore_errors=True)
         for name in (MARKER, "vocab.json", "best.keras", "metrics.csv", "loss.png"):
             (run_dir / name).unlink(missing_ok=True)
-    run_dir.mkdir(parents=True, exist_ok=True)
     probe = run_dir / ".write-test"
     try:
+        run_dir.mkdir(parents=True, exist_ok=True)
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as err:

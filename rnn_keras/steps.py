@@ -38,9 +38,10 @@ class StepFunctions:
 
     def __init__(self, model, optimizer, clip_norm, jit_compile):
         self.model, self.optimizer, self.clip_norm = model, optimizer, clip_norm
-        self.gradients = tf.function(self._gradients, jit_compile=jit_compile)
-        self.apply = tf.function(self._apply, jit_compile=jit_compile)
-        self.evaluate = tf.function(self._evaluate, jit_compile=jit_compile)
+        compile_ = dict(jit_compile=jit_compile, reduce_retracing=True)
+        self.gradients = tf.function(self._gradients, **compile_)
+        self.apply = tf.function(self._apply, **compile_)
+        self.evaluate = tf.function(self._evaluate, **compile_)
 
     def _gradients(self, tokens, targets, weights, states=None):
         with tf.GradientTape() as tape:

@@ -37,8 +37,12 @@ class ShuffledBatches:
         return (*batch_arrays(chosen, self.tag_targets), False)
 
 
+BUCKET = 32  # pad time to a multiple of this: few distinct shapes, so XLA compiles few times
+
+
 def batch_arrays(examples, tag_targets):
-    tokens = data.pad([ids for ids, _ in examples])
+    longest = max(len(ids) for ids, _ in examples)
+    tokens = data.pad([ids for ids, _ in examples], -(-longest // BUCKET) * BUCKET)
     if tag_targets:
         targets = data.pad([t for _, t in examples], tokens.shape[1])
         return tokens, targets, (tokens != PAD).astype(np.float32)
@@ -110,6 +114,9 @@ class TaggingTask:
         }
 
 
+MAX_PASSAGE = 256  # characters of a passage the classifier reads (a few lines of verse)
+
+
 class ClassificationTask:
     name, stateful = "classify", False
 
@@ -122,9 +129,12 @@ class ClassificationTask:
         train, val, self.labels = data.classification_data(lines_per_passage=cfg.seq_len)
         self.vocab = Vocab.from_text("".join(p for p, _ in train + val))
         encode = self.vocab.encode
-        self.val = [(encode(p), y) for p, y in val]
+        self.val = [(encode(p)[:MAX_PASSAGE], y) for p, y in val]
         self.train = ShuffledBatches(
-            [(encode(p), y) for p, y in train], cfg.batch_size, cfg.seed, tag_targets=False
+            [(encode(p)[:MAX_PASSAGE], y) for p, y in train],
+            cfg.batch_size,
+            cfg.seed,
+            tag_targets=False,
         )
         counts = np.bincount([y for _, y in self.val], minlength=len(self.labels))
         self.majority_baseline = float(counts.max() / counts.sum())

@@ -41,3 +41,14 @@ def sequence_rank(layer, shape):
             f"received an input of shape {tuple(shape)}. Add a time axis (or "
             "one-hot/embed integer tokens) before the recurrent layer."
         )
+
+
+def numeric(layer, x):
+    """Real-valued features only: a string or complex tensor is a mistake upstream."""
+    if not (x.dtype.is_floating or x.dtype.is_integer or x.dtype.is_bool):
+        raise ValueError(
+            f"Layer '{layer}' expects real-valued features `(batch, time, features)`, "
+            f"received dtype {x.dtype.name}. Encode text as token ids and one-hot "
+            "(rnn_keras.OneHot) or embed them first."
+        )
+    return x

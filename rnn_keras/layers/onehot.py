@@ -26,6 +26,11 @@ class OneHot(keras.layers.Layer):
 
     def call(self, tokens):
         tokens = tf.convert_to_tensor(tokens)
+        if not tokens.dtype.is_integer:
+            raise ValueError(
+                f"Layer '{self.name}' expects integer token ids, received dtype "
+                f"{tokens.dtype.name}. Encode text with the run's vocabulary first."
+            )
         if tokens.shape.rank != 2:
             raise ValueError(
                 f"Layer '{self.name}' expects integer tokens of shape (batch, time), "

@@ -83,7 +83,7 @@ class RNN(keras.layers.Layer):
         self.input_spec = keras.InputSpec(ndim=3, axes={-1: sequences_shape[-1]})
 
     def call(self, sequences, initial_state=None, mask=None, training=None):
-        x = tf.convert_to_tensor(sequences)
+        x = _checks.numeric(self.name, tf.convert_to_tensor(sequences))
         x = tf.cast(x, self.compute_dtype)
         xw = self._project(tf.transpose(x, [1, 0, 2]))  # (time, batch, units)
         s0 = self._initial_state(initial_state, x)

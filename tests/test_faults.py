@@ -1,0 +1,144 @@
+"""Faults survived: kills, a crash inside a checkpoint write, a full disk, an interrupted export."""
+
+import errno
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import train
+from export import api
+from rnn_keras import checkpoint, corpus, training
+from rnn_keras.config import TrainConfig
+from rnn_keras.errors import run_cli
+
+TINY = dict(units=16, layers=1, batch_size=4, seq_len=10, eval_every=5, checkpoint_every=1,
+            warmup_steps=2, sample_every=0, progress=False, jit_compile=False, eval_batches=2)
+
+
+@pytest.fixture(scope="module")
+def text(tmp_path_factory):
+    path = tmp_path_factory.mktemp("text") / "macbeth.txt"
+    play = next(p for _, p in corpus.play_files() if p.stem == "macbeth")
+    path.write_text(corpus.normalise_play(play.read_text())[:20000], encoding="utf-8")
+    return str(path)
+
+
+def cli_args(text, run_dir, steps):
+    return ["--text", text, "--run-dir", str(run_dir), "--steps", str(steps), "--units", "16",
+            "--batch-size", "4", "--seq-len", "10", "--checkpoint-every", "1", "--eval-every", "5",
+            "--warmup-steps", "2", "--sample-every", "0", "--eval-batches", "2", "--no-progress",
+            "--no-jit-compile", "--no-export"]
+
+
+def final_losses(run_dir):
+    _, _, _, state = checkpoint.load(run_dir)
+    return state["losses"]
+
+
+@pytest.mark.slow
+def test_sigkill_at_random_moments_then_resume_matches_uninterrupted_run(tmp_path, text):
+    steps = 60
+    full = tmp_path / "full"
+    subprocess.run([sys.executable, "train.py", *cli_args(text, full, steps)], check=True,
+                   capture_output=True, timeout=300)
+    run = tmp_path / "killed"
+    rng = np.random.default_rng(0)
+    command = [sys.executable, "train.py", *cli_args(text, run, steps)]
+    for attempt in range(3):  # kill at random moments; checkpoints are written every step
+        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(4.0 + rng.uniform(0.5, 2.5))  # past the TensorFlow import, mid-training
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        if (run / "checkpoints" / checkpoint.LATEST).exists():
+            model, _, _, state = checkpoint.load(run)  # loadable after every kill
+            assert all(np.isfinite(w).all() for w in model.get_weights())
+            assert 0 < state["step"] <= steps
+        command = [sys.executable, "train.py", "--resume", str(run), "--no-export", "--no-progress"]
+    subprocess.run(command, check=True, capture_output=True, timeout=300)
+    np.testing.assert_allclose(final_losses(run), final_losses(full), rtol=1e-6)
+
+
+def test_crash_inside_a_checkpoint_write_keeps_the_previous_one(tmp_path, text, monkeypatch):
+    cfg = TrainConfig(text=text, steps=4, **TINY)
+    training.train_and_evaluate(cfg, tmp_path / "run")
+    before = checkpoint.latest_dir(tmp_path / "run")
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt  # as if killed between writing the model and the optimiser
+
+    model, optimizer = _model_and_optimizer(tmp_path / "run")
+    monkeypatch.setattr(np, "savez", crash)
+    with pytest.raises(KeyboardInterrupt):
+        checkpoint.save(tmp_path / "run", 99, model, optimizer, [], {})
+    monkeypatch.undo()
+    assert checkpoint.latest_dir(tmp_path / "run") == before
+    assert checkpoint.load(tmp_path / "run")[3]["step"] == 4
+    assert not list((tmp_path / "run" / "checkpoints").glob(".step-*"))  # no debris
+
+
+def _model_and_optimizer(run_dir):
+    model, optimizer_values, _, _ = checkpoint.load(run_dir)
+    from rnn_keras.steps import make_optimizer
+
+    optimizer = make_optimizer(TrainConfig(lr=1e-3))
+    optimizer.build(model.trainable_variables)
+    return model, optimizer
+
+
+def test_disk_full_is_a_clear_error_and_the_previous_checkpoint_survives(tmp_path, text, capsys,
+                                                                        monkeypatch):
+    run = tmp_path / "run"
+    original, pointer_writes = checkpoint.atomic_write_bytes, []
+
+    def full_disk_after_three_checkpoints(path, payload):
+        if path.name == checkpoint.LATEST:
+            pointer_writes.append(path)
+            if len(pointer_writes) > 3:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        return original(path, payload)
+
+    monkeypatch.setattr(checkpoint, "atomic_write_bytes", full_disk_after_three_checkpoints)
+    code = run_cli(lambda: train.main(cli_args(text, run, 6)))
+    err = capsys.readouterr().err
+    assert code == 2 and "No space left on device" in err and "checkpoint is intact" in err
+    monkeypatch.undo()
+    assert checkpoint.load(run)[3]["step"] == 3
+
+
+def test_unwritable_run_folder(tmp_path, text, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    code = run_cli(lambda: train.main(cli_args(text, blocker / "run", 2)))
+    assert code == 2 and "Cannot write in" in capsys.readouterr().err
+
+
+def test_nan_weights_are_never_written(tmp_path, text):
+    cfg = TrainConfig(text=text, steps=30, optimizer="sgd", lr=1e38, clip_norm=1e3,
+                      **{**TINY, "warmup_steps": 0})
+    with pytest.raises(training.NonFiniteError, match="Step"):
+        training.train_and_evaluate(cfg, tmp_path / "run")
+    for keras_file in (tmp_path / "run").rglob("*.keras"):
+        from rnn_keras import saving
+
+        assert all(np.isfinite(w).all() for w in saving.load_model(keras_file).get_weights())
+
+
+def test_interrupted_export_leaves_no_half_written_onnx(tmp_path, text, monkeypatch):
+    cfg = TrainConfig(text=text, steps=3, **TINY)
+    training.train_and_evaluate(cfg, tmp_path / "run")
+    api.export_run(tmp_path / "run")
+    before = (tmp_path / "run" / "model.onnx").read_bytes()
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(api.parity, "check", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        api.export_run(tmp_path / "run")
+    assert (tmp_path / "run" / "model.onnx").read_bytes() == before  # the old file, whole
+    assert not [p for p in (tmp_path / "run").iterdir() if p.name.startswith(".model")]
