@@ -92,10 +92,13 @@ class Model:
             if name not in feeds:
                 raise ValueError(f"{self.path.name} needs input {name!r} {shape}.")
             got = np.shape(feeds[name])
-            if len(got) != len(shape) or any(isinstance(d, int) and d != g
-                                              for d, g in zip(shape, got)):
-                raise ValueError(f"Input {name!r} of {self.path.name} must have shape {shape} "
-                                 f"(named dimensions are free), got {got}.")
+            if len(got) != len(shape) or any(
+                isinstance(d, int) and d != g for d, g in zip(shape, got)
+            ):
+                raise ValueError(
+                    f"Input {name!r} of {self.path.name} must have shape {shape} "
+                    f"(named dimensions are free), got {got}."
+                )
         return dict(zip(self.output_names, self.session.run(self.output_names, feeds)))
 
     def encode_batch(self, texts):
@@ -156,12 +159,12 @@ class Tagger(Model):
         if not text:
             raise ValueError("`text` must hold at least one character.")
         self.vocab.encode(text)  # the vocabulary error names every unknown character at once
-        windows = [text[i:i + self.WINDOW] for i in range(0, len(text), self.WINDOW)]
+        windows = [text[i : i + self.WINDOW] for i in range(0, len(text), self.WINDOW)]
         ends = []
         for i in range(0, len(windows), self.BATCH):
-            chunk = windows[i:i + self.BATCH]
+            chunk = windows[i : i + self.BATCH]
             logits = self.run({"tokens": self.encode_batch(chunk)})["logits"]
-            ends.extend(e for row, w in zip(logits.argmax(-1), chunk) for e in row[:len(w)])
+            ends.extend(e for row, w in zip(logits.argmax(-1), chunk) for e in row[: len(w)])
         return np.asarray(ends, np.int8)
 
     def tag(self, text):

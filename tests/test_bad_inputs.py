@@ -25,8 +25,9 @@ VOCAB = Vocab.from_text("abcdefghij ROMEO:\n")
 def lm(tmp_path_factory):
     model = models.char_lm(len(VOCAB), units=8, num_layers=1)
     folder = tmp_path_factory.mktemp("lm")
-    [(seq, _), (step, _)] = api.export_model(model, {"task": "lm", "text": None}, VOCAB, None,
-                                             folder, check=False)
+    [(seq, _), (step, _)] = api.export_model(
+        model, {"task": "lm", "text": None}, VOCAB, None, folder, check=False
+    )
     return model, seq, step
 
 
@@ -59,13 +60,16 @@ def test_sequence_longer_than_any_in_training_just_works(lm):
     assert Generator(model, VOCAB).generate(text, 5).startswith(text)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(temperature=0), "temperature"),
-    (dict(temperature=-1.0), "temperature"),
-    (dict(top_k=-1), "top_k"),
-    (dict(top_p=0.0), "top_p"),
-    (dict(top_p=1.5), "top_p"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(temperature=0), "temperature"),
+        (dict(temperature=-1.0), "temperature"),
+        (dict(top_k=-1), "top_k"),
+        (dict(top_p=0.0), "top_p"),
+        (dict(top_p=1.5), "top_p"),
+    ],
+)
 def test_sampling_arguments(lm, kwargs, message):
     model, _, step = lm
     for generate in (Generator(model, VOCAB).generate, runtime.load(step).generate):
@@ -114,7 +118,7 @@ def rewrite_metadata(src, dst, key, value):
 
 
 def test_malformed_and_oversized_metadata(tmp_path, lm):
-    bad = rewrite_metadata(lm[1], tmp_path / "bad.onnx", "rnn_keras.vocab", "[\"a\", ")
+    bad = rewrite_metadata(lm[1], tmp_path / "bad.onnx", "rnn_keras.vocab", '["a", ')
     with pytest.raises(metadata.MetadataError, match="not valid JSON"):
         runtime.load(bad)
     huge = json.dumps(["a"] * 400_000)
@@ -135,13 +139,19 @@ def test_wrong_input_shape_into_a_session(lm):
 
 
 def infer_cli(*args):
-    proc = subprocess.run([sys.executable, "-m", "export.infer", *map(str, args)],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "export.infer", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     return proc.returncode, proc.stderr
 
 
-@pytest.mark.skipif("CUDAExecutionProvider" in __import__("onnxruntime").get_available_providers(),
-                    reason="CUDA is available here")
+@pytest.mark.skipif(
+    "CUDAExecutionProvider" in __import__("onnxruntime").get_available_providers(),
+    reason="CUDA is available here",
+)
 def test_infer_cli_errors(tmp_path, lm):
     code, err = infer_cli(lm[2], "--device", "cuda")
     assert code == 2 and "error: device='cuda'" in err and "onnxruntime-gpu" in err
@@ -154,8 +164,9 @@ def test_infer_cli_errors(tmp_path, lm):
 
 
 def test_export_cli_on_a_folder_that_is_not_a_run(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "export", str(tmp_path)],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "export", str(tmp_path)], capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 2 and "not a run folder" in proc.stderr
 
 

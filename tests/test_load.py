@@ -21,11 +21,13 @@ def rss_mb():
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
     tagger = models.tagger(len(VOCAB), 2, units=16, num_layers=2, bidirectional=True)
-    [(tag_file, _)] = api.export_model(tagger, {"task": "tag", "text": None}, VOCAB, None,
-                                       tmp_path_factory.mktemp("tag"))
+    [(tag_file, _)] = api.export_model(
+        tagger, {"task": "tag", "text": None}, VOCAB, None, tmp_path_factory.mktemp("tag")
+    )
     lm = models.char_lm(len(VOCAB), units=32, num_layers=2)
-    [_, (step_file, _)] = api.export_model(lm, {"task": "lm", "text": None}, VOCAB, None,
-                                           tmp_path_factory.mktemp("lm"))
+    [_, (step_file, _)] = api.export_model(
+        lm, {"task": "lm", "text": None}, VOCAB, None, tmp_path_factory.mktemp("lm")
+    )
     return tag_file, step_file
 
 
@@ -36,7 +38,7 @@ def test_one_session_eight_threads_thousand_mixed_requests(exported):
     for _ in range(1000):
         batch, time = rng.integers(1, 5), rng.integers(1, 40)
         tokens = rng.integers(1, len(VOCAB), (batch, time)).astype(np.int32)
-        tokens[0, rng.integers(1, time + 1):] = 0  # some right padding
+        tokens[0, rng.integers(1, time + 1) :] = 0  # some right padding
         requests.append(tokens)
     expected = [tagger.run({"tokens": t})["logits"] for t in requests]
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
