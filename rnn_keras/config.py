@@ -18,7 +18,7 @@ TASK_DEFAULTS = {
         units=128, layers=2, bidirectional=True, batch_size=64, seq_len=64, lr=3e-3, minutes=2.0
     ),
     "classify": dict(
-        units=128, layers=1, bidirectional=True, batch_size=64, seq_len=4, lr=2e-3, minutes=2.0
+        units=128, layers=1, bidirectional=True, batch_size=64, seq_len=6, lr=2e-3, minutes=2.0
     ),
 }
 

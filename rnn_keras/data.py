@@ -109,8 +109,12 @@ def tagging_data(text, max_len=64, min_words=2):
 
 
 def passages(text, lines_per_passage):
-    """Consecutive non-empty lines of `text`, `lines_per_passage` at a time."""
-    lines = [ln for ln in text.splitlines() if ln.strip()]
+    """Consecutive lines of verse or prose of `text`, `lines_per_passage` at a time.
+
+    Speaker lines (`NAME:`) are left out: a name identifies its play, so a
+    classifier would learn names instead of style and fail on unseen plays.
+    """
+    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.endswith(":")]
     return [
         "\n".join(lines[i : i + lines_per_passage])
         for i in range(0, len(lines) - lines_per_passage + 1, lines_per_passage)
