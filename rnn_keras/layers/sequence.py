@@ -83,16 +83,7 @@ class RNN(keras.layers.Layer):
         self.input_spec = keras.InputSpec(ndim=3, axes={-1: sequences_shape[-1]})
 
     def call(self, sequences, initial_state=None, mask=None, training=None):
-        x = _checks.numeric(self.name, tf.convert_to_tensor(sequences))
-        x = tf.cast(x, self.compute_dtype)
-        xw = self._project(tf.transpose(x, [1, 0, 2]))  # (time, batch, units)
-        s0 = self._initial_state(initial_state, x)
-        if mask is not None:
-            mask = self._time_major_mask(mask, x)
-        if self.go_backwards:
-            xw = tf.reverse(xw, [0])
-            mask = None if mask is None else tf.reverse(mask, [0])
-        W = tf.cast(tf.convert_to_tensor(self.cell.recurrent_kernel), self.compute_dtype)
+        xw, W, s0, mask = self.prepare(sequences, initial_state, mask)
         outputs, s_last = recurrence.recurrence(
             xw,
             W,
@@ -103,6 +94,30 @@ class RNN(keras.layers.Layer):
             self.zero_output_for_mask,
             self.fused_gradient,
         )
+        return self.finish(outputs, s_last, mask)
+
+    def prepare(self, sequences, initial_state=None, mask=None):
+        """The loop's inputs: `xw` `(time, batch, units)` in processing order, W, s0, mask."""
+        x = _checks.numeric(self.name, tf.convert_to_tensor(sequences))
+        _checks.sequence_rank(self.name, x.shape)
+        if x.shape[-1] is not None and x.shape[-1] != self.cell.kernel.shape[0]:
+            raise ValueError(
+                f"Layer '{self.name}' was built for {self.cell.kernel.shape[0]} features, "
+                f"received input of shape {tuple(x.shape)}."
+            )
+        x = tf.cast(x, self.compute_dtype)
+        xw = self._project(tf.transpose(x, [1, 0, 2]))  # (time, batch, units)
+        s0 = self._initial_state(initial_state, x)
+        if mask is not None:
+            mask = self._time_major_mask(mask, x)
+        if self.go_backwards:
+            xw = tf.reverse(xw, [0])
+            mask = None if mask is None else tf.reverse(mask, [0])
+        W = tf.cast(tf.convert_to_tensor(self.cell.recurrent_kernel), self.compute_dtype)
+        return xw, W, s0, mask
+
+    def finish(self, outputs, s_last, mask):
+        """The layer's output(s) from the loop's time-major outputs and final state."""
         if self.return_sequences:
             output = tf.transpose(outputs, [1, 0, 2])  # (batch, time, units)
         elif self.zero_output_for_mask and mask is not None:
