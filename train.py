@@ -14,10 +14,9 @@ import argparse
 import dataclasses
 import datetime
 import sys
+import typing
 
 from rnn_keras._quiet import import_tensorflow
-
-BOOL_FLAGS = ("bidirectional", "nesterov", "skip_nonfinite")
 
 
 def parse_args(argv):
@@ -37,8 +36,8 @@ def parse_args(argv):
     )
     comments = _field_comments()
     for field in dataclasses.fields(TrainConfig):
-        flag = "--" + field.name.replace("_", "-")
-        if field.name in BOOL_FLAGS or field.type in (bool, "bool"):
+        flag, kind = "--" + field.name.replace("_", "-"), _flag_type(field.type)
+        if kind is bool:
             p.add_argument(
                 flag,
                 action=argparse.BooleanOptionalAction,
@@ -46,36 +45,14 @@ def parse_args(argv):
                 help=comments.get(field.name),
             )
         else:
-            kind = {
-                "units": int,
-                "layers": int,
-                "batch_size": int,
-                "seq_len": int,
-                "steps": int,
-                "eval_every": int,
-                "eval_batches": int,
-                "checkpoint_every": int,
-                "sample_every": int,
-                "sample_length": int,
-                "seed": int,
-                "warmup_steps": int,
-            }.get(field.name)
-            kind = kind or (
-                float
-                if field.name
-                in (
-                    "dropout",
-                    "lr",
-                    "momentum",
-                    "clip_norm",
-                    "minutes",
-                    "val_fraction",
-                    "temperature",
-                )
-                else str
-            )
             p.add_argument(flag, type=kind, default=None, help=comments.get(field.name))
     return p.parse_args(argv)
+
+
+def _flag_type(annotation):
+    """`int | None` -> int, and so on: the flag's type is the config field's."""
+    kinds = [t for t in typing.get_args(annotation) if t is not type(None)] or [annotation]
+    return kinds[0] if kinds[0] in (bool, int, float) else str
 
 
 def _field_comments():
@@ -88,7 +65,7 @@ def _field_comments():
     for line in inspect.getsource(config.TrainConfig).splitlines():
         name, _, rest = line.strip().partition(":")
         if "#" in rest and name.isidentifier():
-            comments[name] = rest.split("#", 1)[1].strip()
+            comments[name] = rest.split("#", 1)[1].strip().replace("%", "%%")
     return comments
 
 
@@ -108,6 +85,11 @@ def build_config(args):
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     import_tensorflow()
+    from rnn_keras import distributed, runs
+
+    cfg = runs.read_config(args.resume) if args.resume else build_config(args)
+
+    distributed.configure_devices(cfg.strategy, cfg.replicas)  # before TF makes its devices
     from rnn_keras import report, training
 
     if args.resume:
@@ -115,12 +97,11 @@ def main(argv=None):
         trainer, result = training.resume(args.resume)
         run_dir = args.resume
     else:
-        cfg = build_config(args)
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
         run_dir = args.run_dir or f"runs/{cfg.task}-{stamp}"
         print("Config:\n" + cfg.to_json())
         trainer, result = training.train_and_evaluate(cfg, run_dir, overwrite=args.overwrite)
-    report.finish(trainer, result, run_dir, export=args.export)
+    report.finish(trainer, result, run_dir, export=args.export and distributed.is_chief())
     return 0
 
 

@@ -32,4 +32,8 @@ def import_tensorflow():
 
         return
     with _stderr_silenced():
-        import tensorflow  # noqa: F401
+        import tensorflow as tf
+
+        # device discovery logs too (e.g. "failed call to cuInit" without a GPU); listing
+        # the physical devices does it now, and logical devices can still be configured
+        tf.config.list_physical_devices()

@@ -58,6 +58,11 @@ class TrainConfig:
     jit_compile: bool = True  # compile the training step with XLA (faster on CPU here)
     skip_nonfinite: bool = False  # skip a step with a non-finite loss/gradient instead of stopping
     progress: bool = True  # show a live progress bar
+    strategy: str = (
+        "default"  # default (one device), mirrored (this machine), multi-worker (TF_CONFIG)
+    )
+    replicas: int = 2  # mirrored without a GPU: split the CPU into this many logical devices
+    worker_timeout: float = 120.0  # multi-worker: seconds to wait for the cluster before giving up
 
     def resolved(self):
         """A copy with task defaults filled in, validated."""
@@ -102,6 +107,12 @@ class TrainConfig:
                 "direction would see the character it must predict. "
                 "Use --bidirectional with --task tag or classify."
             )
+        if self.strategy not in ("default", "mirrored", "multi-worker"):
+            raise ConfigError(
+                f"Unknown strategy {self.strategy!r}; choose default, mirrored or multi-worker."
+            )
+        if self.strategy == "mirrored" and self.batch_size % max(self.replicas, 1):
+            raise ConfigError(f"--batch-size {self.batch_size} must be divisible by --replicas.")
         if not self.temperature > 0:
             raise ConfigError(f"--temperature must be > 0, got {self.temperature!r}.")
 

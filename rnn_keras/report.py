@@ -1,10 +1,22 @@
 """The end of `train.py`: where the artefacts are, the final numbers, a sample."""
 
+import hashlib
 import pathlib
+
+import numpy as np
+
+
+def weights_fingerprint(model):
+    """A short hash of every weight: replicas and workers that agree print the same one."""
+    digest = hashlib.sha256()
+    for weight in model.get_weights():
+        digest.update(np.ascontiguousarray(weight).tobytes())
+    return digest.hexdigest()[:16]
 
 
 def finish(trainer, result, run_dir, export=True):
     run_dir = pathlib.Path(run_dir)
+    print(f"Weights fingerprint: {weights_fingerprint(trainer.model)}")
     print(
         "\nFinal:",
         " | ".join(

@@ -10,12 +10,15 @@ gradient stops at the boundary because the state enters as an input).
 import dataclasses
 import math
 import pathlib
+import shutil
+import tempfile
 import time
 
 import keras
 import numpy as np
+import tensorflow as tf
 
-from rnn_keras import checkpoint, runs
+from rnn_keras import checkpoint, distributed, runs
 from rnn_keras.generate import Generator
 from rnn_keras.monitor import Monitor
 from rnn_keras.steps import StepFunctions, make_optimizer
@@ -42,11 +45,19 @@ def learning_rate(cfg, step):
 class Trainer:
     """One run: its task, model, optimiser, carried state and records."""
 
-    def __init__(self, cfg, run_dir, task, model, saved=None):
+    def __init__(self, cfg, run_dir, task, model, saved=None, strategy=None):
         self.cfg, self.run_dir, self.task, self.model = cfg, pathlib.Path(run_dir), task, model
-        self.optimizer = make_optimizer(cfg)
-        self.optimizer.build(model.trainable_variables)
-        self.fns = StepFunctions(model, self.optimizer, cfg.clip_norm, cfg.jit_compile)
+        strategy = strategy or tf.distribute.get_strategy()
+        self.replicas = strategy.num_replicas_in_sync
+        with strategy.scope():  # the optimiser's variables mirror the model's
+            self.optimizer = make_optimizer(cfg)
+            self.optimizer.build(model.trainable_variables)
+        if strategy.num_replicas_in_sync > 1 or cfg.strategy != "default":
+            self.fns = distributed.DistributedStepFunctions(
+                model, self.optimizer, cfg.clip_norm, strategy
+            )
+        else:
+            self.fns = StepFunctions(model, self.optimizer, cfg.clip_norm, cfg.jit_compile)
         self.step, self.best, self.carry, history = 0, math.inf, None, []
         self.losses = []  # every step's training loss, kept in checkpoints
         if saved is not None:
@@ -147,6 +158,7 @@ class Trainer:
             "steps": self.step,
             "train_seconds": time.perf_counter() - started,
             "skipped_steps": self.skipped,
+            "replicas": self.replicas,
             **self.monitor.history[-1],
         }
 
@@ -180,27 +192,63 @@ def calibrate_steps(trainer, minutes):
     return max(trainer.step + 1, int(minutes * 60 / per_step))
 
 
+def _start(cfg):
+    """The strategy, made under a watchdog: a cluster that never forms is an error, not a hang."""
+    if cfg.strategy != "multi-worker":
+        return distributed.make_strategy(cfg.strategy)
+    with distributed.Watchdog(cfg.worker_timeout, "joining the cluster"):
+        return distributed.make_strategy(cfg.strategy, cfg.worker_timeout)
+
+
+def _writes_to(run_dir, cfg):
+    """Only the chief writes the run; other workers keep their records in a temporary folder."""
+    if cfg.strategy == "multi-worker" and not distributed.is_chief():
+        return pathlib.Path(tempfile.mkdtemp(prefix="rnn_keras-worker-"))
+    return pathlib.Path(run_dir)
+
+
+def _first_step(trainer):
+    if trainer.cfg.strategy == "multi-worker":
+        with distributed.Watchdog(trainer.cfg.worker_timeout, "the first synchronised step"):
+            trainer.train_one()
+
+
 def train_and_evaluate(cfg, run_dir, overwrite=False, text=None):
-    """Start a new run in `run_dir` with `cfg`; returns the final metrics."""
+    """Start a new run in `run_dir` with `cfg`; returns `(trainer, final metrics)`."""
     cfg = cfg.resolved()
     task = make_task(cfg, text)
+    strategy = _start(cfg)
+    run_dir = _writes_to(run_dir, cfg)
     runs.prepare_new(run_dir, overwrite)
     keras.utils.set_random_seed(cfg.seed)
-    trainer = Trainer(cfg, run_dir, task, task.model())
+    with strategy.scope():
+        trainer = Trainer(cfg, run_dir, task, task.model(), strategy=strategy)
+    _first_step(trainer)
     if cfg.steps is None:
         # the schedule (cosine decay) needs a step count; a timed start gives it,
         # and it is then saved, so a resumed run follows the same schedule
         steps = calibrate_steps(trainer, cfg.minutes)
         trainer.cfg = cfg = dataclasses.replace(cfg, steps=steps)
     runs.write_metadata(run_dir, cfg, task)
-    return trainer, trainer.run()
+    return trainer, _run(trainer)
+
+
+def _run(trainer):
+    result = trainer.run()
+    if trainer.run_dir.name.startswith("rnn_keras-worker-"):  # a non-chief's scratch records
+        shutil.rmtree(trainer.run_dir, ignore_errors=True)
+    return result
 
 
 def resume(run_dir, text=None):
-    """Continue the run in `run_dir` from its latest checkpoint."""
+    """Continue the run in `run_dir` from its latest checkpoint; returns `(trainer, metrics)`."""
     cfg = runs.read_config(run_dir)
     task = make_task(cfg, text)
     runs.check_vocab(run_dir, task)
-    model, optimizer_values, carry, state = checkpoint.load(run_dir)
-    trainer = Trainer(cfg, run_dir, task, model, (optimizer_values, carry, state))
-    return trainer, trainer.run()
+    strategy = _start(cfg)
+    with strategy.scope():
+        model, optimizer_values, carry, state = checkpoint.load(run_dir)
+        saved = (optimizer_values, carry, state)
+        trainer = Trainer(cfg, _writes_to(run_dir, cfg), task, model, saved, strategy)
+    _first_step(trainer)
+    return trainer, _run(trainer)

@@ -1,0 +1,179 @@
+"""The same loop on tf.distribute: MirroredStrategy over 2 logical CPUs, and a real 2-process
+MultiWorkerMirroredStrategy on 127.0.0.1. Each run is its own process (logical devices and
+TF_CONFIG are fixed when TensorFlow starts)."""
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from rnn_keras import corpus
+from rnn_keras.config import ConfigError, TrainConfig
+
+pytestmark = pytest.mark.slow
+
+# Same-order sums on one device vs all-reduced sums over replicas: float32 rounding only.
+LOSS_RTOL = 1e-5
+
+
+@pytest.fixture(scope="module")
+def text(tmp_path_factory):
+    path = tmp_path_factory.mktemp("text") / "small.txt"
+    path.write_text(corpus.default_text()[:30000], encoding="utf-8")
+    return str(path)
+
+
+def args(text, run_dir, steps=8, *extra):
+    return [
+        "train.py",
+        "--text",
+        text,
+        "--run-dir",
+        str(run_dir),
+        "--steps",
+        str(steps),
+        "--units",
+        "16",
+        "--batch-size",
+        "8",
+        "--seq-len",
+        "10",
+        "--checkpoint-every",
+        "1",
+        "--eval-every",
+        "4",
+        "--eval-batches",
+        "2",
+        "--warmup-steps",
+        "1",
+        "--sample-every",
+        "0",
+        "--no-jit-compile",
+        "--no-export",
+        "--no-progress",
+        *extra,
+    ]
+
+
+def train(argv, env=None, timeout=240):
+    proc = subprocess.run(
+        [sys.executable, *argv],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc.stdout
+
+
+def losses(run_dir):
+    pointer = (run_dir / "checkpoints" / "latest").read_text().strip()
+    return json.loads((run_dir / "checkpoints" / pointer / "state.json").read_text())["losses"]
+
+
+def test_mirrored_equals_default_strategy_with_the_same_global_batch(tmp_path, text):
+    out = train(args(text, tmp_path / "mirrored", 8, "--strategy", "mirrored", "--replicas", "2"))
+    assert "replicas 2" in out
+    train(args(text, tmp_path / "default", 8))
+    np.testing.assert_allclose(
+        losses(tmp_path / "mirrored"), losses(tmp_path / "default"), rtol=LOSS_RTOL
+    )
+
+
+def test_resume_under_mirrored_strategy(tmp_path, text):
+    steps, run = 40, tmp_path / "run"
+    command = [sys.executable, *args(text, run, steps, "--strategy", "mirrored")]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    pointer, deadline = run / "checkpoints" / "latest", time.time() + 120
+    while time.time() < deadline and not (
+        pointer.exists() and int(pointer.read_text().split("-")[1]) >= 5
+    ):
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert len(losses(run)) < steps  # killed mid-run
+    train(["train.py", "--resume", str(run), "--no-export", "--no-progress"])
+    train(args(text, tmp_path / "straight", steps, "--strategy", "mirrored"))
+    np.testing.assert_allclose(losses(run), losses(tmp_path / "straight"), rtol=LOSS_RTOL)
+
+
+def free_ports(n):
+    sockets = [socket.socket() for _ in range(n)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def tf_config(ports, index):
+    cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
+    return json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
+
+
+def test_two_process_multi_worker_run_agrees_on_the_weights(tmp_path, text):
+    ports = free_ports(2)
+    argv = args(text, tmp_path / "run", 6, "--strategy", "multi-worker", "--worker-timeout", "90")
+    procs = [
+        subprocess.Popen(
+            [sys.executable, *argv],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "TF_CONFIG": tf_config(ports, i)},
+        )
+        for i in range(2)
+    ]
+    try:
+        outputs = [p.communicate(timeout=180)[0] for p in procs]
+    finally:
+        for p in procs:
+            p.kill()
+    assert [p.returncode for p in procs] == [0, 0]
+    prints = [re.search(r"Weights fingerprint: (\w+)", o).group(1) for o in outputs]
+    assert prints[0] == prints[1]
+    assert all("replicas 2" in o for o in outputs)
+    assert (tmp_path / "run" / "checkpoints" / "latest").exists()  # written by the chief only
+    assert len(losses(tmp_path / "run")) == 6
+
+
+def test_malformed_tf_config_is_a_clear_error(tmp_path, text):
+    argv = args(text, tmp_path / "run", 2, "--strategy", "multi-worker")
+    proc = subprocess.run(
+        [sys.executable, *argv],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "TF_CONFIG": "{not json"},
+    )
+    assert proc.returncode == 2 and "TF_CONFIG is malformed" in proc.stderr
+
+
+def test_a_worker_that_never_comes_up_is_a_timeout_not_a_hang(tmp_path, text):
+    ports = free_ports(2)
+    argv = args(text, tmp_path / "run", 2, "--strategy", "multi-worker", "--worker-timeout", "10")
+    started = time.time()
+    proc = subprocess.run(
+        [sys.executable, *argv],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "TF_CONFIG": tf_config(ports, 0)},
+    )
+    assert proc.returncode != 0  # killed by the watchdog
+    assert "did not happen within 10 s" in proc.stderr
+    assert time.time() - started < 90
+
+
+def test_unknown_strategy():
+    with pytest.raises(ConfigError, match="Unknown strategy"):
+        TrainConfig(strategy="horovod", steps=1).resolved()
