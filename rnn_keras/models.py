@@ -59,6 +59,16 @@ def _encoder(h, sizes, bidirectional, return_sequences, activation, dropout):
     return h
 
 
+def _token_model(
+    vocab_size, outputs, units, num_layers, bidirectional, activation, dropout, per_step, name
+):
+    tokens = keras.Input((None,), dtype="int32", name="tokens")
+    h = OneHot(vocab_size, mask_zero=True, name="one_hot")(tokens)  # 0 = padding, masked
+    h = _encoder(h, _units_list(units, num_layers), bidirectional, per_step, activation, dropout)
+    logits = keras.layers.Dense(outputs, name="head")(h)  # V s + c
+    return keras.Model(tokens, logits, name=name)
+
+
 def tagger(
     vocab_size,
     num_tags=2,
@@ -68,12 +78,18 @@ def tagger(
     activation="tanh",
     dropout=0.0,
 ):
-    """Per-character tags: `tokens` `(batch, time)` (0 = padding) to `logits` `(batch, time, 2)`."""
-    tokens = keras.Input((None,), dtype="int32", name="tokens")
-    h = OneHot(vocab_size, mask_zero=True, name="one_hot")(tokens)
-    h = _encoder(h, _units_list(units, num_layers), bidirectional, True, activation, dropout)
-    logits = keras.layers.Dense(num_tags, name="head")(h)
-    return keras.Model(tokens, logits, name="tagger")
+    """Tags per character: `tokens` `(batch, time)` (0 = padding) to `(batch, time, tags)`."""
+    return _token_model(
+        vocab_size,
+        num_tags,
+        units,
+        num_layers,
+        bidirectional,
+        activation,
+        dropout,
+        per_step=True,
+        name="tagger",
+    )
 
 
 def classifier(
@@ -86,8 +102,14 @@ def classifier(
     dropout=0.0,
 ):
     """One label per sequence from the last state(s): `logits` `(batch, classes)`."""
-    tokens = keras.Input((None,), dtype="int32", name="tokens")
-    h = OneHot(vocab_size, mask_zero=True, name="one_hot")(tokens)
-    h = _encoder(h, _units_list(units, num_layers), bidirectional, False, activation, dropout)
-    logits = keras.layers.Dense(num_classes, name="head")(h)
-    return keras.Model(tokens, logits, name="classifier")
+    return _token_model(
+        vocab_size,
+        num_classes,
+        units,
+        num_layers,
+        bidirectional,
+        activation,
+        dropout,
+        per_step=False,
+        name="classifier",
+    )

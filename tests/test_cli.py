@@ -9,24 +9,9 @@ import pytest
 import train
 from rnn_keras import checkpoint
 from rnn_keras.errors import run_cli
+from tests.helpers import tiny_flags
 
-QUICK = [
-    "--units",
-    "8",
-    "--batch-size",
-    "2",
-    "--seq-len",
-    "5",
-    "--steps",
-    "2",
-    "--no-progress",
-    "--no-jit-compile",
-    "--no-export",
-    "--sample-every",
-    "0",
-    "--eval-batches",
-    "1",
-]
+QUICK = ["--steps", "2", *tiny_flags(units=8, batch_size=2, seq_len=5, eval_batches=1)]
 
 
 def cli(argv, capsys):

@@ -14,8 +14,8 @@ import time
 import numpy as np
 import pytest
 
-from rnn_keras import corpus
 from rnn_keras.config import ConfigError, TrainConfig
+from tests.helpers import cli_flags, play_text
 
 pytestmark = pytest.mark.slow
 
@@ -25,41 +25,11 @@ LOSS_RTOL = 1e-5
 
 @pytest.fixture(scope="module")
 def text(tmp_path_factory):
-    path = tmp_path_factory.mktemp("text") / "small.txt"
-    path.write_text(corpus.default_text()[:30000], encoding="utf-8")
-    return str(path)
+    return play_text(tmp_path_factory.mktemp("text"), "hamlet", 30000)
 
 
 def args(text, run_dir, steps=8, *extra):
-    return [
-        "train.py",
-        "--text",
-        text,
-        "--run-dir",
-        str(run_dir),
-        "--steps",
-        str(steps),
-        "--units",
-        "16",
-        "--batch-size",
-        "8",
-        "--seq-len",
-        "10",
-        "--checkpoint-every",
-        "1",
-        "--eval-every",
-        "4",
-        "--eval-batches",
-        "2",
-        "--warmup-steps",
-        "1",
-        "--sample-every",
-        "0",
-        "--no-jit-compile",
-        "--no-export",
-        "--no-progress",
-        *extra,
-    ]
+    return ["train.py", *cli_flags(text, run_dir, steps, batch_size=8, eval_every=4), *extra]
 
 
 def train(argv, env=None, timeout=240):

@@ -12,61 +12,21 @@ import pytest
 
 import train
 from export import api
-from rnn_keras import checkpoint, corpus, training
+from rnn_keras import checkpoint, training
 from rnn_keras.config import TrainConfig
 from rnn_keras.errors import run_cli
+from tests.helpers import cli_flags, play_text, tiny
 
-TINY = dict(
-    units=16,
-    layers=1,
-    batch_size=4,
-    seq_len=10,
-    eval_every=5,
-    checkpoint_every=1,
-    warmup_steps=2,
-    sample_every=0,
-    progress=False,
-    jit_compile=False,
-    eval_batches=2,
-)
+TINY = tiny()
 
 
 @pytest.fixture(scope="module")
 def text(tmp_path_factory):
-    path = tmp_path_factory.mktemp("text") / "macbeth.txt"
-    play = next(p for _, p in corpus.play_files() if p.stem == "macbeth")
-    path.write_text(corpus.normalise_play(play.read_text())[:20000], encoding="utf-8")
-    return str(path)
+    return play_text(tmp_path_factory.mktemp("text"), "macbeth", 20000)
 
 
 def cli_args(text, run_dir, steps):
-    return [
-        "--text",
-        text,
-        "--run-dir",
-        str(run_dir),
-        "--steps",
-        str(steps),
-        "--units",
-        "16",
-        "--batch-size",
-        "4",
-        "--seq-len",
-        "10",
-        "--checkpoint-every",
-        "1",
-        "--eval-every",
-        "5",
-        "--warmup-steps",
-        "2",
-        "--sample-every",
-        "0",
-        "--eval-batches",
-        "2",
-        "--no-progress",
-        "--no-jit-compile",
-        "--no-export",
-    ]
+    return cli_flags(text, run_dir, steps)
 
 
 def final_losses(run_dir):

@@ -5,21 +5,19 @@ import json
 import numpy as np
 import pytest
 
-from rnn_keras import checkpoint, corpus, training
+from rnn_keras import checkpoint, training
 from rnn_keras.config import TrainConfig
 from rnn_keras.generate import Generator
+from tests import helpers
+from tests.helpers import tiny
 
-TINY = dict(
+TINY = tiny(
     units=32,
-    layers=1,
     batch_size=8,
     seq_len=20,
     eval_every=10,
     checkpoint_every=6,
     warmup_steps=3,
-    sample_every=0,
-    progress=False,
-    jit_compile=False,
     eval_batches=3,
 )
 
@@ -27,10 +25,7 @@ TINY = dict(
 @pytest.fixture(scope="module")
 def play_text(tmp_path_factory):
     """About 40,000 characters of real Shakespeare, as a user's --text file."""
-    path = tmp_path_factory.mktemp("text") / "hamlet.txt"
-    _, play_file = next((c, p) for c, p in corpus.play_files() if p.stem == "hamlet")
-    path.write_text(corpus.normalise_play(play_file.read_text())[:40000], encoding="utf-8")
-    return str(path)
+    return helpers.play_text(tmp_path_factory.mktemp("text"), "hamlet", 40000)
 
 
 def test_lm_loss_falls_on_real_text(tmp_path, play_text):

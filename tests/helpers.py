@@ -1,0 +1,54 @@
+"""Shared pieces of the tests: real text files and tiny training configs."""
+
+from rnn_keras import corpus
+
+
+def play_text(folder, play, chars):
+    """The first `chars` characters of one bundled play, normalised, as a user's --text file."""
+    path = folder / f"{play}.txt"
+    source = next(p for _, p in corpus.play_files() if p.stem == play)
+    path.write_text(corpus.normalise_play(source.read_text())[:chars], encoding="utf-8")
+    return str(path)
+
+
+def tiny(**overrides):
+    """A TrainConfig's fields for a run of seconds: small model, no XLA, few evaluations."""
+    return {
+        "units": 16,
+        "layers": 1,
+        "batch_size": 4,
+        "seq_len": 10,
+        "eval_every": 5,
+        "checkpoint_every": 1,
+        "warmup_steps": 2,
+        "sample_every": 0,
+        "progress": False,
+        "jit_compile": False,
+        "eval_batches": 2,
+        **overrides,
+    }
+
+
+def tiny_flags(**overrides):
+    """`train.py` flags for `tiny(**overrides)`, no ONNX export."""
+    flags = ["--no-export"]
+    for key, value in tiny(**overrides).items():
+        flag = "--" + key.replace("_", "-")
+        if isinstance(value, bool):
+            flags.append(flag if value else "--no-" + flag[2:])
+        else:
+            flags += [flag, str(value)]
+    return flags
+
+
+def cli_flags(text, run_dir, steps, **overrides):
+    """`train.py` flags for a tiny run of `steps` on `text` into `run_dir`."""
+    return [
+        "--text",
+        str(text),
+        "--run-dir",
+        str(run_dir),
+        "--steps",
+        str(steps),
+        *tiny_flags(**overrides),
+    ]
