@@ -1,5 +1,6 @@
 """Native ONNX graphs of our task models, walking the Keras model's layers in order."""
 
+import keras
 import numpy as np
 
 from export import native
@@ -8,10 +9,13 @@ from rnn_keras.layers import RNN, Bidirectional, DeepBidirectional, OneHot
 
 def _layers(model):
     """The model's layers that compute something (inputs and dropout skipped)."""
-    kinds = (OneHot, RNN, Bidirectional, DeepBidirectional)
+    kinds = (OneHot, RNN, Bidirectional, DeepBidirectional, keras.layers.GlobalAveragePooling1D)
     out = []
     for layer in model.layers:
-        if isinstance(layer, kinds) or layer.name == "head":
+        if (
+            isinstance(layer, kinds + (keras.layers.GlobalAveragePooling1D,))
+            or layer.name == "head"
+        ):
             out.append(layer)
         elif type(layer).__name__ not in ("InputLayer", "Dropout"):
             raise ValueError(
@@ -31,6 +35,15 @@ def _bidirectional(g, x, layer, seq_lens):
     if layer.return_sequences:
         return native.merge(g, y, layer.merge_mode, dir_axis=1)
     return native.merge(g, y_h, layer.merge_mode, dir_axis=0)
+
+
+def _masked_mean(g, x, seq_lens):
+    """Mean over time of `(time, batch, units)`; padded steps are zero in ONNX RNN outputs."""
+    if not seq_lens:
+        return g.op("ReduceMean", [x, g.const(np.array([0]))], keepdims=0)
+    total = g.op("ReduceSum", [x, g.const(np.array([0]))], keepdims=0)  # (batch, units)
+    count = g.op("Cast", [seq_lens], to=native.TensorProto.FLOAT)
+    return g.op("Div", [total, g.op("Unsqueeze", [count, g.const(np.array([1]))])])
 
 
 def _head(g, h, layer, time_major):
@@ -79,6 +92,8 @@ def sequence_model(model, metadata):
             time_major = layer.return_sequences
         elif isinstance(layer, Bidirectional):
             x, time_major = _bidirectional(g, x, layer, seq_lens), layer.return_sequences
+        elif isinstance(layer, keras.layers.GlobalAveragePooling1D):
+            x, time_major = _masked_mean(g, x, seq_lens), False
         elif isinstance(layer, DeepBidirectional):
             for sub in layer.layers:
                 x, time_major = _bidirectional(g, x, sub, seq_lens), sub.return_sequences

@@ -64,7 +64,11 @@ def _token_model(
 ):
     tokens = keras.Input((None,), dtype="int32", name="tokens")
     h = OneHot(vocab_size, mask_zero=True, name="one_hot")(tokens)  # 0 = padding, masked
-    h = _encoder(h, _units_list(units, num_layers), bidirectional, per_step, activation, dropout)
+    h = _encoder(h, _units_list(units, num_layers), bidirectional, True, activation, dropout)
+    if not per_step:
+        # mean of s_t over the real steps: every step gets gradient directly, where the
+        # last state alone would leave the start of a long passage to vanishing gradients
+        h = keras.layers.GlobalAveragePooling1D(name="pool")(h)
     logits = keras.layers.Dense(outputs, name="head")(h)  # V s + c
     return keras.Model(tokens, logits, name=name)
 
@@ -101,7 +105,7 @@ def classifier(
     activation="tanh",
     dropout=0.0,
 ):
-    """One label per sequence from the last state(s): `logits` `(batch, classes)`."""
+    """One label per sequence from the mean state over real steps: `logits` `(batch, classes)`."""
     return _token_model(
         vocab_size,
         num_classes,

@@ -114,7 +114,7 @@ class TaggingTask:
         }
 
 
-MAX_PASSAGE = 256  # characters of a passage the classifier reads (a few lines of verse)
+MAX_PASSAGE = 384  # characters of a passage the classifier reads (about 8 lines of verse)
 
 
 class ClassificationTask:
