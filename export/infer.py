@@ -23,6 +23,11 @@ def main(argv=None):
     p.add_argument("--top-k", type=int, default=0, help="lm: keep the k most likely (0 = off)")
     p.add_argument("--top-p", type=float, default=1.0, help="lm: nucleus mass (1 = off)")
     p.add_argument("--seed", type=int, default=0, help="lm: the same seed gives the same text")
+    p.add_argument(
+        "--fast",
+        action="store_true",
+        help="lm: bind inputs/outputs once (IOBinding); with --device cuda, CUDA graphs",
+    )
     p.add_argument("--text", help="tag/classify: the input text")
     p.add_argument(
         "--compare",
@@ -38,9 +43,10 @@ def main(argv=None):
     if task == "lm":
         if args.length < 0:
             raise ValueError("--length must be >= 0.")
+        fast = dict(fast=args.fast, cuda_graph=args.fast and args.device == "cuda")
         print(
             model.generate(
-                args.prime, args.length, args.temperature, args.top_k, args.top_p, args.seed
+                args.prime, args.length, args.temperature, args.top_k, args.top_p, args.seed, **fast
             )
         )
     elif args.text is None:

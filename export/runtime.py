@@ -83,6 +83,7 @@ class Model:
         self.vocab = Vocab(self.meta["vocab"])
         self.labels = self.meta["labels"]
         self.session = make_session(path, device, cuda_options, threads)
+        self.device = device
         self.inputs = {i.name: i.shape for i in self.session.get_inputs()}
         self.output_names = [o.name for o in self.session.get_outputs()]
 
@@ -136,19 +137,46 @@ class LanguageModel(Model):
         new = {f"state_{i}": out[f"state_{i}_out"] for i in range(len(states))}
         return out["logits"], new
 
-    def generate(self, prime="\n", length=300, temperature=1.0, top_k=0, top_p=1.0, seed=0):
-        """`prime` and `length` sampled characters; same seed, same text as TensorFlow's."""
+    def generate(
+        self,
+        prime="\n",
+        length=300,
+        temperature=1.0,
+        top_k=0,
+        top_p=1.0,
+        seed=0,
+        fast=False,
+        cuda_graph=False,
+    ):
+        """`prime` and `length` sampled characters; same seed, same text as TensorFlow's.
+
+        `fast=True` runs the per-character calls through a `BoundRunner` (IOBinding;
+        with `cuda_graph=True` on device 'cuda', a replayed CUDA graph).
+        """
         sampling.check_sampling_args(temperature, top_k, top_p)
         if not prime:
             raise ValueError("`prime` must hold at least one character, e.g. '\\n' or 'ROMEO:'.")
         rng = np.random.default_rng(seed)
         logits, states = self.step([self.vocab.encode(prime)], self.zero_states(1))
+        step = self._bound_step(states, cuda_graph) if fast else self.step
         logits, out = logits[0, -1], []
         for _ in range(length):
             out.append(sampling.sample(logits, rng, temperature, top_k, top_p))
-            logits, states = self.step([[out[-1]]], states)
+            logits, states = step([[out[-1]]], states)
             logits = logits[0, -1]
         return prime + self.vocab.decode(out)
+
+    def _bound_step(self, states, cuda_graph):
+        from export.bound import BoundRunner
+
+        feeds = {"tokens": np.ones((1, 1), np.int32), **states}
+        runner = BoundRunner(self.path, feeds, self.device, cuda_graph)
+
+        def step(tokens, states):
+            out = runner.run({"tokens": np.asarray(tokens, np.int32), **states})
+            return out["logits"], {k: out[f"{k}_out"] for k in states}
+
+        return step
 
 
 class Tagger(Model):

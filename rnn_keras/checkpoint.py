@@ -114,9 +114,9 @@ def load(run_dir):
     folder = latest_dir(run_dir)
     try:
         model = saving.load_model(folder / "model.keras")
-        with np.load(folder / "optimizer.npz") as f:
+        with np.load(folder / "optimizer.npz", allow_pickle=False) as f:
             optimizer_values = [f[f"arr_{i}"] for i in range(len(f.files))]
-        with np.load(folder / "carry.npz") as f:
+        with np.load(folder / "carry.npz", allow_pickle=False) as f:
             carry = [f[f"arr_{i}"] for i in range(len(f.files))]
         state = json.loads((folder / "state.json").read_text())
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as err:  # ModelFileError too

@@ -162,3 +162,23 @@ def test_cuda_matches_cpu(lm_files):
     model, [(seq, _), _] = lm_files["native"]
     tokens = parity.real_inputs(cfg("lm"), VOCAB, "sequence")
     assert parity.max_difference(model, seq, tokens, device="cuda") < 1e-4
+
+
+def test_bound_fast_path_gives_the_same_text(lm_files):
+    step = runtime.load(lm_files["native"][1][1][0])
+    slow = step.generate("ROMEO:", 60, temperature=0.9, seed=5)
+    assert step.generate("ROMEO:", 60, temperature=0.9, seed=5, fast=True) == slow
+    with pytest.raises(ValueError, match="CUDA graphs need device='cuda'"):
+        step.generate("ROMEO:", 5, fast=True, cuda_graph=True)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(
+    "CUDAExecutionProvider" not in ort.get_available_providers(),
+    reason="needs onnxruntime-gpu and an NVIDIA GPU",
+)
+def test_cuda_graph_generation_matches_cpu(lm_files):
+    path = lm_files["native"][1][1][0]
+    cpu = runtime.load(path).generate("ROMEO:", 60, seed=5)
+    gpu = runtime.load(path, device="cuda")
+    assert gpu.generate("ROMEO:", 60, seed=5, fast=True, cuda_graph=True) == cpu
