@@ -37,6 +37,20 @@ def _bidirectional(g, x, layer, seq_lens):
     return native.merge(g, y_h, layer.merge_mode, dir_axis=0)
 
 
+def _unidirectional(g, x, layer, seq_lens, state, inputs, outputs):
+    """One forward RNN node; with `state` (the LM) its initial and final states are graph I/O."""
+    init = ""
+    if state:
+        inputs.append(native.float_io(state, "batch", layer.units))
+        init = g.op("Unsqueeze", [state, g.const(np.array([0]))])
+    y, y_h = native.rnn_node(g, x, [layer], "forward", seq_lens, init)
+    h_last = g.op("Squeeze", [y_h, g.const(np.array([0]))])
+    if state:
+        g.nodes.append(native.helper.make_node("Identity", [h_last], [f"{state}_out"]))
+        outputs.append(native.float_io(f"{state}_out", "batch", layer.units))
+    return g.op("Squeeze", [y, g.const(np.array([1]))]) if layer.return_sequences else h_last
+
+
 def _masked_mean(g, x, seq_lens):
     """Mean over time of `(time, batch, units)`; padded steps are zero in ONNX RNN outputs."""
     if not seq_lens:
@@ -75,21 +89,9 @@ def sequence_model(model, metadata):
                 seq_lens = native.sequence_lengths(g, "tokens")
             x = g.op("Gather", [g.const(np.eye(layer.depth, dtype=np.float32), "one_hot"), x])
         elif isinstance(layer, RNN):
-            init = ""
-            if stateful:
-                name = f"state_{state_index}"
-                inputs.append(native.float_io(name, "batch", layer.units))
-                init = g.op("Unsqueeze", [name, g.const(np.array([0]))])
-            y, y_h = native.rnn_node(g, x, [layer], "forward", seq_lens, init)
-            h_last = g.op("Squeeze", [y_h, g.const(np.array([0]))])
-            if stateful:
-                g.nodes.append(
-                    native.helper.make_node("Identity", [h_last], [f"state_{state_index}_out"])
-                )
-                outputs.append(native.float_io(f"state_{state_index}_out", "batch", layer.units))
-                state_index += 1
-            x = g.op("Squeeze", [y, g.const(np.array([1]))]) if layer.return_sequences else h_last
-            time_major = layer.return_sequences
+            state = f"state_{state_index}" if stateful else None
+            x = _unidirectional(g, x, layer, seq_lens, state, inputs, outputs)
+            time_major, state_index = layer.return_sequences, state_index + bool(stateful)
         elif isinstance(layer, Bidirectional):
             x, time_major = _bidirectional(g, x, layer, seq_lens), layer.return_sequences
         elif isinstance(layer, keras.layers.GlobalAveragePooling1D):

@@ -7,6 +7,14 @@ from rnn_keras.layers.bidirectional import Bidirectional, check_merge_mode
 from rnn_keras.layers.sequence import RNN
 
 
+def _units_per_layer(units, num_layers):
+    if isinstance(units, (list, tuple)):
+        if not units:
+            raise ValueError("Received an invalid value for argument `units`: an empty list.")
+        return [_checks.positive_int("units", u) for u in units]
+    return [_checks.positive_int("units", units)] * _checks.positive_int("num_layers", num_layers)
+
+
 @keras.saving.register_keras_serializable(package="rnn_keras")
 class DeepBidirectional(keras.layers.Layer):
     """Deep bidirectional RNN: `num_layers` `Bidirectional(RNN)` layers stacked.
@@ -39,14 +47,8 @@ class DeepBidirectional(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if isinstance(units, (list, tuple)):
-            units = [_checks.positive_int("units", u) for u in units]
-            if not units:
-                raise ValueError("Received an invalid value for argument `units`: an empty list.")
-            num_layers = len(units)
-        else:
-            num_layers = _checks.positive_int("num_layers", num_layers)
-            units = [_checks.positive_int("units", units)] * num_layers
+        units = _units_per_layer(units, num_layers)
+        num_layers = len(units)
         if check_merge_mode(merge_mode) is None:
             raise ValueError(
                 "`merge_mode=None` cannot feed the next layer; use 'concat', 'sum', 'ave' or 'mul'."
