@@ -16,7 +16,7 @@ import sys
 import tensorflow as tf
 
 from rnn_keras.config import ConfigError
-from rnn_keras.steps import StepFunctions, _forward, masked_cross_entropy
+from rnn_keras.steps import StepFunctions, masked_cross_entropy, model_outputs
 
 STRATEGIES = ("default", "mirrored", "multi-worker")
 
@@ -166,7 +166,7 @@ class DistributedStepFunctions(StepFunctions):
     def _replica_gradients(self, tokens, targets, weights, states):
         ctx = tf.distribute.get_replica_context()
         with tf.GradientTape() as tape:
-            logits, new_states = _forward(self.model, tokens, states, True)
+            logits, new_states = model_outputs(self.model, tokens, states, True)
             total, count = masked_cross_entropy(logits, targets, weights)
             loss = total / tf.maximum(ctx.all_reduce(tf.distribute.ReduceOp.SUM, count), 1.0)
         grads = tape.gradient(loss, self.model.trainable_variables)

@@ -25,7 +25,7 @@ def make_optimizer(cfg):
     return keras.optimizers.Adam(cfg.lr)
 
 
-def _forward(model, tokens, states, training):
+def model_outputs(model, tokens, states, training):
     """Logits and new carried states (the LM) or logits alone (tag/classify)."""
     if states is None:
         return model(tokens, training=training), None
@@ -45,7 +45,7 @@ class StepFunctions:
 
     def _gradients(self, tokens, targets, weights, states=None):
         with tf.GradientTape() as tape:
-            logits, new_states = _forward(self.model, tokens, states, True)
+            logits, new_states = model_outputs(self.model, tokens, states, True)
             total, count = masked_cross_entropy(logits, targets, weights)
             loss = total / tf.maximum(count, 1.0)  # mean over real tokens
         grads = tape.gradient(loss, self.model.trainable_variables)
@@ -60,7 +60,7 @@ class StepFunctions:
         self.optimizer.apply(grads, self.model.trainable_variables)
 
     def _evaluate(self, tokens, targets, weights, states=None):
-        logits, new_states = _forward(self.model, tokens, states, False)
+        logits, new_states = model_outputs(self.model, tokens, states, False)
         total, count = masked_cross_entropy(logits, targets, weights)
         predicted = tf.argmax(logits, axis=-1, output_type=tf.int32)
         targets = tf.cast(targets, tf.int32)
