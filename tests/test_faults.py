@@ -29,6 +29,15 @@ def cli_args(text, run_dir, steps):
     return cli_flags(text, run_dir, steps)
 
 
+def wait_for_checkpoint_after(run_dir, step, proc, timeout=120):
+    """Until `proc` has written a checkpoint later than `step` (or has ended)."""
+    pointer, deadline = run_dir / "checkpoints" / checkpoint.LATEST, time.time() + timeout
+    while time.time() < deadline and proc.poll() is None:
+        if pointer.exists() and int(pointer.read_text().split("-")[1]) > step:
+            return
+        time.sleep(0.01)
+
+
 def final_losses(run_dir):
     _, _, _, state = checkpoint.load(run_dir)
     return state["losses"]
@@ -50,18 +59,19 @@ def test_sigkill_at_random_moments_then_resume_matches_uninterrupted_run(tmp_pat
     killed_at = []
     for _ in range(3):  # kill at random moments; checkpoints are written every step
         proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(5.0, 9.0))  # past the TensorFlow import, mid-training
+        # once this process has written a checkpoint (so it is mid-training, whatever the
+        # machine's speed), kill it a random moment later: mid-step or mid-write
+        wait_for_checkpoint_after(run, killed_at[-1] if killed_at else 0, proc)
+        time.sleep(rng.uniform(0.0, 0.5))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        if (run / "checkpoints" / checkpoint.LATEST).exists():
-            model, _, _, state = checkpoint.load(run)  # loadable after every kill
-            assert all(np.isfinite(w).all() for w in model.get_weights())
-            assert 0 < state["step"] <= steps
-            killed_at.append(state["step"])
+        model, _, _, state = checkpoint.load(run)  # loadable after every kill
+        assert all(np.isfinite(w).all() for w in model.get_weights())
+        assert 0 < state["step"] <= steps
+        killed_at.append(state["step"])
         command = [sys.executable, "train.py", "--resume", str(run), "--no-export", "--no-progress"]
     subprocess.run(command, check=True, capture_output=True, timeout=300)
-    print("killed at steps", killed_at)
-    assert any(step < steps for step in killed_at), killed_at  # the kills did land mid-run
+    assert killed_at[-1] < steps, killed_at  # the kills did land mid-run
     np.testing.assert_allclose(final_losses(run), final_losses(full), rtol=1e-6)
 
 
