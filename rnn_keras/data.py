@@ -12,7 +12,7 @@ import pathlib
 import numpy as np
 
 from rnn_keras import corpus
-from rnn_keras.vocab import PAD, Vocab
+from rnn_keras.vocab import PAD
 
 
 class DataError(ValueError):
@@ -135,7 +135,3 @@ def classification_data(lines_per_passage=4, val_every=5):
         target = val if k % val_every == val_every // 2 else train
         target.extend((p, label) for p in passages(text, lines_per_passage))
     return train, val, list(corpus.CATEGORIES)
-
-
-def build_vocab(text):
-    return Vocab.from_text(text)
