@@ -107,8 +107,8 @@ def lm_tokens_per_second(steps=20):
     states = [np.zeros((cfg.batch_size, cfg.units), np.float32)] * cfg.layers
 
     def step():
-        loss, grads, _, _ = fns.gradients(x, x, w, states)
-        fns.apply(grads, np.float32(cfg.lr))
+        loss, grads, norm, _ = fns.gradients(x, x, w, states)
+        fns.apply(grads, norm, np.float32(cfg.lr))
         return float(loss)
 
     return x.size / (median_ms(step, (), steps) / 1e3)

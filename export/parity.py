@@ -20,7 +20,8 @@ def real_inputs(cfg, vocab, kind, batch=4, seed=0):
     the backward direction's start at each sequence's end are both exercised.
     """
     text = data.read_text(cfg.get("text"))
-    text = "".join(c for c in text[:200_000] if c in set(vocab.chars))
+    known = set(vocab.chars)
+    text = "".join(c for c in text[:200_000] if c in known)
     rng = np.random.default_rng(seed)
     if kind == "step":
         return np.array(

@@ -13,7 +13,7 @@ import onnx
 import onnxruntime as ort
 
 from export.metadata import MetadataError, from_props
-from rnn_keras import sampling
+from rnn_keras import data, sampling
 from rnn_keras.vocab import Vocab
 
 DEVICES = ("cpu", "cuda", "auto")
@@ -108,10 +108,7 @@ class Model:
         rows = [self.vocab.encode(t) for t in texts]
         if not all(rows):
             raise ValueError("Every text must hold at least one character.")
-        tokens = np.zeros((len(rows), max(map(len, rows))), np.int32)
-        for i, r in enumerate(rows):
-            tokens[i, : len(r)] = r
-        return tokens
+        return data.pad(rows)
 
 
 class LanguageModel(Model):
@@ -186,12 +183,12 @@ class Tagger(Model):
         """0/1 per character of `text`; long text goes in fixed windows, so memory stays flat."""
         if not text:
             raise ValueError("`text` must hold at least one character.")
-        self.vocab.encode(text)  # the vocabulary error names every unknown character at once
-        windows = [text[i : i + self.WINDOW] for i in range(0, len(text), self.WINDOW)]
+        ids = self.vocab.encode(text)  # one error naming every unknown character
+        windows = [ids[i : i + self.WINDOW] for i in range(0, len(ids), self.WINDOW)]
         ends = []
         for i in range(0, len(windows), self.BATCH):
             chunk = windows[i : i + self.BATCH]
-            logits = self.run({"tokens": self.encode_batch(chunk)})["logits"]
+            logits = self.run({"tokens": data.pad(chunk)})["logits"]
             ends.extend(e for row, w in zip(logits.argmax(-1), chunk) for e in row[: len(w)])
         return np.asarray(ends, np.int8)
 

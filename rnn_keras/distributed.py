@@ -60,13 +60,12 @@ def read_tf_config():
 
 def is_chief():
     """The chief writes; in a cluster that is `chief` or, without one, worker 0."""
-    raw = os.environ.get("TF_CONFIG")
-    if not raw:
+    if not os.environ.get("TF_CONFIG"):
         return True
-    task = json.loads(raw)["task"]
-    has_chief = "chief" in json.loads(raw)["cluster"]
+    config = read_tf_config()
+    task = config["task"]
     return task["type"] == "chief" or (
-        not has_chief and task["type"] == "worker" and int(task["index"]) == 0
+        "chief" not in config["cluster"] and task["type"] == "worker" and int(task["index"]) == 0
     )
 
 
@@ -176,16 +175,16 @@ class DistributedStepFunctions(StepFunctions):
             new_states = [ctx.all_gather(s, axis=0) for s in new_states]  # every stream's state
         return loss, grads, tf.linalg.global_norm(grads), new_states
 
-    def _apply_host(self, grads, lr):
-        self._apply_fn(grads, tf.constant(lr))
+    def _apply_host(self, grads, norm, lr):
+        self._apply_fn(grads, norm, tf.constant(lr))
 
-    def _distributed_apply(self, grads, lr):
+    def _distributed_apply(self, grads, norm, lr):
         self.optimizer.learning_rate.assign(lr)  # cross-replica: one value for all replicas
-        self.strategy.run(self._replica_apply, args=(grads,))
+        self.strategy.run(self._replica_apply, args=(grads, norm))
 
-    def _replica_apply(self, grads):
+    def _replica_apply(self, grads, norm):
         ctx = tf.distribute.get_replica_context()
-        grads, _ = tf.clip_by_global_norm(grads, self.clip_norm)
+        grads, _ = tf.clip_by_global_norm(grads, self.clip_norm, use_norm=norm)
         # Keras' optimiser sums gradients over replicas again; ours are already global
         grads = [g / ctx.num_replicas_in_sync for g in grads]
         self.optimizer.apply(grads, self.model.trainable_variables)

@@ -60,10 +60,23 @@ def _encoder(h, sizes, bidirectional, return_sequences, activation, dropout):
 
 
 def _token_model(
-    vocab_size, outputs, units, num_layers, bidirectional, activation, dropout, per_step, name
+    vocab_size,
+    outputs,
+    per_step,
+    name,
+    units=128,
+    num_layers=1,
+    bidirectional=True,
+    activation="tanh",
+    dropout=0.0,
 ):
+    """`tokens` (0 = padding, masked) -> one-hot -> encoder -> `logits` = V s + c.
+
+    `units` (int or one per layer), `num_layers`, `bidirectional`, `activation`
+    and `dropout` choose the encoder (see `_encoder`).
+    """
     tokens = keras.Input((None,), dtype="int32", name="tokens")
-    h = OneHot(vocab_size, mask_zero=True, name="one_hot")(tokens)  # 0 = padding, masked
+    h = OneHot(vocab_size, mask_zero=True, name="one_hot")(tokens)
     h = _encoder(h, _units_list(units, num_layers), bidirectional, True, activation, dropout)
     if not per_step:
         # mean of s_t over the real steps: every step gets gradient directly, where the
@@ -73,47 +86,11 @@ def _token_model(
     return keras.Model(tokens, logits, name=name)
 
 
-def tagger(
-    vocab_size,
-    num_tags=2,
-    units=128,
-    num_layers=1,
-    bidirectional=True,
-    activation="tanh",
-    dropout=0.0,
-):
-    """Tags per character: `tokens` `(batch, time)` (0 = padding) to `(batch, time, tags)`."""
-    return _token_model(
-        vocab_size,
-        num_tags,
-        units,
-        num_layers,
-        bidirectional,
-        activation,
-        dropout,
-        per_step=True,
-        name="tagger",
-    )
+def tagger(vocab_size, num_tags=2, **encoder):
+    """Tags per character: `tokens` `(batch, time)` to `(batch, time, tags)`; `encoder` as above."""
+    return _token_model(vocab_size, num_tags, True, "tagger", **encoder)
 
 
-def classifier(
-    vocab_size,
-    num_classes,
-    units=128,
-    num_layers=1,
-    bidirectional=True,
-    activation="tanh",
-    dropout=0.0,
-):
-    """One label per sequence from the mean state over real steps: `logits` `(batch, classes)`."""
-    return _token_model(
-        vocab_size,
-        num_classes,
-        units,
-        num_layers,
-        bidirectional,
-        activation,
-        dropout,
-        per_step=False,
-        name="classifier",
-    )
+def classifier(vocab_size, num_classes, **encoder):
+    """One label per sequence from the mean state over real steps: `(batch, classes)` logits."""
+    return _token_model(vocab_size, num_classes, False, "classifier", **encoder)

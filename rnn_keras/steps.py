@@ -52,11 +52,10 @@ class StepFunctions:
         norm = tf.linalg.global_norm(grads)
         return loss, grads, norm, new_states
 
-    def _apply(self, grads, lr):
+    def _apply(self, grads, norm, lr):
+        """Clip to `clip_norm` (with the norm `gradients` already computed) and update."""
         self.optimizer.learning_rate.assign(lr)
-        grads, _ = tf.clip_by_global_norm(
-            grads, self.clip_norm, use_norm=tf.linalg.global_norm(grads)
-        )
+        grads, _ = tf.clip_by_global_norm(grads, self.clip_norm, use_norm=norm)
         self.optimizer.apply(grads, self.model.trainable_variables)
 
     def _evaluate(self, tokens, targets, weights, states=None):

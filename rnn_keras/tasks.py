@@ -58,6 +58,17 @@ def in_batches(examples, batch_size, tag_targets, limit=0):
         yield batch_arrays(examples[i : i + batch_size], tag_targets)
 
 
+def encoder_args(cfg):
+    """The config's encoder settings as `models.tagger` / `models.classifier` take them."""
+    return dict(
+        units=cfg.units,
+        num_layers=cfg.layers,
+        bidirectional=cfg.bidirectional,
+        activation=cfg.activation,
+        dropout=cfg.dropout,
+    )
+
+
 class LanguageModelTask:
     name, stateful = "lm", True
 
@@ -95,10 +106,7 @@ class TaggingTask:
         self.train = ShuffledBatches(train, cfg.batch_size, cfg.seed, tag_targets=True)
 
     def model(self):
-        c = self.cfg
-        return models.tagger(
-            len(self.vocab), 2, c.units, c.layers, c.bidirectional, c.activation, c.dropout
-        )
+        return models.tagger(len(self.vocab), 2, **encoder_args(self.cfg))
 
     def val_batches(self):
         return in_batches(self.val, self.cfg.batch_size, True, self.cfg.eval_batches)
@@ -140,16 +148,7 @@ class ClassificationTask:
         self.majority_baseline = float(counts.max() / counts.sum())
 
     def model(self):
-        c = self.cfg
-        return models.classifier(
-            len(self.vocab),
-            len(self.labels),
-            c.units,
-            c.layers,
-            c.bidirectional,
-            c.activation,
-            c.dropout,
-        )
+        return models.classifier(len(self.vocab), len(self.labels), **encoder_args(self.cfg))
 
     def val_batches(self):
         return in_batches(self.val, self.cfg.batch_size, False, self.cfg.eval_batches)

@@ -99,7 +99,7 @@ class Trainer:
             self.skipped += 1
             self.step += 1
             return loss, 0
-        self.fns.apply(grads, np.float32(learning_rate(self.cfg, self.step)))
+        self.fns.apply(grads, norm, np.float32(learning_rate(self.cfg, self.step)))
         if self.task.stateful:
             self.carry = [s.numpy() for s in new_states]
         self.step += 1

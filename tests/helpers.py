@@ -1,6 +1,7 @@
 """Shared pieces of the tests: real text files and tiny training configs."""
 
 from rnn_keras import corpus
+from rnn_keras.config import TrainConfig
 
 
 def play_text(folder, play, chars):
@@ -52,3 +53,8 @@ def cli_flags(text, run_dir, steps, **overrides):
         str(steps),
         *tiny_flags(**overrides),
     ]
+
+
+def exploding(text, base, **overrides):
+    """SGD at lr 1e38 on `base` fields: the weights overflow in a few steps, the loss turns NaN."""
+    return TrainConfig(text=text, optimizer="sgd", lr=1e38, clip_norm=1e3, **{**base, **overrides})

@@ -15,7 +15,7 @@ from export import api
 from rnn_keras import checkpoint, training
 from rnn_keras.config import TrainConfig
 from rnn_keras.errors import run_cli
-from tests.helpers import cli_flags, play_text, tiny
+from tests.helpers import cli_flags, exploding, play_text, tiny
 
 TINY = tiny()
 
@@ -131,9 +131,7 @@ def test_unwritable_run_folder(tmp_path, text, capsys):
 
 
 def test_nan_weights_are_never_written(tmp_path, text):
-    cfg = TrainConfig(
-        text=text, steps=30, optimizer="sgd", lr=1e38, clip_norm=1e3, **{**TINY, "warmup_steps": 0}
-    )
+    cfg = exploding(text, TINY, steps=30, warmup_steps=0)
     with pytest.raises(training.NonFiniteError, match="Step"):
         training.train_and_evaluate(cfg, tmp_path / "run")
     for keras_file in (tmp_path / "run").rglob("*.keras"):

@@ -9,7 +9,7 @@ from rnn_keras import checkpoint, training
 from rnn_keras.config import TrainConfig
 from rnn_keras.generate import Generator
 from tests import helpers
-from tests.helpers import tiny
+from tests.helpers import exploding, tiny
 
 TINY = tiny(
     units=32,
@@ -62,14 +62,7 @@ def test_resume_gives_the_same_losses_as_an_uninterrupted_run(tmp_path, play_tex
 
 
 def test_nonfinite_loss_stops_and_keeps_last_good_checkpoint(tmp_path, play_text):
-    cfg = TrainConfig(
-        text=play_text,
-        steps=40,
-        optimizer="sgd",
-        lr=1e38,
-        clip_norm=1e3,
-        **{**TINY, "checkpoint_every": 1},
-    )
+    cfg = exploding(play_text, TINY, steps=40, checkpoint_every=1)
     with pytest.raises(training.NonFiniteError, match=r"Step \d+.*not finite"):
         training.train_and_evaluate(cfg, tmp_path / "run")
     model, _, _, state = checkpoint.load(tmp_path / "run")
@@ -78,15 +71,7 @@ def test_nonfinite_loss_stops_and_keeps_last_good_checkpoint(tmp_path, play_text
 
 
 def test_skip_nonfinite_never_writes_nan_weights(tmp_path, play_text):
-    cfg = TrainConfig(
-        text=play_text,
-        steps=12,
-        optimizer="sgd",
-        lr=1e38,
-        clip_norm=1e3,
-        skip_nonfinite=True,
-        **TINY,
-    )
+    cfg = exploding(play_text, TINY, steps=12, skip_nonfinite=True)
     trainer, result = training.train_and_evaluate(cfg, tmp_path / "run")
     assert result["skipped_steps"] > 0
     assert all(np.isfinite(w).all() for w in trainer.model.get_weights())

@@ -98,13 +98,8 @@ class RNN(keras.layers.Layer):
 
     def prepare(self, sequences, initial_state=None, mask=None):
         """The loop's inputs: `xw` `(time, batch, units)` in processing order, W, s0, mask."""
+        # rank and feature count are checked by `build` and the input spec it sets
         x = _checks.numeric(self.name, tf.convert_to_tensor(sequences))
-        _checks.sequence_rank(self.name, x.shape)
-        if x.shape[-1] is not None and x.shape[-1] != self.cell.kernel.shape[0]:
-            raise ValueError(
-                f"Layer '{self.name}' was built for {self.cell.kernel.shape[0]} features, "
-                f"received input of shape {tuple(x.shape)}."
-            )
         x = tf.cast(x, self.compute_dtype)
         xw = self._project(tf.transpose(x, [1, 0, 2]))  # (time, batch, units)
         s0 = self._initial_state(initial_state, x)
