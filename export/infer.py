@@ -39,6 +39,9 @@ def main(argv=None):
     from export import runtime
 
     model = runtime.load(args.model, device=args.device)
+    note = form_note(model)
+    if note:
+        print(note, file=sys.stderr)
     task = model.meta["task"]
     if task == "lm":
         if args.length < 0:
@@ -59,6 +62,18 @@ def main(argv=None):
     if args.compare:
         _compare(args, model)
     return 0
+
+
+def form_note(model):
+    """A hint when a step-by-step form (Scan, Loop) of a sequence model runs on CUDA."""
+    path = model.meta.get("path")
+    on_gpu = "CUDAExecutionProvider" in model.session.get_providers()
+    if on_gpu and model.meta["kind"] == "sequence" and path in ("scan", "loop"):
+        return (
+            f"note: {model.path.name} was exported with --path {path}, which runs on the GPU "
+            "one step at a time; `python -m export RUN_DIR --path native` writes the CUDA form."
+        )
+    return None
 
 
 def _compare(args, model):

@@ -1,5 +1,8 @@
 """Native lowering: each trained RNN / Bidirectional layer becomes one ONNX `RNN` node.
 
+Also the graph-building helpers the Scan form (`scan.py`) and the task models
+(`native_models.py`) share.
+
 The graph is built from the trained weights with `onnx.helper`. ONNX's `RNN`
 computes `H_t = f(X_t W^T + H_{t-1} R^T + Wb + Rb)` on time-major `X`
 `(time, batch, input)` (onnxruntime rejects `layout=1`), so for our
@@ -51,21 +54,33 @@ def activation_of(rnn_layer):
     return ONNX_ACTIVATIONS[name]
 
 
-def _direction_weights(rnn_layer):
-    U, W = (
-        np.asarray(v, np.float32) for v in (rnn_layer.cell.kernel, rnn_layer.cell.recurrent_kernel)
-    )
-    b = (
-        np.zeros(W.shape[0], np.float32)
-        if rnn_layer.cell.bias is None
-        else np.asarray(rnn_layer.cell.bias, np.float32)
-    )
-    return U.T, W.T, np.concatenate([b, np.zeros_like(b)])
+class OneHotInput:
+    """Time-major tokens standing for their one-hot vectors: a form may gather rows of `U`
+    (`U x_t` for one-hot `x_t`) instead of multiplying by the identity."""
+
+    def __init__(self, tokens, depth):
+        self.tokens, self.depth = tokens, depth
+
+    def dense(self, g):
+        return g.op(
+            "Gather", [g.const(np.eye(self.depth, dtype=np.float32), "one_hot"), self.tokens]
+        )
+
+
+def cell_weights(rnn_layer):
+    """`(U, W, b)` of one direction as float32 arrays in Keras' layout (`b` zeros if absent)."""
+    cell = rnn_layer.cell
+    U, W = (np.asarray(v, np.float32) for v in (cell.kernel, cell.recurrent_kernel))
+    b = np.zeros(W.shape[0], np.float32) if cell.bias is None else np.asarray(cell.bias, np.float32)
+    return U, W, b
 
 
 def rnn_node(g, x, layers, direction, seq_lens="", initial_h=""):
     """One ONNX RNN over time-major `x`; `layers` = [forward] or [forward, backward]."""
-    w, r, b = (np.stack(parts) for parts in zip(*map(_direction_weights, layers)))
+    weights = [cell_weights(layer) for layer in layers]
+    w = np.stack([U.T for U, _, _ in weights])
+    r = np.stack([W.T for _, W, _ in weights])
+    b = np.stack([np.concatenate([b, np.zeros_like(b)]) for _, _, b in weights])  # Wb, Rb = b, 0
     acts = [activation_of(layer) for layer in layers]
     y, y_h = g.op(
         "RNN",
@@ -78,23 +93,39 @@ def rnn_node(g, x, layers, direction, seq_lens="", initial_h=""):
     return y, y_h  # (time, dirs, batch, units), (dirs, batch, units)
 
 
-def merge(g, y, mode, dir_axis):
-    """Merge the two directions along `dir_axis` of `y` as Keras' Bidirectional does."""
+def _unstack(g, t, axis, n):
+    """Split `t` along `axis` into `n` tensors without that axis."""
+    parts = (
+        [t] if n == 1 else g.op("Split", [t, g.const(np.ones(n, np.int64))], axis=axis, outputs=n)
+    )
+    return [g.op("Squeeze", [p, g.const(np.array([axis]))]) for p in parts]
+
+
+def directions(g, x, layers, seq_lens="", initial=None):
+    """`layers` (forward[, backward]) as one RNN node; same contract as `scan.directions`:
+    `[y (time, batch, units)]` and `[final state (batch, units)]`, one per direction."""
+    init = ""
+    if initial:
+        init = g.op(
+            "Concat", [g.op("Unsqueeze", [h, g.const(np.array([0]))]) for h in initial], axis=0
+        )
+    direction = "forward" if len(layers) == 1 else "bidirectional"
+    if isinstance(x, OneHotInput):
+        x = x.dense(g)  # (time, batch, depth)
+    y, y_h = rnn_node(g, x, layers, direction, seq_lens, init)
+    return _unstack(g, y, 1, len(layers)), _unstack(g, y_h, 0, len(layers))
+
+
+def merge(g, forward, backward, mode, axis):
+    """Merge the two directions' tensors as Keras' Bidirectional does (`axis`: the units axis)."""
     if mode == "concat":
-        if dir_axis == 1:  # (time, 2, batch, u) -> (time, batch, 2u), forward first
-            return g.op(
-                "Reshape",
-                [g.op("Transpose", [y], perm=[0, 2, 1, 3]), g.const(np.array([0, 0, -1]))],
-            )
-        return g.op("Reshape", [g.op("Transpose", [y], perm=[1, 0, 2]), g.const(np.array([0, -1]))])
-    fw, bw = g.op("Split", [y, g.const(np.array([1, 1]))], axis=dir_axis, outputs=2)
-    fw, bw = (g.op("Squeeze", [t, g.const(np.array([dir_axis]))]) for t in (fw, bw))
+        return g.op("Concat", [forward, backward], axis=axis)
     if mode == "sum":
-        return g.op("Add", [fw, bw])
+        return g.op("Add", [forward, backward])
     if mode == "ave":
-        return g.op("Mul", [g.op("Add", [fw, bw]), g.const(np.float32(0.5))])
+        return g.op("Mul", [g.op("Add", [forward, backward]), g.const(np.float32(0.5))])
     if mode == "mul":
-        return g.op("Mul", [fw, bw])
+        return g.op("Mul", [forward, backward])
     raise ValueError(f"merge_mode {mode!r} cannot be exported as one tensor.")
 
 

@@ -1,9 +1,13 @@
-"""Native ONNX graphs of our task models, walking the Keras model's layers in order."""
+"""Hand-built ONNX graphs of our task models, walking the Keras model's layers in order.
+
+The recurrences are lowered by a form: `native` (one ONNX `RNN` node per layer)
+or `scan` (hoisted input projection + one `Scan`); everything else is shared.
+"""
 
 import keras
 import numpy as np
 
-from export import native
+from export import native, scan
 from rnn_keras.layers import RNN, Bidirectional, DeepBidirectional, OneHot
 
 
@@ -28,27 +32,22 @@ def _takes_tokens(model):
     return "int" in str(model.inputs[0].dtype)
 
 
-def _bidirectional(g, x, layer, seq_lens):
-    y, y_h = native.rnn_node(
-        g, x, [layer.forward_layer, layer.backward_layer], "bidirectional", seq_lens
-    )
+def _bidirectional(g, x, layer, seq_lens, form):
+    ys, finals = form(g, x, [layer.forward_layer, layer.backward_layer], seq_lens)
     if layer.return_sequences:
-        return native.merge(g, y, layer.merge_mode, dir_axis=1)
-    return native.merge(g, y_h, layer.merge_mode, dir_axis=0)
+        return native.merge(g, *ys, layer.merge_mode, axis=2)
+    return native.merge(g, *finals, layer.merge_mode, axis=1)
 
 
-def _unidirectional(g, x, layer, seq_lens, state, inputs, outputs):
-    """One forward RNN node; with `state` (the LM) its initial and final states are graph I/O."""
-    init = ""
+def _unidirectional(g, x, layer, seq_lens, state, inputs, outputs, form):
+    """One forward recurrence; with `state` (the LM) its initial and final states are graph I/O."""
     if state:
         inputs.append(native.float_io(state, "batch", layer.units))
-        init = g.op("Unsqueeze", [state, g.const(np.array([0]))])
-    y, y_h = native.rnn_node(g, x, [layer], "forward", seq_lens, init)
-    h_last = g.op("Squeeze", [y_h, g.const(np.array([0]))])
+    [y], [h_last] = form(g, x, [layer], seq_lens, [state] if state else None)
     if state:
         g.nodes.append(native.helper.make_node("Identity", [h_last], [f"{state}_out"]))
         outputs.append(native.float_io(f"{state}_out", "batch", layer.units))
-    return g.op("Squeeze", [y, g.const(np.array([1]))]) if layer.return_sequences else h_last
+    return y if layer.return_sequences else h_last
 
 
 def _masked_mean(g, x, seq_lens):
@@ -71,8 +70,12 @@ def _head(g, h, layer, time_major):
     return g.op("Transpose", [logits], perm=[1, 0, 2]) if time_major else logits
 
 
-def sequence_model(model, metadata):
+FORMS = {"native": native.directions, "scan": scan.directions}
+
+
+def sequence_model(model, metadata, form="native"):
     """`tokens` `(batch, time)` (+ `state_i` for the LM) -> `logits` (+ `state_i_out`)."""
+    directions = FORMS[form]
     g = native.Graph()
     stateful = len(model.inputs) > 1
     if _takes_tokens(model):
@@ -87,18 +90,24 @@ def sequence_model(model, metadata):
         if isinstance(layer, OneHot):
             if layer.mask_zero:
                 seq_lens = native.sequence_lengths(g, "tokens")
-            x = g.op("Gather", [g.const(np.eye(layer.depth, dtype=np.float32), "one_hot"), x])
+            x = native.OneHotInput(x, layer.depth)  # (time, batch) tokens, expanded lazily
         elif isinstance(layer, RNN):
             state = f"state_{state_index}" if stateful else None
-            x = _unidirectional(g, x, layer, seq_lens, state, inputs, outputs)
+            x = _unidirectional(g, x, layer, seq_lens, state, inputs, outputs, directions)
             time_major, state_index = layer.return_sequences, state_index + bool(stateful)
         elif isinstance(layer, Bidirectional):
-            x, time_major = _bidirectional(g, x, layer, seq_lens), layer.return_sequences
+            x, time_major = (
+                _bidirectional(g, x, layer, seq_lens, directions),
+                layer.return_sequences,
+            )
         elif isinstance(layer, keras.layers.GlobalAveragePooling1D):
             x, time_major = _masked_mean(g, x, seq_lens), False
         elif isinstance(layer, DeepBidirectional):
             for sub in layer.layers:
-                x, time_major = _bidirectional(g, x, sub, seq_lens), sub.return_sequences
+                x, time_major = (
+                    _bidirectional(g, x, sub, seq_lens, directions),
+                    sub.return_sequences,
+                )
         else:
             x = _head(g, x, layer, time_major)
     g.nodes.append(native.helper.make_node("Identity", [x], ["logits"]))

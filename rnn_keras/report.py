@@ -41,7 +41,7 @@ def _export(run_dir, trainer):
         print(f"(ONNX export skipped: {err})")
         return
     results = api.export_run(run_dir)
-    print("\nONNX (native RNN nodes; max abs difference to TensorFlow on real inputs):")
+    print("\nONNX (Scan form; max abs difference to TensorFlow on real inputs):")
     for path, diff in results:
         print(f"  {path}  {diff:.2g}")
     if trainer.task.name == "lm":

@@ -33,7 +33,7 @@ def export(model, task, tmp_path, path, labels=None):
     return api.export_model(model, cfg(task), VOCAB, labels, tmp_path, path)
 
 
-@pytest.mark.parametrize("path", ["native", "loop"])
+@pytest.mark.parametrize("path", ["scan", "native", "loop"])
 @pytest.mark.parametrize("activation", ["tanh", "sigmoid", "relu"])
 def test_cell_activations(tmp_path, path, activation):
     model = tagger_with(rk.RNN(6, activation=activation, return_sequences=True))
@@ -41,7 +41,7 @@ def test_cell_activations(tmp_path, path, activation):
     assert file.name == "model.onnx" and diff < 1e-5
 
 
-@pytest.mark.parametrize("path", ["native", "loop"])
+@pytest.mark.parametrize("path", ["scan", "native", "loop"])
 @pytest.mark.parametrize("merge_mode", ["concat", "sum", "ave", "mul"])
 def test_bidirectional_every_merge_mode_on_padded_batch(tmp_path, path, merge_mode):
     model = tagger_with(rk.Bidirectional(rk.RNN(5, return_sequences=True), merge_mode=merge_mode))
@@ -49,7 +49,7 @@ def test_bidirectional_every_merge_mode_on_padded_batch(tmp_path, path, merge_mo
     assert diff < 1e-5
 
 
-@pytest.mark.parametrize("path", ["native", "loop"])
+@pytest.mark.parametrize("path", ["scan", "native", "loop"])
 def test_deep_bidirectional_and_classifier(tmp_path, path):
     deep = models.tagger(len(VOCAB), 2, units=[6, 4], num_layers=2, bidirectional=True)
     assert export(deep, "tag", tmp_path, path)[0][1] < 1e-5
@@ -61,13 +61,13 @@ def test_deep_bidirectional_and_classifier(tmp_path, path):
 def lm_files(tmp_path_factory):
     out = {}
     model = models.char_lm(len(VOCAB), units=[8, 6], num_layers=2)
-    for path in ("native", "loop"):
+    for path in ("scan", "native", "loop"):
         folder = tmp_path_factory.mktemp(path)
         out[path] = (model, export(model, "lm", folder, path))
     return out
 
 
-@pytest.mark.parametrize("path", ["native", "loop"])
+@pytest.mark.parametrize("path", ["scan", "native", "loop"])
 def test_lm_sequence_and_step_models(lm_files, path):
     _, [(seq, d_seq), (step, d_step)] = lm_files[path]
     assert (seq.name, step.name) == ("model.onnx", "step.onnx")
@@ -99,12 +99,13 @@ def test_metadata_round_trip(lm_files):
     assert names == ["logits", "state_0_out", "state_1_out"]
 
 
-def test_native_lm_uses_rnn_nodes_and_loop_path_uses_loop(lm_files):
-    ops = {
-        p: {n.op_type for n in onnx.load(str(lm_files[p][1][0][0])).graph.node}
-        for p in ("native", "loop")
-    }
-    assert "RNN" in ops["native"] and "Loop" not in ops["native"]
+def test_each_path_lowers_the_recurrence_as_it_says(lm_files):
+    graphs = {p: onnx.load(str(lm_files[p][1][0][0])).graph for p in ("scan", "native", "loop")}
+    ops = {p: {n.op_type for n in g.node} for p, g in graphs.items()}
+    assert "Scan" in ops["scan"] and not {"RNN", "Loop"} & ops["scan"]
+    # the scan form gathers rows of U for the tokens instead of multiplying one-hot vectors
+    assert not [i for i in graphs["scan"].initializer if i.name.startswith("one_hot")]
+    assert "RNN" in ops["native"] and not {"Scan", "Loop"} & ops["native"]
     assert "Loop" in ops["loop"]
 
 
@@ -158,10 +159,21 @@ def test_cuda_requested_without_cuda_is_a_clear_error(lm_files):
     "CUDAExecutionProvider" not in ort.get_available_providers(),
     reason="needs onnxruntime-gpu and an NVIDIA GPU",
 )
-def test_cuda_matches_cpu(lm_files):
-    model, [(seq, _), _] = lm_files["native"]
+@pytest.mark.parametrize("path", ["scan", "native"])
+def test_cuda_matches_cpu(lm_files, path):
+    model, [(seq, _), _] = lm_files[path]
     tokens = parity.real_inputs(cfg("lm"), VOCAB, "sequence")
     assert parity.max_difference(model, seq, tokens, device="cuda") < 1e-4
+
+
+def test_infer_points_cuda_users_of_step_by_step_forms_to_native(lm_files, monkeypatch):
+    from export.infer import form_note
+
+    models = {p: runtime.load(lm_files[p][1][0][0]) for p in ("scan", "native")}
+    assert form_note(models["scan"]) is None  # on the CPU the Scan form is the fast one
+    for m in models.values():
+        monkeypatch.setattr(m.session, "get_providers", lambda: ["CUDAExecutionProvider"])
+    assert "--path native" in form_note(models["scan"]) and form_note(models["native"]) is None
 
 
 def test_bound_fast_path_gives_the_same_text(lm_files):
