@@ -1,18 +1,23 @@
 """Benchmark: our layers and exports against Keras, PyTorch and onnxruntime, side by side.
 
-    python -m bench                 # quick: 10 repeats per cell
-    python -m bench --full          # 30 repeats
-    python -m bench --rows fwd_b32,train_b32 --columns ours_fused,keras
+    python -m bench                 # quick: 10 repeats per cell, one round
+    python -m bench --full          # 30 repeats, 3 rounds
+    python -m bench --rows fwd_b32,train_b32 --columns ours_fused,keras --rounds 5
 
 Every column runs in its own process (so its peak RSS is its own) on the same
 weights; cells are median milliseconds and the ratio to PyTorch (or to Keras
-when torch is not importable). Nothing here is asserted in tests.
+when torch is not importable). A shared machine's speed drifts by tens of
+percent within minutes, so with several rounds the columns run in turn, each
+round in a rotated order: a cell's ms is the median over rounds, and its ratio
+the median of the ratios measured within each round. Nothing here is asserted
+in tests.
 """
 
 import argparse
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 
@@ -26,6 +31,7 @@ COLUMNS = {
     "torch": "PyTorch nn.RNN",
     "ort_loop": "ORT tf2onnx Loop",
     "ort_native": "ORT native RNN",
+    "ort_scan": "ORT Scan (ours)",
 }
 
 
@@ -44,8 +50,33 @@ def run_column(column, rows, repeats):
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def run_rounds(columns, rows, repeats, rounds):
+    """`{column: [result per round]}`, the column order rotated each round."""
+    results = {c: [] for c in columns}
+    for r in range(rounds):
+        for column in columns[r % len(columns) :] + columns[: r % len(columns)]:
+            results[column].append(run_column(column, rows, repeats))
+            status = results[column][-1].get("error", "ok")
+            print(f"  round {r + 1}: {COLUMNS[column]}: {status}", flush=True)
+    return results
+
+
+def _cell(results, column, base, row):
+    """Median ms over rounds and the median within-round ratio to `base` (or None)."""
+    ms = [r["ms"][row] for r in results[column] if row in r.get("ms", {})]
+    if not ms:
+        return None, None
+    ratios = [
+        r["ms"][row] / b["ms"][row]
+        for r, b in zip(results[column], results.get(base, []))
+        if row in r.get("ms", {}) and row in b.get("ms", {})
+    ]
+    return statistics.median(ms), statistics.median(ratios) if ratios else None
+
+
 def table(results, rows):
-    base = "torch" if "ms" in results.get("torch", {}) else "keras"
+    ok = {c for c, rounds in results.items() if any("ms" in r for r in rounds)}
+    base = "torch" if "torch" in ok else "keras"
     cols = [c for c in COLUMNS if c in results]
     lines = [
         "| row | FLOPs | " + " | ".join(COLUMNS[c] for c in cols) + " |",
@@ -54,19 +85,18 @@ def table(results, rows):
     for row in rows:
         cells = []
         for c in cols:
-            ms = results[c].get("ms", {}).get(row)
-            ref = results.get(base, {}).get("ms", {}).get(row)
+            ms, ratio = _cell(results, c, base, row)
             if ms is None:
                 cells.append("-")
             else:
-                ratio = f" ({ms / ref:.2f}x)" if ref else ""
+                ratio = f" ({ratio:.2f}x)" if ratio else ""
                 gflops = measure.flops(row) / ms / 1e6
                 cells.append(f"{ms:.2f} ms{ratio}, {gflops:.0f} GF/s")
         lines.append(f"| {row} | {measure.flops(row) / 1e9:.2f} G | " + " | ".join(cells) + " |")
     rss = " | ".join(
-        f"{results[c].get('peak_rss_mb', 0):.0f}"
-        if "ms" in results[c]
-        else results[c].get("error", "-")
+        f"{max(r.get('peak_rss_mb', 0) for r in results[c]):.0f}"
+        if c in ok
+        else results[c][-1].get("error", "-")
         for c in cols
     )
     lines.append(f"| peak RSS (MB) | | {rss} |")
@@ -79,7 +109,8 @@ def main(argv=None):
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--full", action="store_true", help="30 repeats per cell instead of 10")
+    p.add_argument("--full", action="store_true", help="30 repeats per cell and 3 rounds")
+    p.add_argument("--rounds", type=int, help="rounds of all columns (default 1, --full 3)")
     p.add_argument("--no-lm", action="store_true", help="skip the train.py tokens/s measurement")
     p.add_argument("--rows", default=",".join(measure.ROWS), help=f"of {','.join(measure.ROWS)}")
     p.add_argument("--columns", default=",".join(COLUMNS), help=f"of {','.join(COLUMNS)}")
@@ -90,16 +121,21 @@ def main(argv=None):
     if unknown:
         p.error(f"unknown rows/columns: {unknown}")
     repeats = 30 if args.full else 10
+    rounds = args.rounds or (3 if args.full else 1)
+    if rounds < 1:
+        p.error("--rounds must be at least 1")
     print(
         f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}; GEMM {measure.gemm_gflops():.0f} GFLOP/s (NumPy fp32)"
     )
-    results = {}
-    for column in args.columns.split(","):
-        results[column] = run_column(column, rows, repeats)
-        print(f"  measured {COLUMNS[column]}: {results[column].get('error', 'ok')}", flush=True)
+    floor_us, nbytes = measure.weight_pass_us()
+    print(
+        f"Weights {nbytes / 1e6:.1f} MB: reading them once takes {floor_us:.0f} us here "
+        "(NumPy dot), the floor under the one-step row"
+    )
+    results = run_rounds(args.columns.split(","), rows, repeats, rounds)
     text, base = table(results, rows)
-    print(f"\nMedian ms (ratio to {COLUMNS[base]}), achieved GFLOP/s:\n\n{text}")
+    print(f"\nMedian ms (ratio to {COLUMNS[base]}), achieved GFLOP/s, {rounds} round(s):\n\n{text}")
     if not args.no_lm:
         lm = run_column("lm", [], 0)
         print(

@@ -112,7 +112,7 @@ def torch_fns(weights):
 
 
 def onnx_forward(model, path, folder):
-    """Export `model` by `path` (native or loop) and return onnxruntime's forward."""
+    """Export `model` by `path` (scan, native or loop) and return onnxruntime's forward."""
     import onnx
 
     from export import runtime

@@ -45,6 +45,22 @@ def gemm_gflops(n=1024, repeats=10):
     return 2 * n**3 * repeats / (time.perf_counter() - t0) / 1e9
 
 
+def weight_pass_us(repeats=2000):
+    """Microseconds to read all the model's weights once (a NumPy dot over as many floats).
+
+    A one-step forward at batch 1 must read every weight at least once, so this
+    is a floor under the `step_b1` row that no framework can beat.
+    """
+    layers, head = fw.shared_weights()
+    n = sum(w.size for triple in layers for w in triple) + sum(w.size for w in head)
+    a = np.random.default_rng(0).standard_normal(n).astype(np.float32)
+    np.dot(a, a)
+    t0 = time.perf_counter()
+    for _ in range(repeats):
+        np.dot(a, a)
+    return (time.perf_counter() - t0) / repeats * 1e6, a.nbytes
+
+
 def median_ms(fn, args, repeats):
     for _ in range(3):  # warm-up: tracing, compiling, allocator
         fn(*args)

@@ -31,6 +31,7 @@ def test_every_column_computes_the_same_forward(weights, tmp_path):
     outputs = {
         "ours": fw.tensorflow_fns(ours)[0](x),
         "ours_xla": fw.tensorflow_fns(ours, jit_compile=True)[0](x),
+        "ort_scan": fw.onnx_forward(ours, "scan", tmp_path)(x),
         "ort_native": fw.onnx_forward(ours, "native", tmp_path)(x),
         "ort_loop": fw.onnx_forward(ours, "loop", tmp_path)(x),
     }
@@ -49,3 +50,20 @@ def test_train_steps_reduce_the_same_loss(weights):
     losses = [(tape(x, y), fused(x, y)) for _ in range(3)]
     np.testing.assert_allclose(*zip(*losses), rtol=1e-5)
     assert losses[-1][1] < losses[0][1]
+
+
+def test_ratios_are_taken_within_each_round():
+    from bench.__main__ import table
+
+    # the machine changed speed between rounds: within-round ratios 0.5, 1.0, 0.5 -> 0.5,
+    # while the ratio of the two medians (5 / 5) would say 1.0
+    results = {
+        "torch": [{"ms": {"fwd_b1": 10.0}}, {"ms": {"fwd_b1": 5.0}}, {"ms": {"fwd_b1": 5.0}}],
+        "ort_scan": [{"ms": {"fwd_b1": 5.0}}, {"ms": {"fwd_b1": 5.0}}, {"ms": {"fwd_b1": 2.5}}],
+        "keras": [{"error": "boom"}] * 3,
+    }
+    text, base = table(results, ["fwd_b1", "fwd_b32"])
+    assert base == "torch"
+    row = next(line for line in text.splitlines() if line.startswith("| fwd_b1 "))
+    assert "5.00 ms (1.00x)" in row and "5.00 ms (0.50x)" in row
+    assert "| fwd_b32 | 3.77 G | - | - | - |" in text and text.endswith("| boom | 0 | 0 |")
