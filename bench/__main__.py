@@ -130,8 +130,8 @@ def main(argv=None):
     )
     floor_us, nbytes = measure.weight_pass_us()
     print(
-        f"Weights {nbytes / 1e6:.1f} MB: reading them once takes {floor_us:.0f} us here "
-        "(NumPy dot), the floor under the one-step row"
+        f"Weights {nbytes / 1e6:.1f} MB: one core reads them once in {floor_us:.0f} us "
+        "(NumPy dot), the scale of the one-step row's floor"
     )
     results = run_rounds(args.columns.split(","), rows, repeats, rounds)
     text, base = table(results, rows)

@@ -46,10 +46,11 @@ def gemm_gflops(n=1024, repeats=10):
 
 
 def weight_pass_us(repeats=2000):
-    """Microseconds to read all the model's weights once (a NumPy dot over as many floats).
+    """Microseconds for one core to read all the model's weights once (a NumPy dot over as
+    many floats), and their bytes.
 
-    A one-step forward at batch 1 must read every weight at least once, so this
-    is a floor under the `step_b1` row that no framework can beat.
+    A one-step forward at batch 1 must read every weight at least once: this
+    is the scale of the `step_b1` row's floor (two cores can at best halve it).
     """
     layers, head = fw.shared_weights()
     n = sum(w.size for triple in layers for w in triple) + sum(w.size for w in head)

@@ -10,8 +10,9 @@ into one MatMul and runs the recurrence of both directions in one ONNX `Scan`;
 `path="native"` lowers each RNN / Bidirectional layer to one ONNX `RNN` node
 (the form for GPUs, where onnxruntime runs it as one kernel); `path="loop"`
 uses tf2onnx, which turns the `tf.while_loop` into an ONNX `Loop`. The LM's
-`step.onnx` is plain MatMul ops for every path but `loop`. Every file passes `onnx.checker` and a parity check on real inputs
-(max abs difference <= 1e-4) before it is renamed into place.
+`step.onnx` is plain MatMul ops for every path but `loop`. Every file passes
+`onnx.checker` and a parity check on real inputs (max abs difference <= 1e-4)
+before it is renamed into place.
 """
 
 import json

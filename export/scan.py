@@ -6,8 +6,8 @@ batch 32 (bench: 77 ms against 45 ms). Here the activation is onnxruntime's
 vectorised `Tanh`/`Sigmoid`/`Relu` op, the input projection of both
 directions is one GEMM over all time steps, and one `Scan` runs both
 directions (`scan_input_directions` reverses the backward one), its body being
-`s_t = f(s_{t-1} W + (x_t U + b))` per direction: three nodes per step, no
-Gather or TensorArray bookkeeping as in tf2onnx's `Loop`.
+`s_t = f(s_{t-1} W + (x_t U + b))` per direction: a Gemm, the activation and
+a copy out per step, no Gather or TensorArray bookkeeping as in tf2onnx's `Loop`.
 
 Padding (right-padded tokens, `seq_lens` given): a step past a sequence's end
 keeps the state (`Where`) and outputs zero, as ONNX `RNN` does; so the
@@ -70,10 +70,10 @@ def _body_direction(g, layer, masked):
     """Nodes and (inputs, outputs) of one direction's step inside the Scan body."""
     s_in, x_t, s_out, y_t = (g.name(n) for n in ("s_in", "x_t", "s_out", "y_t"))
     _, W, _ = native.cell_weights(layer)
-    s_w, a, h = g.name("sW"), g.name("a"), g.name("h")
-    nodes = [
-        helper.make_node("MatMul", [s_in, g.const(W, "W")], [s_w]),
-        helper.make_node("Add", [s_w, x_t], [a]),
+    a = g.name("a")
+    h = g.name("h") if masked else s_out  # unmasked, the new state is the activation itself
+    nodes = [  # Gemm's C input adds `x_t U + b`: one node for `s_{t-1} W + x_t U + b`
+        helper.make_node("Gemm", [s_in, g.const(W, "W"), x_t], [a]),
         helper.make_node(native.activation_of(layer), [a], [h]),
     ]
     state = [native.float_io(s_in, None, layer.units)], [native.float_io(s_out, None, layer.units)]
@@ -87,10 +87,7 @@ def _body_direction(g, layer, masked):
         scans[0].append(helper.make_tensor_value_info(keep, TensorProto.BOOL, [None, 1]))
         scans[0].append(native.float_io(zero, None, 1))
     else:
-        nodes += [
-            helper.make_node("Identity", [h], [s_out]),
-            helper.make_node("Identity", [h], [y_t]),
-        ]
+        nodes.append(helper.make_node("Identity", [s_out], [y_t]))
     return nodes, state, scans
 
 
