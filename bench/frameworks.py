@@ -111,15 +111,18 @@ def torch_fns(weights):
     return forward, train_step
 
 
-def onnx_forward(model, path, folder):
-    """Export `model` by `path` (scan, native or loop) and return onnxruntime's forward."""
+def export_onnx(model, path, file):
+    """Write `model` lowered by `path` (scan, native or loop) to `file`."""
     import onnx
 
-    from export import runtime
     from export.api import lower
 
-    onnx_model = lower(model, {}, path, "sequence")
-    file = f"{folder}/bench_{path}.onnx"
-    onnx.save(onnx_model, file)
+    onnx.save(lower(model, {}, path, "sequence"), file)
+
+
+def onnx_forward(file):
+    """onnxruntime's forward of an exported file; imports no TensorFlow."""
+    from export import runtime
+
     session = runtime.make_session(file, "cpu")
     return lambda x: session.run(None, {"x": x})[0]

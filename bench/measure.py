@@ -1,11 +1,14 @@
 """One benchmark column, measured in its own process: `python -m bench.measure COLUMN ROWS N`.
 
-Prints one JSON line: `{"ms": {row: median_ms}, "peak_rss_mb": ...}`.
+Prints one JSON line: `{"ms": {row: median_ms}, "peak_rss_mb": ...}`. The ORT
+columns get their file from a child process, so their peak RSS is that of an
+inference process (onnxruntime, no TensorFlow).
 """
 
 import json
 import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -77,14 +80,21 @@ def column_fns(column, weights, folder):
     """`(forward, train_step)` for a column; either may be None."""
     if column == "torch":
         return fw.torch_fns(weights)
+    if column.startswith("ort_"):  # exported by a child, so this process holds only the session
+        file = f"{folder}/bench_{column}.onnx"
+        subprocess.run(
+            [sys.executable, "-m", "bench.measure", "export", column[4:], file], check=True
+        )
+        return fw.onnx_forward(file), None
+    model = _keras_model("keras" if column == "keras" else "ours", weights)
+    return fw.tensorflow_fns(model, jit_compile=column == "ours_xla", fused=column != "ours_tape")
+
+
+def _keras_model(kind, weights):
     from rnn_keras._quiet import import_tensorflow
 
     import_tensorflow()
-    kind = "keras" if column == "keras" else "ours"
-    model = fw.keras_model(kind, weights)
-    if column.startswith("ort_"):
-        return fw.onnx_forward(model, column[4:], folder), None
-    return fw.tensorflow_fns(model, jit_compile=column == "ours_xla", fused=column != "ours_tape")
+    return fw.keras_model(kind, weights)
 
 
 def main(column, rows, repeats):
@@ -134,5 +144,7 @@ def lm_tokens_per_second(steps=20):
 if __name__ == "__main__":
     if sys.argv[1] == "lm":
         print(json.dumps({"chars_per_s": lm_tokens_per_second()}))
+    elif sys.argv[1] == "export":  # python -m bench.measure export PATH FILE
+        fw.export_onnx(_keras_model("ours", fw.shared_weights()), sys.argv[2], sys.argv[3])
     else:
         main(sys.argv[1], sys.argv[2].split(","), int(sys.argv[3]))
