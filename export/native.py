@@ -27,7 +27,13 @@ class Graph:
     """Collects nodes and initialisers with unique names."""
 
     def __init__(self):
-        self.nodes, self.inits, self._n = [], [], 0
+        self.nodes, self.inits, self._n, self._built = [], [], 0, {}
+
+    def once(self, key, build):
+        """What `build()` returned the first time `key` was asked for: built once per graph."""
+        if key not in self._built:
+            self._built[key] = build()
+        return self._built[key]
 
     def name(self, base):
         self._n += 1

@@ -73,7 +73,7 @@ def _head(g, h, layer, time_major):
 FORMS = {"native": native.directions, "scan": scan.directions}
 
 
-def sequence_model(model, metadata, form="native"):
+def sequence_model(model, metadata, form="scan"):
     """`tokens` `(batch, time)` (+ `state_i` for the LM) -> `logits` (+ `state_i_out`)."""
     directions = FORMS[form]
     g = native.Graph()

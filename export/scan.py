@@ -1,8 +1,8 @@
 """Scan lowering: `U x_t + b` for every step in one MatMul, then the recurrence as an ONNX `Scan`.
 
 Why a second hand-built form: onnxruntime's CPU `RNN` kernel applies its
-activation one element at a time, so on the CPU it is slower than PyTorch at
-batch 32 (bench: 77 ms against 45 ms). Here the activation is onnxruntime's
+activation one element at a time, so on the CPU it takes 1.4-1.7x PyTorch's
+time at batch 32 (`python -m bench`). Here the activation is onnxruntime's
 vectorised `Tanh`/`Sigmoid`/`Relu` op, the input projection of both
 directions is one GEMM over all time steps, and one `Scan` runs both
 directions (`scan_input_directions` reverses the backward one), its body being
@@ -35,7 +35,7 @@ def _projection(g, x, layers):
     return g.op("Split", [proj, g.const(sizes)], axis=2, outputs=len(layers))
 
 
-def step_mask(g, x, seq_lens):
+def _step_mask(g, x, seq_lens):
     """`(time, batch, 1)` True where the step is inside its sequence, and its float copy."""
     steps = g.op(
         "Range",
@@ -99,8 +99,11 @@ def directions(g, x, layers, seq_lens="", initial=None):
     """
     projections = _projection(g, x, layers)
     x = x.tokens if isinstance(x, native.OneHotInput) else x  # its shape starts (time, batch)
-    mask = step_mask(g, x, seq_lens) if seq_lens else ()
-    initial = initial or [_zeros(g, x, layer.units) for layer in layers]
+    # the same for every layer of the model: built once
+    mask = g.once(("mask", seq_lens), lambda: _step_mask(g, x, seq_lens)) if seq_lens else ()
+    initial = initial or [
+        g.once(("zeros", layer.units), lambda u=layer.units: _zeros(g, x, u)) for layer in layers
+    ]
     nodes, state_in, state_out, scan_in, scan_out, feeds, dirs = [], [], [], [], [], [], []
     for d, (layer, proj) in enumerate(zip(layers, projections)):
         body, state, scans = _body_direction(g, layer, bool(mask))
@@ -110,7 +113,7 @@ def directions(g, x, layers, seq_lens="", initial=None):
         scan_in += scans[0]
         scan_out += scans[1]
         feeds += [proj, *mask]
-        dirs += [d] * (1 + len(mask))
+        dirs += [d] * (1 + len(mask))  # 0: forward, 1: the backward layer, scanned in reverse
     outputs = [g.name("final") for _ in layers] + [g.name("y") for _ in layers]
     g.nodes.append(
         helper.make_node(

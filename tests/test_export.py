@@ -57,6 +57,13 @@ def test_deep_bidirectional_and_classifier(tmp_path, path):
     assert export(clf, "classify", tmp_path, path, LABELS)[0][1] < 1e-5
 
 
+def test_scan_form_one_scan_per_layer_and_one_padding_mask(tmp_path):
+    deep = models.tagger(len(VOCAB), 2, units=5, num_layers=2, bidirectional=True)
+    [(file, _)] = export(deep, "tag", tmp_path, "scan")
+    ops = [n.op_type for n in onnx.load(str(file)).graph.node]
+    assert ops.count("Scan") == 2 and ops.count("Range") == ops.count("ConstantOfShape") == 1
+
+
 @pytest.fixture(scope="module")
 def lm_files(tmp_path_factory):
     out = {}
