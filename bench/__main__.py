@@ -89,9 +89,9 @@ def table(results, rows):
             if ms is None:
                 cells.append("-")
             else:
-                ratio = f" ({ratio:.2f}x)" if ratio else ""
+                shown = f" ({ratio:.2f}x)" if ratio else ""
                 gflops = measure.flops(row) / ms / 1e6
-                cells.append(f"{ms:.2f} ms{ratio}, {gflops:.0f} GF/s")
+                cells.append(f"{ms:.2f} ms{shown}, {gflops:.0f} GF/s")
         lines.append(f"| {row} | {measure.flops(row) / 1e9:.2f} G | " + " | ".join(cells) + " |")
     rss = " | ".join(
         f"{max(r.get('peak_rss_mb', 0) for r in results[c]):.0f}"

@@ -20,19 +20,18 @@ from onnx import TensorProto, helper
 from export import native
 
 
-def _projection(g, x, layers):
+def _projection(g, x, weights):
     """`x U + b` of every direction at once, split per direction: [(time, batch, units)]."""
-    weights = [native.cell_weights(layer) for layer in layers]
     U = np.concatenate([w[0] for w in weights], axis=1)  # (input, sum of units)
     b = np.concatenate([w[2] for w in weights])
     if isinstance(x, native.OneHotInput):  # row `token` of U + b is `U x_t + b`: a Gather
         proj = g.op("Gather", [g.const(U + b, "U_b"), x.tokens])
     else:
         proj = g.op("Add", [g.op("MatMul", [x, g.const(U, "U")]), g.const(b, "b")])
-    if len(layers) == 1:
+    if len(weights) == 1:
         return [proj]
-    sizes = np.array([layer.units for layer in layers])
-    return g.op("Split", [proj, g.const(sizes)], axis=2, outputs=len(layers))
+    sizes = np.array([w[1].shape[0] for w in weights])
+    return g.op("Split", [proj, g.const(sizes)], axis=2, outputs=len(weights))
 
 
 def _step_mask(g, x, seq_lens):
@@ -66,10 +65,9 @@ def _zeros(g, x, units):
     )
 
 
-def _body_direction(g, layer, masked):
+def _body_direction(g, layer, W, masked):
     """Nodes and (inputs, outputs) of one direction's step inside the Scan body."""
     s_in, x_t, s_out, y_t = (g.name(n) for n in ("s_in", "x_t", "s_out", "y_t"))
-    _, W, _ = native.cell_weights(layer)
     a = g.name("a")
     h = g.name("h") if masked else s_out  # unmasked, the new state is the activation itself
     nodes = [  # Gemm's C input adds `x_t U + b`: one node for `s_{t-1} W + x_t U + b`
@@ -97,7 +95,8 @@ def directions(g, x, layers, seq_lens="", initial=None):
     Returns `[y (time, batch, units)]` and `[final state (batch, units)]`, one per
     direction; the backward direction's `y` is in input time order.
     """
-    projections = _projection(g, x, layers)
+    weights = [native.cell_weights(layer) for layer in layers]  # (U, W, b) per direction
+    projections = _projection(g, x, weights)
     x = x.tokens if isinstance(x, native.OneHotInput) else x  # its shape starts (time, batch)
     # the same for every layer of the model: built once
     mask = g.once(("mask", seq_lens), lambda: _step_mask(g, x, seq_lens)) if seq_lens else ()
@@ -105,8 +104,8 @@ def directions(g, x, layers, seq_lens="", initial=None):
         g.once(("zeros", layer.units), lambda u=layer.units: _zeros(g, x, u)) for layer in layers
     ]
     nodes, state_in, state_out, scan_in, scan_out, feeds, dirs = [], [], [], [], [], [], []
-    for d, (layer, proj) in enumerate(zip(layers, projections)):
-        body, state, scans = _body_direction(g, layer, bool(mask))
+    for d, (layer, (_, W, _), proj) in enumerate(zip(layers, weights, projections)):
+        body, state, scans = _body_direction(g, layer, W, bool(mask))
         nodes += body
         state_in += state[0]
         state_out += state[1]
