@@ -16,11 +16,11 @@ import datetime
 import sys
 import typing
 
-from rnn_keras._quiet import import_tensorflow
+from rnn_keras_common._quiet import import_tensorflow
 
 
 def parse_args(argv):
-    from rnn_keras.config import TrainConfig
+    from rnn_keras_common.config import TrainConfig
 
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -59,7 +59,7 @@ def _field_comments():
     """Help text for each flag: the comment beside its TrainConfig field."""
     import inspect
 
-    from rnn_keras import config
+    from rnn_keras_common import config
 
     comments = {}
     for line in inspect.getsource(config.TrainConfig).splitlines():
@@ -70,7 +70,7 @@ def _field_comments():
 
 
 def build_config(args):
-    from rnn_keras.config import TrainConfig
+    from rnn_keras_common.config import TrainConfig
 
     overrides = {
         f.name: getattr(args, f.name)
@@ -85,12 +85,12 @@ def build_config(args):
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     import_tensorflow()
-    from rnn_keras import distributed, runs
+    from rnn_keras.train import distributed, runs
 
     cfg = runs.read_config(args.resume) if args.resume else build_config(args)
 
     distributed.configure_devices(cfg.strategy, cfg.replicas)  # before TF makes its devices
-    from rnn_keras import report, training
+    from rnn_keras.train import report, training
 
     if args.resume:
         print(f"Resuming {args.resume}")
@@ -106,6 +106,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    from rnn_keras.errors import run_cli
+    from rnn_keras.train.errors import run_cli
 
     sys.exit(run_cli(main))

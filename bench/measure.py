@@ -91,7 +91,7 @@ def column_fns(column, weights, folder):
 
 
 def _keras_model(kind, weights):
-    from rnn_keras._quiet import import_tensorflow
+    from rnn_keras_common._quiet import import_tensorflow
 
     import_tensorflow()
     return fw.keras_model(kind, weights)
@@ -116,12 +116,12 @@ def main(column, rows, repeats):
 
 def lm_tokens_per_second(steps=20):
     """Characters per second of `python train.py`'s default model and step."""
-    from rnn_keras._quiet import import_tensorflow
+    from rnn_keras_common._quiet import import_tensorflow
 
     import_tensorflow()
-    from rnn_keras import models
-    from rnn_keras.config import TrainConfig
-    from rnn_keras.steps import StepFunctions, make_optimizer
+    from rnn_keras.tasks import models
+    from rnn_keras_common.config import TrainConfig
+    from rnn_keras.train.steps import StepFunctions, make_optimizer
 
     cfg = TrainConfig().resolved()
     model = models.char_lm(80, cfg.units, cfg.layers)

@@ -30,7 +30,7 @@ def main(argv=None):
     parser.add_argument("--out-dir", help="where to write the .onnx files (default: RUN_DIR)")
     args = parser.parse_args(argv)
 
-    from rnn_keras._quiet import import_tensorflow
+    from rnn_keras_common._quiet import import_tensorflow
 
     import_tensorflow()
     from export import api

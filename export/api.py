@@ -23,8 +23,8 @@ import keras
 import onnx
 
 from export import metadata, parity
-from rnn_keras import checkpoint, runs, saving
-from rnn_keras.vocab import Vocab
+from rnn_keras.train import checkpoint, runs, saving
+from rnn_keras_common.vocab import Vocab
 
 PATHS = ("scan", "native", "loop")
 

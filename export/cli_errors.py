@@ -3,7 +3,7 @@
 import sys
 
 from export.metadata import MetadataError
-from rnn_keras.vocab import VocabularyError
+from rnn_keras_common.vocab import VocabularyError
 
 
 def run_cli(main):

@@ -77,7 +77,7 @@ def form_note(model):
 
 
 def _compare(args, model):
-    from rnn_keras._quiet import import_tensorflow
+    from rnn_keras_common._quiet import import_tensorflow
 
     import_tensorflow()
     from export import api, parity

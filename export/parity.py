@@ -4,6 +4,7 @@ import numpy as np
 
 from export import runtime
 from rnn_keras import data
+from rnn_keras_common.vocab import pad
 
 TOLERANCE = 1e-4
 
@@ -35,7 +36,7 @@ def real_inputs(cfg, vocab, kind, batch=4, seed=0):
         vocab.encode(text[s : s + n].replace(" ", "") if cfg["task"] == "tag" else text[s : s + n])
         for s, n in zip(rng.integers(0, len(text) - 64, batch), lengths)
     ]
-    return data.pad(rows)
+    return pad(rows)
 
 
 def feeds_for(model, tokens, seed=0):

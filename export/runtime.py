@@ -13,8 +13,9 @@ import onnx
 import onnxruntime as ort
 
 from export.metadata import MetadataError, from_props
-from rnn_keras import data, sampling
-from rnn_keras.vocab import Vocab
+from rnn_keras_common import decoding as sampling
+from rnn_keras_common.vocab import pad
+from rnn_keras_common.vocab import Vocab
 
 DEVICES = ("cpu", "cuda", "auto")
 
@@ -108,7 +109,7 @@ class Model:
         rows = [self.vocab.encode(t) for t in texts]
         if not all(rows):
             raise ValueError("Every text must hold at least one character.")
-        return data.pad(rows)
+        return pad(rows)
 
 
 class LanguageModel(Model):
@@ -188,7 +189,7 @@ class Tagger(Model):
         ends = []
         for i in range(0, len(windows), self.BATCH):
             chunk = windows[i : i + self.BATCH]
-            logits = self.run({"tokens": data.pad(chunk)})["logits"]
+            logits = self.run({"tokens": pad(chunk)})["logits"]
             ends.extend(e for row, w in zip(logits.argmax(-1), chunk) for e in row[: len(w)])
         return np.asarray(ends, np.int8)
 

@@ -5,7 +5,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from rnn_keras._quiet import import_tensorflow  # noqa: E402
+from rnn_keras_common._quiet import import_tensorflow  # noqa: E402
 
 import_tensorflow()  # quietly, before keras imports it
 import keras  # noqa: E402

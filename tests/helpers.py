@@ -1,7 +1,7 @@
 """Shared pieces of the tests: real text files and tiny training configs."""
 
-from rnn_keras import corpus
-from rnn_keras.config import TrainConfig
+from rnn_keras.data import plays as corpus
+from rnn_keras_common.config import TrainConfig
 
 
 def play_text(folder, play, chars):

@@ -14,9 +14,11 @@ import tensorflow as tf
 
 import rnn_keras as rk
 from export import api, metadata, runtime
-from rnn_keras import models, sampling, saving
-from rnn_keras.generate import Generator
-from rnn_keras.vocab import Vocab, VocabularyError
+from rnn_keras.tasks import models
+from rnn_keras.train import saving
+from rnn_keras_common import decoding as sampling
+from rnn_keras.tasks.generate import Generator
+from rnn_keras_common.vocab import Vocab, VocabularyError
 
 VOCAB = Vocab.from_text("abcdefghij ROMEO:\n")
 

@@ -7,8 +7,8 @@ import zipfile
 import pytest
 
 import train
-from rnn_keras import checkpoint
-from rnn_keras.errors import run_cli
+from rnn_keras.train import checkpoint
+from rnn_keras.train.errors import run_cli
 from tests.helpers import tiny_flags
 
 QUICK = ["--steps", "2", *tiny_flags(units=8, batch_size=2, seq_len=5, eval_batches=1)]

@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from rnn_keras import corpus, data
-from rnn_keras.vocab import Vocab, VocabularyError
+from rnn_keras import data
+from rnn_keras.data import plays as corpus
+from rnn_keras_common.vocab import Vocab, VocabularyError
 
 PLAY = """# Hamlet
 

@@ -14,7 +14,7 @@ import time
 import numpy as np
 import pytest
 
-from rnn_keras.config import ConfigError, TrainConfig
+from rnn_keras_common.config import ConfigError, TrainConfig
 from tests.helpers import cli_flags, play_text
 
 pytestmark = pytest.mark.slow

@@ -11,9 +11,10 @@ import pytest
 
 import rnn_keras as rk
 from export import api, metadata, parity, runtime
-from rnn_keras import corpus, models
-from rnn_keras.generate import Generator
-from rnn_keras.vocab import Vocab, VocabularyError
+from rnn_keras.data import plays as corpus
+from rnn_keras.tasks import models
+from rnn_keras.tasks.generate import Generator
+from rnn_keras_common.vocab import Vocab, VocabularyError
 
 VOCAB = Vocab.from_text(corpus.default_text())
 LABELS = ["a", "b", "c"]

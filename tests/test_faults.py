@@ -12,9 +12,9 @@ import pytest
 
 import train
 from export import api
-from rnn_keras import checkpoint, training
-from rnn_keras.config import TrainConfig
-from rnn_keras.errors import run_cli
+from rnn_keras.train import checkpoint, training
+from rnn_keras_common.config import TrainConfig
+from rnn_keras.train.errors import run_cli
 from tests.helpers import cli_flags, exploding, play_text, tiny
 
 TINY = tiny()
@@ -95,7 +95,7 @@ def test_crash_inside_a_checkpoint_write_keeps_the_previous_one(tmp_path, text, 
 
 def _model_and_optimizer(run_dir):
     model, optimizer_values, _, _ = checkpoint.load(run_dir)
-    from rnn_keras.steps import make_optimizer
+    from rnn_keras.train.steps import make_optimizer
 
     optimizer = make_optimizer(TrainConfig(lr=1e-3))
     optimizer.build(model.trainable_variables)
@@ -135,7 +135,7 @@ def test_nan_weights_are_never_written(tmp_path, text):
     with pytest.raises(training.NonFiniteError, match="Step"):
         training.train_and_evaluate(cfg, tmp_path / "run")
     for keras_file in (tmp_path / "run").rglob("*.keras"):
-        from rnn_keras import saving
+        from rnn_keras.train import saving
 
         assert all(np.isfinite(w).all() for w in saving.load_model(keras_file).get_weights())
 

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from export import api, runtime
-from rnn_keras import corpus, models
-from rnn_keras.vocab import Vocab
+from rnn_keras.data import plays as corpus
+from rnn_keras.tasks import models
+from rnn_keras_common.vocab import Vocab
 
 TEXT = corpus.default_text()
 VOCAB = Vocab.from_text(TEXT)

@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 
 import rnn_keras as rk
 from export import api, runtime
-from rnn_keras import models
-from rnn_keras.vocab import Vocab, VocabularyError
+from rnn_keras.tasks import models
+from rnn_keras_common.vocab import Vocab, VocabularyError
 from tests.numpy_reference import rnn_forward
 
 SETTINGS = settings(

@@ -1,6 +1,6 @@
 """The Keras layers of the classic recurrent network."""
 
-from rnn_keras._quiet import import_tensorflow
+from rnn_keras_common._quiet import import_tensorflow
 
 import_tensorflow()  # before the layers import it, so its start-up log stays quiet
 

@@ -3,7 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
-from rnn_keras import sampling
+from rnn_keras_common import decoding as sampling
 
 
 class Generator:

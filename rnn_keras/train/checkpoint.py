@@ -18,7 +18,7 @@ import zipfile
 
 import numpy as np
 
-from rnn_keras import saving
+from rnn_keras.train import saving
 
 LATEST = "latest"
 

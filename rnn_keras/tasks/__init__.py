@@ -10,9 +10,10 @@ import math
 
 import numpy as np
 
-from rnn_keras import data, models
-from rnn_keras.config import ConfigError
-from rnn_keras.vocab import PAD, Vocab
+from rnn_keras import data
+from rnn_keras.tasks import models
+from rnn_keras_common.config import ConfigError
+from rnn_keras_common.vocab import PAD, Vocab, pad
 
 
 class ShuffledBatches:
@@ -42,9 +43,9 @@ BUCKET = 32  # pad time to a multiple of this: few distinct shapes, so XLA compi
 
 def batch_arrays(examples, tag_targets):
     longest = max(len(ids) for ids, _ in examples)
-    tokens = data.pad([ids for ids, _ in examples], -(-longest // BUCKET) * BUCKET)
+    tokens = pad([ids for ids, _ in examples], -(-longest // BUCKET) * BUCKET)
     if tag_targets:
-        targets = data.pad([t for _, t in examples], tokens.shape[1])
+        targets = pad([t for _, t in examples], tokens.shape[1])
         return tokens, targets, (tokens != PAD).astype(np.float32)
     return tokens, np.array([y for _, y in examples], np.int32), np.ones(len(examples), np.float32)
 

@@ -11,8 +11,8 @@ import pathlib
 
 import numpy as np
 
-from rnn_keras import corpus
-from rnn_keras.vocab import PAD
+from rnn_keras.data import plays as corpus
+from rnn_keras_common.vocab import PAD
 
 
 class DataError(ValueError):
@@ -82,14 +82,6 @@ class LMStreams:
             cols = slice(k * self.seq_len, (k + 1) * self.seq_len)
             yield self.inputs[:, cols], self.targets[:, cols]
 
-
-def pad(rows, length=None):
-    """Right-pad id lists with `PAD` to `(len(rows), length)`."""
-    length = length or max(len(r) for r in rows)
-    out = np.full((len(rows), length), PAD, np.int32)
-    for i, r in enumerate(rows):
-        out[i, : len(r)] = r[:length]
-    return out
 
 
 def tagging_data(text, max_len=64, min_words=2):

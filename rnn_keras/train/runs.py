@@ -11,9 +11,9 @@ import json
 import pathlib
 import shutil
 
-from rnn_keras.checkpoint import CheckpointError, atomic_write_bytes
-from rnn_keras.config import ConfigError, TrainConfig
-from rnn_keras.vocab import Vocab
+from rnn_keras.train.checkpoint import CheckpointError, atomic_write_bytes
+from rnn_keras_common.config import ConfigError, TrainConfig
+from rnn_keras_common.vocab import Vocab
 
 MARKER = "config.json"
 

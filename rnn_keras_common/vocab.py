@@ -5,6 +5,8 @@ TensorFlow-free: the ONNX inference path reads it from the model's metadata.
 
 import json
 
+import numpy as np
+
 PAD = 0
 
 
@@ -58,3 +60,11 @@ class Vocab:
 
     def __eq__(self, other):
         return isinstance(other, Vocab) and self.chars == other.chars
+
+def pad(rows, length=None):
+    """Right-pad id lists with `PAD` to `(len(rows), length)`."""
+    length = length or max(len(r) for r in rows)
+    out = np.full((len(rows), length), PAD, np.int32)
+    for i, r in enumerate(rows):
+        out[i, : len(r)] = r[:length]
+    return out

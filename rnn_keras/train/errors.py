@@ -3,18 +3,18 @@
 import errno
 import sys
 
-from rnn_keras.vocab import VocabularyError
+from rnn_keras_common.vocab import VocabularyError
 
 
 def user_errors():
     """The exception types whose message is already written for the user."""
-    from rnn_keras.checkpoint import CheckpointError
-    from rnn_keras.config import ConfigError
+    from rnn_keras.train.checkpoint import CheckpointError
+    from rnn_keras_common.config import ConfigError
     from rnn_keras.data import DataError
 
     kinds = [ConfigError, DataError, CheckpointError, VocabularyError]
     try:
-        from rnn_keras.training import NonFiniteError
+        from rnn_keras.train.training import NonFiniteError
 
         kinds.append(NonFiniteError)
     except ImportError:  # inference-only install: no TensorFlow
