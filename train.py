@@ -101,8 +101,31 @@ def main(argv=None):
         run_dir = args.run_dir or f"runs/{cfg.task}-{stamp}"
         print("Config:\n" + cfg.to_json())
         trainer, result = training.train_and_evaluate(cfg, run_dir, overwrite=args.overwrite)
-    report.finish(trainer, result, run_dir, export=args.export and distributed.is_chief())
+    report.finish(trainer, result, run_dir)
+    if args.export and distributed.is_chief():
+        export_run(run_dir, trainer)
     return 0
+
+
+def export_run(run_dir, trainer):
+    """The ONNX export at the end of a run (the export package sits above training)."""
+    try:
+        from export import api
+    except ImportError as err:
+        print(f"(ONNX export skipped: {err})")
+        return
+    results = api.export_run(run_dir)
+    print("\nONNX (Scan form; max abs difference to TensorFlow on real inputs):")
+    for path, diff in results:
+        print(f"  {path}  {diff:.2g}")
+    if trainer.task.name == "lm":
+        from export import runtime
+
+        lm = runtime.load(results[-1][0])
+        text = lm.generate(
+            "\n", trainer.cfg.sample_length, trainer.cfg.temperature, seed=trainer.cfg.seed
+        )
+        print("\nSample (onnxruntime, same seed):\n" + text)
 
 
 if __name__ == "__main__":

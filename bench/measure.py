@@ -119,12 +119,12 @@ def lm_tokens_per_second(steps=20):
     from rnn_keras_common._quiet import import_tensorflow
 
     import_tensorflow()
-    from rnn_keras.tasks import models
-    from rnn_keras_common.config import TrainConfig
+    from rnn_keras.tasks.lm import char_lm
     from rnn_keras.train.steps import StepFunctions, make_optimizer
+    from rnn_keras_common.config import TrainConfig
 
     cfg = TrainConfig().resolved()
-    model = models.char_lm(80, cfg.units, cfg.layers)
+    model = char_lm(80, cfg.units, cfg.layers)
     optimizer = make_optimizer(cfg)
     optimizer.build(model.trainable_variables)
     fns = StepFunctions(model, optimizer, cfg.clip_norm, cfg.jit_compile)

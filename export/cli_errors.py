@@ -7,7 +7,7 @@ from rnn_keras_common.vocab import VocabularyError
 
 
 def run_cli(main):
-    from export.runtime import DeviceError
+    from export.session import DeviceError
 
     kinds = [MetadataError, VocabularyError, DeviceError, FileNotFoundError, ValueError]
     try:

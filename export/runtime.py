@@ -10,35 +10,12 @@ import pathlib
 
 import numpy as np
 import onnx
-import onnxruntime as ort
 
+from export.bound import BoundRunner
 from export.metadata import MetadataError, from_props
+from export.session import DEVICES, DeviceError, make_session  # noqa: F401  (public here too)
 from rnn_keras_common import decoding as sampling
-from rnn_keras_common.vocab import pad
-from rnn_keras_common.vocab import Vocab
-
-DEVICES = ("cpu", "cuda", "auto")
-
-
-class DeviceError(RuntimeError):
-    """The requested device cannot be used; no silent fallback to another."""
-
-
-def _providers(device, cuda_options):
-    if device not in DEVICES:
-        raise ValueError(f"`device` must be one of {DEVICES}, got {device!r}.")
-    available = ort.get_available_providers()
-    cuda = ("CUDAExecutionProvider", {"use_tf32": "0", **(cuda_options or {})})
-    if device == "cuda" and "CUDAExecutionProvider" not in available:
-        raise DeviceError(
-            "device='cuda' but this onnxruntime has no CUDAExecutionProvider "
-            f"(available: {', '.join(available)}). Install onnxruntime-gpu "
-            "(pip install -r requirements-gpu.txt) on a machine with an NVIDIA driver, "
-            "or use device='cpu'."
-        )
-    if device == "cpu" or (device == "auto" and "CUDAExecutionProvider" not in available):
-        return ["CPUExecutionProvider"]
-    return [cuda, "CPUExecutionProvider"]
+from rnn_keras_common.vocab import Vocab, pad
 
 
 def read_metadata(path):
@@ -54,25 +31,6 @@ def read_metadata(path):
             "Pass the model.onnx or step.onnx that `python -m export` wrote."
         ) from err
     return from_props({p.key: p.value for p in model.metadata_props}, str(path))
-
-
-def make_session(path, device="cpu", cuda_options=None, threads=0):
-    """An `InferenceSession` on `device`; `DeviceError` if CUDA was asked for and not used."""
-    options = ort.SessionOptions()
-    options.log_severity_level = 3
-    if threads:
-        options.intra_op_num_threads = threads
-    providers = _providers(device, cuda_options)
-    try:
-        session = ort.InferenceSession(str(path), options, providers=providers)
-    except Exception as err:
-        raise MetadataError(f"{path}: onnxruntime cannot load it ({err}).") from err
-    if device == "cuda" and "CUDAExecutionProvider" not in session.get_providers():
-        raise DeviceError(
-            "CUDA was requested but onnxruntime fell back to "
-            f"{session.get_providers()}; check the CUDA 13 / cuDNN install."
-        )
-    return session
 
 
 class Model:
@@ -165,8 +123,6 @@ class LanguageModel(Model):
         return prime + self.vocab.decode(out)
 
     def _bound_step(self, states, cuda_graph):
-        from export.bound import BoundRunner
-
         feeds = {"tokens": np.ones((1, 1), np.int32), **states}
         runner = BoundRunner(self.path, feeds, self.device, cuda_graph)
 

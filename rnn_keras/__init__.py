@@ -10,7 +10,7 @@ enough for `keras.models.load_model`. What the TensorFlow-free inference path sh
 with training lives in the sibling package `rnn_keras_common`.
 """
 
-from rnn_keras.layers import Bidirectional, DeepBidirectional, OneHot, RNN, RNNCell
+from rnn_keras.layers import RNN, Bidirectional, DeepBidirectional, OneHot, RNNCell
 
 __all__ = ["RNNCell", "RNN", "Bidirectional", "DeepBidirectional", "OneHot"]
 __version__ = "0.1.0"

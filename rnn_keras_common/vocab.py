@@ -61,6 +61,7 @@ class Vocab:
     def __eq__(self, other):
         return isinstance(other, Vocab) and self.chars == other.chars
 
+
 def pad(rows, length=None):
     """Right-pad id lists with `PAD` to `(len(rows), length)`."""
     length = length or max(len(r) for r in rows)

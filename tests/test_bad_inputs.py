@@ -14,10 +14,10 @@ import tensorflow as tf
 
 import rnn_keras as rk
 from export import api, metadata, runtime
-from rnn_keras.tasks import models
+from rnn_keras.tasks.generate import Generator
+from rnn_keras.tasks.lm import char_lm
 from rnn_keras.train import saving
 from rnn_keras_common import decoding as sampling
-from rnn_keras.tasks.generate import Generator
 from rnn_keras_common.vocab import Vocab, VocabularyError
 
 VOCAB = Vocab.from_text("abcdefghij ROMEO:\n")
@@ -25,7 +25,7 @@ VOCAB = Vocab.from_text("abcdefghij ROMEO:\n")
 
 @pytest.fixture(scope="module")
 def lm(tmp_path_factory):
-    model = models.char_lm(len(VOCAB), units=8, num_layers=1)
+    model = char_lm(len(VOCAB), units=8, num_layers=1)
     folder = tmp_path_factory.mktemp("lm")
     [(seq, _), (step, _)] = api.export_model(
         model, {"task": "lm", "text": None}, VOCAB, None, folder, check=False

@@ -5,6 +5,7 @@ import pytest
 
 from rnn_keras import data
 from rnn_keras.data import plays as corpus
+from rnn_keras.tasks import classify, lm, tag
 from rnn_keras_common.vocab import Vocab, VocabularyError
 
 PLAY = """# Hamlet
@@ -45,7 +46,7 @@ def test_bundled_corpus_is_the_complete_plays():
 
 def test_lm_streams_continue_across_batches():
     ids = np.arange(1, 202)
-    streams = data.LMStreams(ids, batch_size=4, seq_len=5)
+    streams = lm.LMStreams(ids, batch_size=4, seq_len=5)
     x1, y1, w1, new1 = streams.next_batch()
     x2, _, _, new2 = streams.next_batch()
     assert new1 and not new2
@@ -59,17 +60,17 @@ def test_lm_streams_continue_across_batches():
 
 def test_lm_streams_refuse_text_shorter_than_a_batch():
     with pytest.raises(data.DataError, match="too short"):
-        data.LMStreams(np.arange(50), batch_size=8, seq_len=10)
+        lm.LMStreams(np.arange(50), batch_size=8, seq_len=10)
 
 
 def test_tagging_marks_word_ends():
-    lines, tags = data.tagging_data("HAMLET:\nTo be, or not\nAy\n")
+    lines, tags = tag.tagging_data("HAMLET:\nTo be, or not\nAy\n")
     assert lines == ["Tobe,ornot"]
     np.testing.assert_array_equal(tags[0], [0, 1, 0, 0, 1, 0, 1, 0, 0, 1])
 
 
 def test_classification_split_is_by_play():
-    train, val, labels = data.classification_data()
+    train, val, labels = classify.classification_data()
     assert labels == list(corpus.CATEGORIES)
     train_passages, val_passages = {p for p, _ in train}, {p for p, _ in val}
     assert not train_passages & val_passages

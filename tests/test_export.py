@@ -12,8 +12,10 @@ import pytest
 import rnn_keras as rk
 from export import api, metadata, parity, runtime
 from rnn_keras.data import plays as corpus
-from rnn_keras.tasks import models
+from rnn_keras.tasks.classify import classifier
 from rnn_keras.tasks.generate import Generator
+from rnn_keras.tasks.lm import char_lm
+from rnn_keras.tasks.tag import tagger
 from rnn_keras_common.vocab import Vocab, VocabularyError
 
 VOCAB = Vocab.from_text(corpus.default_text())
@@ -52,14 +54,14 @@ def test_bidirectional_every_merge_mode_on_padded_batch(tmp_path, path, merge_mo
 
 @pytest.mark.parametrize("path", ["scan", "native", "loop"])
 def test_deep_bidirectional_and_classifier(tmp_path, path):
-    deep = models.tagger(len(VOCAB), 2, units=[6, 4], num_layers=2, bidirectional=True)
+    deep = tagger(len(VOCAB), 2, units=[6, 4], num_layers=2, bidirectional=True)
     assert export(deep, "tag", tmp_path, path)[0][1] < 1e-5
-    clf = models.classifier(len(VOCAB), 3, units=5, bidirectional=True)
+    clf = classifier(len(VOCAB), 3, units=5, bidirectional=True)
     assert export(clf, "classify", tmp_path, path, LABELS)[0][1] < 1e-5
 
 
 def test_scan_form_one_scan_per_layer_and_one_padding_mask(tmp_path):
-    deep = models.tagger(len(VOCAB), 2, units=5, num_layers=2, bidirectional=True)
+    deep = tagger(len(VOCAB), 2, units=5, num_layers=2, bidirectional=True)
     [(file, _)] = export(deep, "tag", tmp_path, "scan")
     ops = [n.op_type for n in onnx.load(str(file)).graph.node]
     assert ops.count("Scan") == 2 and ops.count("Range") == ops.count("ConstantOfShape") == 1
@@ -68,7 +70,7 @@ def test_scan_form_one_scan_per_layer_and_one_padding_mask(tmp_path):
 @pytest.fixture(scope="module")
 def lm_files(tmp_path_factory):
     out = {}
-    model = models.char_lm(len(VOCAB), units=[8, 6], num_layers=2)
+    model = char_lm(len(VOCAB), units=[8, 6], num_layers=2)
     for path in ("scan", "native", "loop"):
         folder = tmp_path_factory.mktemp(path)
         out[path] = (model, export(model, "lm", folder, path))

@@ -13,8 +13,8 @@ import pytest
 import train
 from export import api
 from rnn_keras.train import checkpoint, training
-from rnn_keras_common.config import TrainConfig
 from rnn_keras.train.errors import run_cli
+from rnn_keras_common.config import TrainConfig
 from tests.helpers import cli_flags, exploding, play_text, tiny
 
 TINY = tiny()

@@ -7,7 +7,8 @@ import pytest
 
 from export import api, runtime
 from rnn_keras.data import plays as corpus
-from rnn_keras.tasks import models
+from rnn_keras.tasks.lm import char_lm
+from rnn_keras.tasks.tag import tagger
 from rnn_keras_common.vocab import Vocab
 
 TEXT = corpus.default_text()
@@ -21,11 +22,11 @@ def rss_mb():
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
-    tagger = models.tagger(len(VOCAB), 2, units=16, num_layers=2, bidirectional=True)
+    tag_model = tagger(len(VOCAB), 2, units=16, num_layers=2, bidirectional=True)
     [(tag_file, _)] = api.export_model(
-        tagger, {"task": "tag", "text": None}, VOCAB, None, tmp_path_factory.mktemp("tag")
+        tag_model, {"task": "tag", "text": None}, VOCAB, None, tmp_path_factory.mktemp("tag")
     )
-    lm = models.char_lm(len(VOCAB), units=32, num_layers=2)
+    lm = char_lm(len(VOCAB), units=32, num_layers=2)
     [_, (step_file, _)] = api.export_model(
         lm, {"task": "lm", "text": None}, VOCAB, None, tmp_path_factory.mktemp("lm")
     )

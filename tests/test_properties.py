@@ -8,7 +8,9 @@ from hypothesis import strategies as st
 
 import rnn_keras as rk
 from export import api, runtime
-from rnn_keras.tasks import models
+from rnn_keras.tasks.classify import classifier
+from rnn_keras.tasks.lm import char_lm
+from rnn_keras.tasks.tag import tagger
 from rnn_keras_common.vocab import Vocab, VocabularyError
 from tests.numpy_reference import rnn_forward
 
@@ -72,9 +74,9 @@ VOCAB = Vocab.from_text("abcdefghijklmnopqrstuvwxyz ,.;:!?'\nABCDEFGHIJKLMNOPQRS
 def apis(tmp_path_factory):
     out = {}
     for task, model in [
-        ("tag", models.tagger(len(VOCAB), 2, units=4)),
-        ("classify", models.classifier(len(VOCAB), 2, units=4)),
-        ("lm", models.char_lm(len(VOCAB), units=4)),
+        ("tag", tagger(len(VOCAB), 2, units=4)),
+        ("classify", classifier(len(VOCAB), 2, units=4)),
+        ("lm", char_lm(len(VOCAB), units=4)),
     ]:
         files = api.export_model(
             model,

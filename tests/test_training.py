@@ -5,9 +5,9 @@ import json
 import numpy as np
 import pytest
 
+from rnn_keras.tasks.generate import Generator
 from rnn_keras.train import checkpoint, training
 from rnn_keras_common.config import TrainConfig
-from rnn_keras.tasks.generate import Generator
 from tests import helpers
 from tests.helpers import exploding, tiny
 

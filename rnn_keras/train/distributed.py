@@ -15,8 +15,8 @@ import sys
 
 import tensorflow as tf
 
-from rnn_keras_common.config import ConfigError
 from rnn_keras.train.steps import StepFunctions, masked_cross_entropy, model_outputs
+from rnn_keras_common.config import ConfigError
 
 STRATEGIES = ("default", "mirrored", "multi-worker")
 

@@ -8,9 +8,9 @@ from rnn_keras_common.vocab import VocabularyError
 
 def user_errors():
     """The exception types whose message is already written for the user."""
+    from rnn_keras.data import DataError
     from rnn_keras.train.checkpoint import CheckpointError
     from rnn_keras_common.config import ConfigError
-    from rnn_keras.data import DataError
 
     kinds = [ConfigError, DataError, CheckpointError, VocabularyError]
     try:

@@ -18,11 +18,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from rnn_keras.train import checkpoint, distributed, runs
+from rnn_keras.tasks import make_task
 from rnn_keras.tasks.generate import Generator
+from rnn_keras.train import checkpoint, distributed, runs
 from rnn_keras.train.monitor import Monitor
 from rnn_keras.train.steps import StepFunctions, make_optimizer
-from rnn_keras.tasks import make_task
 
 
 class NonFiniteError(RuntimeError):

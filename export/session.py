@@ -1,0 +1,51 @@
+"""onnxruntime sessions on a chosen device, never silently on another (no TensorFlow).
+
+Shared by `export.runtime` (whole-model inference) and `export.bound` (the IOBinding
+fast path), so neither imports the other.
+"""
+
+import onnxruntime as ort
+
+from export.metadata import MetadataError
+
+DEVICES = ("cpu", "cuda", "auto")
+
+
+class DeviceError(RuntimeError):
+    """The requested device cannot be used; no silent fallback to another."""
+
+
+def _providers(device, cuda_options):
+    if device not in DEVICES:
+        raise ValueError(f"`device` must be one of {DEVICES}, got {device!r}.")
+    available = ort.get_available_providers()
+    cuda = ("CUDAExecutionProvider", {"use_tf32": "0", **(cuda_options or {})})
+    if device == "cuda" and "CUDAExecutionProvider" not in available:
+        raise DeviceError(
+            "device='cuda' but this onnxruntime has no CUDAExecutionProvider "
+            f"(available: {', '.join(available)}). Install onnxruntime-gpu "
+            "(pip install -r requirements-gpu.txt) on a machine with an NVIDIA driver, "
+            "or use device='cpu'."
+        )
+    if device == "cpu" or (device == "auto" and "CUDAExecutionProvider" not in available):
+        return ["CPUExecutionProvider"]
+    return [cuda, "CPUExecutionProvider"]
+
+
+def make_session(path, device="cpu", cuda_options=None, threads=0):
+    """An `InferenceSession` on `device`; `DeviceError` if CUDA was asked for and not used."""
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    if threads:
+        options.intra_op_num_threads = threads
+    providers = _providers(device, cuda_options)
+    try:
+        session = ort.InferenceSession(str(path), options, providers=providers)
+    except Exception as err:
+        raise MetadataError(f"{path}: onnxruntime cannot load it ({err}).") from err
+    if device == "cuda" and "CUDAExecutionProvider" not in session.get_providers():
+        raise DeviceError(
+            "CUDA was requested but onnxruntime fell back to "
+            f"{session.get_providers()}; check the CUDA 13 / cuDNN install."
+        )
+    return session

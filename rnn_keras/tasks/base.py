@@ -1,0 +1,153 @@
+"""What the tasks share: batches of padded examples and the token-model encoder.
+
+A task gives the training loop `model()`, `train` (a batch source whose
+`position` is its whole state, for checkpoints), `val_batches()` and
+`metrics(totals)`. Batches are `(tokens, targets, weights)`; `weights` is 0 at
+padding so the loss counts real steps only. Models end in logits `V s_t + c`:
+the softmax `o_t = softmax(V s_t + c)` is left to the loss (`from_logits=True`)
+and to sampling.
+"""
+
+import keras
+import numpy as np
+
+from rnn_keras.data import DataError
+from rnn_keras.layers import RNN, Bidirectional, DeepBidirectional, OneHot
+from rnn_keras_common.vocab import PAD, pad
+
+
+class ShuffledBatches:
+    """Padded batches of `(ids, targets)` pairs in a per-epoch shuffled order."""
+
+    def __init__(self, examples, batch_size, seed, tag_targets):
+        if len(examples) < batch_size:
+            raise DataError(
+                f"Only {len(examples)} training examples for a batch of {batch_size}; "
+                "use a longer text or a smaller --batch-size."
+            )
+        self.examples, self.batch_size, self.seed = examples, batch_size, seed
+        self.tag_targets = tag_targets
+        self.per_epoch = len(examples) // batch_size
+        self.position = 0
+
+    def next_batch(self):
+        epoch, k = divmod(self.position, self.per_epoch)
+        order = np.random.default_rng([self.seed, epoch]).permutation(len(self.examples))
+        self.position += 1
+        chosen = [self.examples[i] for i in order[k * self.batch_size : (k + 1) * self.batch_size]]
+        return (*batch_arrays(chosen, self.tag_targets), False)
+
+
+BUCKET = 32  # pad time to a multiple of this: few distinct shapes, so XLA compiles few times
+
+
+def batch_arrays(examples, tag_targets):
+    longest = max(len(ids) for ids, _ in examples)
+    tokens = pad([ids for ids, _ in examples], -(-longest // BUCKET) * BUCKET)
+    if tag_targets:
+        targets = pad([t for _, t in examples], tokens.shape[1])
+        return tokens, targets, (tokens != PAD).astype(np.float32)
+    return tokens, np.array([y for _, y in examples], np.int32), np.ones(len(examples), np.float32)
+
+
+def in_batches(examples, batch_size, tag_targets, limit=0):
+    count = 0
+    for i in range(0, len(examples), batch_size):
+        if limit and count >= limit:
+            return
+        count += 1
+        yield batch_arrays(examples[i : i + batch_size], tag_targets)
+
+
+def encoder_args(cfg):
+    """The config's encoder settings as `tag.tagger` / `classify.classifier` take them."""
+    return dict(
+        units=cfg.units,
+        num_layers=cfg.layers,
+        bidirectional=cfg.bidirectional,
+        activation=cfg.activation,
+        dropout=cfg.dropout,
+    )
+
+
+def units_list(units, num_layers):
+    return list(units) if isinstance(units, (list, tuple)) else [units] * num_layers
+
+
+def encoder(h, sizes, bidirectional, return_sequences, activation, dropout):
+    """Unidirectional stack, one Bidirectional layer, or DeepBidirectional."""
+    if bidirectional and len(sizes) > 1:
+        return DeepBidirectional(
+            sizes,
+            dropout=dropout,
+            activation=activation,
+            return_sequences=return_sequences,
+            name="deep_bidirectional",
+        )(h)
+    if bidirectional:
+        return Bidirectional(
+            RNN(sizes[0], activation=activation, name="rnn", return_sequences=return_sequences),
+            name="bidirectional",
+        )(h)
+    for i, u in enumerate(sizes):
+        if i and dropout:
+            h = keras.layers.Dropout(dropout)(h)
+        last = i == len(sizes) - 1
+        h = RNN(
+            u, activation=activation, name=f"rnn_{i}", return_sequences=return_sequences or not last
+        )(h)
+    return h
+
+
+def _token_model(
+    vocab_size,
+    outputs,
+    per_step,
+    name,
+    units=128,
+    num_layers=1,
+    bidirectional=True,
+    activation="tanh",
+    dropout=0.0,
+):
+    """`tokens` (0 = padding, masked) -> one-hot -> encoder -> `logits` = V s + c.
+
+    `units` (int or one per layer), `num_layers`, `bidirectional`, `activation`
+    and `dropout` choose the encoder (see `_encoder`).
+    """
+    tokens = keras.Input((None,), dtype="int32", name="tokens")
+    h = OneHot(vocab_size, mask_zero=True, name="one_hot")(tokens)
+    h = encoder(h, units_list(units, num_layers), bidirectional, True, activation, dropout)
+    if not per_step:
+        # mean of s_t over the real steps: every step gets gradient directly, where the
+        # last state alone would leave the start of a long passage to vanishing gradients
+        h = keras.layers.GlobalAveragePooling1D(name="pool")(h)
+    logits = keras.layers.Dense(outputs, name="head")(h)  # V s + c
+    return keras.Model(tokens, logits, name=name)
+
+
+def token_model(
+    vocab_size,
+    outputs,
+    per_step,
+    name,
+    units=128,
+    num_layers=1,
+    bidirectional=True,
+    activation="tanh",
+    dropout=0.0,
+):
+    """`tokens` (0 = padding, masked) -> one-hot -> encoder -> `logits` = V s + c.
+
+    `units` (int or one per layer), `num_layers`, `bidirectional`, `activation`
+    and `dropout` choose the encoder (see `encoder`).
+    """
+    tokens = keras.Input((None,), dtype="int32", name="tokens")
+    h = OneHot(vocab_size, mask_zero=True, name="one_hot")(tokens)
+    h = encoder(h, units_list(units, num_layers), bidirectional, True, activation, dropout)
+    if not per_step:
+        # mean of s_t over the real steps: every step gets gradient directly, where the
+        # last state alone would leave the start of a long passage to vanishing gradients
+        h = keras.layers.GlobalAveragePooling1D(name="pool")(h)
+    logits = keras.layers.Dense(outputs, name="head")(h)  # V s + c
+    return keras.Model(tokens, logits, name=name)

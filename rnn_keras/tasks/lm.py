@@ -1,0 +1,96 @@
+"""`lm`: next-character prediction with truncated BPTT over parallel streams."""
+
+import math
+
+import keras
+import numpy as np
+
+from rnn_keras import data
+from rnn_keras.layers import RNN, OneHot
+from rnn_keras.tasks.base import units_list
+from rnn_keras_common.vocab import Vocab
+
+
+class LMStreams:
+    """The text cut into `batch_size` parallel streams, read `seq_len` characters at a time.
+
+    Batch k is characters `[k T, (k+1) T)` of every stream (inputs) and the
+    same shifted by one (targets), so the final state of batch k is the right
+    initial state of batch k+1 (char-rnn's truncated BPTT). `position` is the
+    only state; it goes into checkpoints.
+    """
+
+    def __init__(self, ids, batch_size, seq_len):
+        ids = np.asarray(ids, np.int32)
+        per_stream = (len(ids) - 1) // batch_size
+        if per_stream < seq_len or seq_len < 1:
+            raise data.DataError(
+                f"The text ({len(ids)} characters) is too short for one batch of "
+                f"{batch_size} streams x {seq_len} characters. Use a longer text or a "
+                "smaller --batch-size / --seq-len."
+            )
+        self.batch_size, self.seq_len = batch_size, seq_len
+        self.inputs = ids[: per_stream * batch_size].reshape(batch_size, per_stream)
+        self.targets = ids[1 : per_stream * batch_size + 1].reshape(batch_size, per_stream)
+        self.batches_per_pass = per_stream // seq_len
+        self.position = 0
+
+    def next_batch(self):
+        """`(inputs, targets, weights, starts_pass)`; `starts_pass`: reset the carried state."""
+        k = self.position % self.batches_per_pass
+        cols = slice(k * self.seq_len, (k + 1) * self.seq_len)
+        self.position += 1
+        x = self.inputs[:, cols]
+        return x, self.targets[:, cols], np.ones(x.shape, np.float32), k == 0
+
+    def all_batches(self):
+        """Every batch once, in order (for evaluation)."""
+        for k in range(self.batches_per_pass):
+            cols = slice(k * self.seq_len, (k + 1) * self.seq_len)
+            yield self.inputs[:, cols], self.targets[:, cols]
+
+
+def char_lm(vocab_size, units=512, num_layers=1, activation="tanh"):
+    """Character language model with its states as inputs and outputs (for TBPTT).
+
+    Inputs: `tokens` `(batch, time)` and one `state_i` `(batch, units_i)` per layer.
+    Outputs: `logits` `(batch, time, vocab)` and each layer's final state.
+    The head is `Dense` with `kernel` = V, `bias` = c.
+    """
+    sizes = units_list(units, num_layers)
+    tokens = keras.Input((None,), dtype="int32", name="tokens")
+    states_in = [keras.Input((u,), name=f"state_{i}") for i, u in enumerate(sizes)]
+    h = OneHot(vocab_size, name="one_hot")(tokens)  # (batch, time, vocab): x_t
+    states_out = []
+    for i, (u, s0) in enumerate(zip(sizes, states_in)):
+        h, s = RNN(
+            u, activation=activation, return_sequences=True, return_state=True, name=f"rnn_{i}"
+        )(h, initial_state=s0)  # (batch, time, units)
+        states_out.append(s)
+    logits = keras.layers.Dense(vocab_size, name="head")(h)  # V s_t + c
+    return keras.Model([tokens, *states_in], [logits, *states_out], name="char_lm")
+
+
+class Task:
+    name, stateful = "lm", True
+
+    def __init__(self, cfg, text):
+        self.cfg, self.vocab, self.labels = cfg, Vocab.from_text(text), None
+        train, val = data.split(np.array(self.vocab.encode(text), np.int32), cfg.val_fraction)
+        self.train = LMStreams(train, cfg.batch_size, cfg.seq_len)
+        self.val = LMStreams(
+            val, cfg.batch_size, min(cfg.seq_len, (len(val) - 1) // cfg.batch_size)
+        )
+
+    def model(self):
+        return char_lm(len(self.vocab), self.cfg.units, self.cfg.layers, self.cfg.activation)
+
+    def val_batches(self):
+        for i, (x, y) in enumerate(self.val.all_batches()):
+            if self.cfg.eval_batches and i >= self.cfg.eval_batches:
+                return
+            yield x, y, np.ones(x.shape, np.float32)
+
+    def metrics(self, t):
+        loss = t["loss"] / t["count"]
+        return {"val_loss": loss, "val_bpc": loss / math.log(2)}
