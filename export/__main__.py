@@ -33,7 +33,7 @@ def main(argv=None):
     from rnn_keras_common._quiet import import_tensorflow
 
     import_tensorflow()
-    from export import api
+    from . import api
 
     model, cfg, vocab, labels = api.load_run_model(args.run_dir)
     results = api.export_model(model, cfg, vocab, labels, args.out_dir or args.run_dir, args.path)
@@ -42,7 +42,12 @@ def main(argv=None):
     return 0
 
 
-if __name__ == "__main__":
-    from export.cli_errors import run_cli
+def cli(argv=None):
+    """The console script: user errors end as one `error:` line, exit 2."""
+    from .cli_errors import run_cli
 
-    sys.exit(run_cli(main))
+    return run_cli(lambda: main(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(cli())

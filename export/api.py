@@ -22,9 +22,10 @@ import pathlib
 import keras
 import onnx
 
-from export import metadata, parity
 from rnn_keras.train import checkpoint, runs, saving
 from rnn_keras_common.vocab import Vocab
+
+from . import metadata, parity
 
 PATHS = ("scan", "native", "loop")
 
@@ -43,12 +44,12 @@ def _versions():
 
 def lower(model, meta, path, kind):
     if path in ("scan", "native"):
-        from export import native_models
+        from . import native_models
 
         if kind == "step":  # plain ops either way: one step has no recurrence to lower
             return native_models.step_model(model, meta)
         return native_models.sequence_model(model, meta, form=path)
-    from export import loop
+    from . import loop
 
     return loop.convert(model, meta, time=1 if kind == "step" else None)
 

@@ -9,7 +9,7 @@ the one-token step model). Shapes are fixed by the example feeds.
 import numpy as np
 import onnxruntime as ort
 
-from export.session import make_session
+from .session import make_session
 
 
 class BoundRunner:

@@ -1,26 +1,22 @@
-"""The export and inference CLIs end on a user's mistake with one `error:` line, exit 2."""
+"""The exception types the export and inference CLIs print as one `error:` line."""
 
-import sys
+from rnn_keras_common.cli import run_cli as _run_cli
 
-from export.metadata import MetadataError
-from rnn_keras_common.vocab import VocabularyError
+from .metadata import MetadataError
+
+
+def user_errors():
+    from .session import DeviceError
+
+    kinds = [MetadataError, DeviceError, FileNotFoundError, ValueError]
+    try:
+        from .parity import ParityError
+
+        kinds.append(ParityError)
+    except ImportError:  # inference-only install: no TensorFlow
+        pass
+    return tuple(kinds)
 
 
 def run_cli(main):
-    from export.session import DeviceError
-
-    kinds = [MetadataError, VocabularyError, DeviceError, FileNotFoundError, ValueError]
-    try:
-        from export.parity import ParityError
-
-        kinds.append(ParityError)
-    except ImportError:
-        pass
-    try:
-        return main()
-    except KeyboardInterrupt:
-        print("\nerror: interrupted; no half-written .onnx file is left.", file=sys.stderr)
-        return 130
-    except tuple(kinds) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    return _run_cli(main, user_errors, "no half-written .onnx file is left")

@@ -36,7 +36,7 @@ def main(argv=None):
     )
     args = p.parse_args(argv)
 
-    from export import runtime
+    from . import runtime
 
     model = runtime.load(args.model, device=args.device)
     note = form_note(model)
@@ -80,7 +80,7 @@ def _compare(args, model):
     from rnn_keras_common._quiet import import_tensorflow
 
     import_tensorflow()
-    from export import api, parity
+    from . import api, parity
 
     tf_model, cfg, vocab, _ = api.load_run_model(args.compare)
     kind = model.meta["kind"]
@@ -90,7 +90,12 @@ def _compare(args, model):
     print(f"max abs difference TensorFlow vs onnxruntime ({args.device}): {diff:.3g}")
 
 
-if __name__ == "__main__":
-    from export.cli_errors import run_cli
+def cli(argv=None):
+    """The console script: user errors end as one `error:` line, exit 2."""
+    from .cli_errors import run_cli
 
-    sys.exit(run_cli(main))
+    return run_cli(lambda: main(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(cli())

@@ -7,8 +7,9 @@ or `scan` (hoisted input projection + one `Scan`); everything else is shared.
 import keras
 import numpy as np
 
-from export import native, scan
 from rnn_keras.layers import RNN, Bidirectional, DeepBidirectional, OneHot
+
+from . import native, scan
 
 
 def _layers(model):

@@ -2,9 +2,10 @@
 
 import numpy as np
 
-from export import runtime
 from rnn_keras import data
 from rnn_keras_common.vocab import pad
+
+from . import runtime
 
 TOLERANCE = 1e-4
 

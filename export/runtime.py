@@ -11,11 +11,12 @@ import pathlib
 import numpy as np
 import onnx
 
-from export.bound import BoundRunner
-from export.metadata import MetadataError, from_props
-from export.session import DEVICES, DeviceError, make_session  # noqa: F401  (public here too)
 from rnn_keras_common import decoding as sampling
 from rnn_keras_common.vocab import Vocab, pad
+
+from .bound import BoundRunner
+from .metadata import MetadataError, from_props
+from .session import DEVICES, DeviceError, make_session  # noqa: F401  (public here too)
 
 
 def read_metadata(path):

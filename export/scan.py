@@ -17,7 +17,7 @@ backward direction starts at each sequence's last real element.
 import numpy as np
 from onnx import TensorProto, helper
 
-from export import native
+from . import native
 
 
 def _projection(g, x, weights):

@@ -6,7 +6,7 @@ fast path), so neither imports the other.
 
 import onnxruntime as ort
 
-from export.metadata import MetadataError
+from .metadata import MetadataError
 
 DEVICES = ("cpu", "cuda", "auto")
 

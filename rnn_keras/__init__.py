@@ -11,6 +11,6 @@ with training lives in the sibling package `rnn_keras_common`.
 """
 
 from rnn_keras.layers import RNN, Bidirectional, DeepBidirectional, OneHot, RNNCell
+from rnn_keras_common import __version__  # noqa: F401
 
 __all__ = ["RNNCell", "RNN", "Bidirectional", "DeepBidirectional", "OneHot"]
-__version__ = "0.1.0"

@@ -9,3 +9,5 @@ TensorFlow (so that `import rnn_keras` registers every layer for `keras.models.l
 while importing this package must not: the inference path (`export.runtime`,
 `export.infer`) runs without TensorFlow.
 """
+
+__version__ = "0.2.0"  # the one place; rnn_keras and the wheel read it

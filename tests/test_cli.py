@@ -6,16 +6,15 @@ import zipfile
 
 import pytest
 
-import train
 from rnn_keras.train import checkpoint
-from rnn_keras.train.errors import run_cli
+from rnn_keras_common import train_cli as train
 from tests.helpers import tiny_flags
 
 QUICK = ["--steps", "2", *tiny_flags(units=8, batch_size=2, seq_len=5, eval_batches=1)]
 
 
 def cli(argv, capsys):
-    code = run_cli(lambda: train.main(argv))
+    code = train.cli(argv)
     err = capsys.readouterr().err
     return code, err
 

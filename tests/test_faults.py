@@ -10,10 +10,9 @@ import time
 import numpy as np
 import pytest
 
-import train
 from export import api
 from rnn_keras.train import checkpoint, training
-from rnn_keras.train.errors import run_cli
+from rnn_keras_common import train_cli as train
 from rnn_keras_common.config import TrainConfig
 from tests.helpers import cli_flags, exploding, play_text, tiny
 
@@ -116,7 +115,7 @@ def test_disk_full_is_a_clear_error_and_the_previous_checkpoint_survives(
         return original(path, payload)
 
     monkeypatch.setattr(checkpoint, "atomic_write_bytes", full_disk_after_three_checkpoints)
-    code = run_cli(lambda: train.main(cli_args(text, run, 6)))
+    code = train.cli(cli_args(text, run, 6))
     err = capsys.readouterr().err
     assert code == 2 and "No space left on device" in err and "checkpoint is intact" in err
     monkeypatch.undo()
@@ -126,7 +125,7 @@ def test_disk_full_is_a_clear_error_and_the_previous_checkpoint_survives(
 def test_unwritable_run_folder(tmp_path, text, capsys):
     blocker = tmp_path / "a-file"
     blocker.write_text("x")
-    code = run_cli(lambda: train.main(cli_args(text, blocker / "run", 2)))
+    code = train.cli(cli_args(text, blocker / "run", 2))
     assert code == 2 and "Cannot write in" in capsys.readouterr().err
 
 

@@ -1,0 +1,47 @@
+"""How every command line ends on a user's mistake: one `error:` line, exit 2, no traceback.
+
+Shared by `train.py`, `python -m export` and `python -m export.infer`. Each passes the
+exception types whose messages are written for users; they are looked up only once an
+exception arrives, so a CLI answers `--help` and argument errors before heavy imports.
+"""
+
+import errno
+import sys
+
+from rnn_keras_common.config import ConfigError
+from rnn_keras_common.vocab import VocabularyError
+
+DISK_ERRORS = (errno.ENOSPC, errno.EACCES, errno.EROFS, errno.EDQUOT, errno.EPERM)
+
+
+def run_cli(main, user_errors, interrupted="the last good checkpoint is intact"):
+    """Run `main()`; `user_errors()` returns the types printed as `error: ...` (exit 2)."""
+    try:
+        return main()
+    except SystemExit:  # argparse's --help and usage errors: before the lookup below
+        raise
+    except (ConfigError, VocabularyError) as err:  # answered without importing TensorFlow
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"\nerror: interrupted; {interrupted}.", file=sys.stderr)
+        return 130
+    except MemoryError:
+        print(
+            "error: out of memory: the model or batch is too large for this machine; "
+            "use smaller --units, --layers, --batch-size or --seq-len.",
+            file=sys.stderr,
+        )
+        return 2
+    except OSError as err:
+        if err.errno not in DISK_ERRORS:
+            raise
+        print(
+            f"error: cannot write {err.filename or ''}: {err.strerror}. Free space or "
+            f"choose a writable folder; {interrupted}.",
+            file=sys.stderr,
+        )
+        return 2
+    except user_errors() as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2

@@ -1,0 +1,157 @@
+"""Train the classic RNN by BPTT (`python train.py`, or `rnn-keras-train` once installed).
+
+    python train.py                                  # char LM on the bundled plays, ~5 min
+    python train.py --task tag --bidirectional --layers 2 --minutes 2
+    python train.py --task classify --minutes 2
+    python train.py --text my.txt --steps 2000 --run-dir runs/mine
+    python train.py --resume runs/mine               # continue after a stop or a kill
+
+It prints the resolved config, trains with a live progress bar, and ends by
+saying where the artefacts are (and, for the LM, printing a sample).
+"""
+
+import argparse
+import dataclasses
+import datetime
+import importlib
+import pathlib
+import sys
+import typing
+
+from rnn_keras_common._quiet import import_tensorflow
+from rnn_keras_common.cli import run_cli
+
+
+def parse_args(argv):
+    from rnn_keras_common.config import TrainConfig
+
+    p = argparse.ArgumentParser(
+        prog="train.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--run-dir", help="folder for this run's artefacts (default runs/TASK-TIME)")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR")
+    p.add_argument("--overwrite", action="store_true", help="replace a run already in --run-dir")
+    p.add_argument(
+        "--export",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="export the trained model to ONNX at the end (default on)",
+    )
+    comments = _field_comments()
+    for field in dataclasses.fields(TrainConfig):
+        flag, kind = "--" + field.name.replace("_", "-"), _flag_type(field.type)
+        if kind is bool:
+            p.add_argument(
+                flag,
+                action=argparse.BooleanOptionalAction,
+                default=None,
+                help=comments.get(field.name),
+            )
+        else:
+            p.add_argument(flag, type=kind, default=None, help=comments.get(field.name))
+    return p.parse_args(argv)
+
+
+def _flag_type(annotation):
+    """`int | None` -> int, and so on: the flag's type is the config field's."""
+    kinds = [t for t in typing.get_args(annotation) if t is not type(None)] or [annotation]
+    return kinds[0] if kinds[0] in (bool, int, float) else str
+
+
+def _field_comments():
+    """Help text for each flag: the comment beside its TrainConfig field."""
+    import inspect
+
+    from rnn_keras_common import config
+
+    comments = {}
+    for line in inspect.getsource(config.TrainConfig).splitlines():
+        name, _, rest = line.strip().partition(":")
+        if "#" in rest and name.isidentifier():
+            comments[name] = rest.split("#", 1)[1].strip().replace("%", "%%")
+    return comments
+
+
+def build_config(args):
+    from rnn_keras_common.config import TrainConfig
+
+    overrides = {
+        f.name: getattr(args, f.name)
+        for f in dataclasses.fields(TrainConfig)
+        if getattr(args, f.name) is not None
+    }
+    if "steps" in overrides and "minutes" not in overrides:
+        overrides["minutes"] = None
+    return TrainConfig(**overrides).resolved()
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    cfg = None if args.resume else build_config(args)  # flags checked before TensorFlow loads
+    import_tensorflow()
+    from rnn_keras.train import distributed, runs
+
+    cfg = cfg or runs.read_config(args.resume)
+
+    distributed.configure_devices(cfg.strategy, cfg.replicas)  # before TF makes its devices
+    from rnn_keras.train import report, training
+
+    if args.resume:
+        print(f"Resuming {args.resume}")
+        trainer, result = training.resume(args.resume)
+        run_dir = args.resume
+    else:
+        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+        run_dir = args.run_dir or f"runs/{cfg.task}-{stamp}"
+        print("Config:\n" + cfg.to_json())
+        trainer, result = training.train_and_evaluate(cfg, run_dir, overwrite=args.overwrite)
+    report.finish(trainer, result, run_dir)
+    if args.export and distributed.is_chief():
+        export_run(run_dir, trainer)
+    return 0
+
+
+def export_package():
+    """The export package: `export/` in a source checkout, `rnn_keras_export` once installed.
+
+    The wheel ships the repository's `export/` under that name, so that installing
+    rnn-keras claims no generic top-level name; which one applies is decided by where
+    this file lives, never by what happens to be importable from the current folder.
+    """
+    source = pathlib.Path(__file__).resolve().parents[1] / "export" / "api.py"
+    return "export" if source.is_file() else "rnn_keras_export"
+
+
+def export_run(run_dir, trainer):
+    """The ONNX export at the end of a run (the export package sits above training)."""
+    try:
+        api = importlib.import_module(export_package() + ".api")
+    except ImportError as err:
+        print(f"(ONNX export skipped: {err})")
+        return
+    results = api.export_run(run_dir)
+    print("\nONNX (Scan form; max abs difference to TensorFlow on real inputs):")
+    for path, diff in results:
+        print(f"  {path}  {diff:.2g}")
+    if trainer.task.name == "lm":
+        runtime = importlib.import_module(export_package() + ".runtime")
+        lm = runtime.load(results[-1][0])
+        text = lm.generate(
+            "\n", trainer.cfg.sample_length, trainer.cfg.temperature, seed=trainer.cfg.seed
+        )
+        print("\nSample (onnxruntime, same seed):\n" + text)
+
+
+def user_errors():
+    from rnn_keras.train.errors import user_errors
+
+    return user_errors()
+
+
+def cli(argv=None):
+    """The console script: `main()` with user errors as one `error:` line, exit 2."""
+    return run_cli(lambda: main(argv), user_errors)
+
+
+if __name__ == "__main__":
+    sys.exit(cli())
