@@ -13,6 +13,11 @@ Two gradients are offered for the same forward:
   one small outer product per step. It needs `f'` written in terms of `f`'s
   output, so it is used for tanh, sigmoid, relu and linear only.
 
+Recurrent dropout (Gal & Ghahramani; Keras' `recurrent_dropout`) multiplies `s_{t-1}`
+by one mask `r` per sequence before `W`: `s_t = f(U x_t + W (r * s_{t-1}) + b)`. The fused
+gradient carries it exactly: `delta_t W^T` is multiplied by `r` on its way to `s_{t-1}`,
+and `dW = (r * S_prev)^T Delta`.
+
 Masked steps (`m_t = 0`) keep the state: `s_t = s_{t-1}`. The output at such a
 step is either the carried state (Keras' default) or zero
 (`zero_output_for_mask=True`, which Keras' `Bidirectional` forces on).
@@ -34,10 +39,11 @@ def supports_fused(activation_name):
     return activation_name in _DERIVATIVE_FROM_OUTPUT
 
 
-def _forward_loop(xw, W, s0, mask, activation):
+def _forward_loop(xw, W, s0, mask, activation, keep=None):
     """Run the recurrence over time-major `xw` `(time, batch, units)`.
 
-    `mask` is `None` or a bool `(time, batch, 1)`. Returns the carried states
+    `mask` is `None` or a bool `(time, batch, 1)`; `keep` is `None` or the recurrent
+    dropout mask `(batch, units)` (already scaled by `1 / (1 - rate)`). Returns the carried states
     `S` `(time, batch, units)` and the final state `(batch, units)`.
     """
     steps = tf.shape(xw)[0]
@@ -48,7 +54,7 @@ def _forward_loop(xw, W, s0, mask, activation):
     out = tf.TensorArray(xw.dtype, size=steps, element_shape=s0.shape)
 
     def body(t, s, out):
-        h = activation(xs.read(t) + tf.matmul(s, W))
+        h = activation(xs.read(t) + tf.matmul(s if keep is None else s * keep, W))
         if ms is not None:
             h = tf.where(ms.read(t), h, s)  # a padded step keeps the state
         return t + 1, h, out.write(t, h)
@@ -57,12 +63,13 @@ def _forward_loop(xw, W, s0, mask, activation):
     return out.stack(), s_last
 
 
-def _backward_loop(G, D, W, carry, mask_f):
+def _backward_loop(G, D, W, carry, mask_f, drop=None):
     """Fused BPTT: `delta_t = (g_t + carry_t) * f'(s_t)`, carry to `t-1` via `W^T`.
 
     `G` `(time, batch, units)` is dL/dS from the outputs, `D` the stored
     `f'(s_t)` (already multiplied by the mask), `carry` dL/ds_T. A masked step
-    passes its whole gradient straight to `s_{t-1}` (the state was copied).
+    passes its whole gradient straight to `s_{t-1}` (the state was copied). `drop` is
+    the recurrent dropout mask: `s_{t-1}` reached `W` only through `drop * s_{t-1}`.
     """
     steps = tf.shape(G)[0]
     gs = tf.TensorArray(G.dtype, size=steps, element_shape=carry.shape).unstack(G)
@@ -76,6 +83,8 @@ def _backward_loop(G, D, W, carry, mask_f):
         d_s = gs.read(t) + carry  # (batch, units): dL/ds_t
         delta = d_s * ds.read(t)  # dL/da_t, a_t = U x_t + W s_{t-1} + b
         carry = tf.matmul(delta, W, transpose_b=True)
+        if drop is not None:
+            carry *= drop
         if keep is not None:
             carry += keep.read(t) * d_s
         return t - 1, carry, deltas.write(t, delta)
@@ -88,13 +97,13 @@ def _outputs(S, mask_f, zero_output):
     return S * mask_f if (zero_output and mask_f is not None) else S
 
 
-def _fused(xw, W, s0, mask, activation, activation_name, zero_output):
+def _fused(xw, W, s0, mask, activation, activation_name, zero_output, keep):
     derivative = _DERIVATIVE_FROM_OUTPUT[activation_name]
     mask_f = None if mask is None else tf.cast(mask, xw.dtype)
 
     @tf.custom_gradient
     def run(xw, W, s0):
-        S, s_last = _forward_loop(xw, W, s0, mask, activation)
+        S, s_last = _forward_loop(xw, W, s0, mask, activation, keep)
 
         def grad(dY, ds_last):
             dY = tf.zeros_like(S) if dY is None else dY
@@ -102,8 +111,11 @@ def _fused(xw, W, s0, mask, activation, activation_name, zero_output):
             D = derivative(S)  # (time, batch, units)
             if mask_f is not None:
                 D *= mask_f  # no gradient flows into a padded step's f
-            Delta, ds0 = _backward_loop(_outputs(dY, mask_f, zero_output), D, W, ds_last, mask_f)
+            G = _outputs(dY, mask_f, zero_output)
+            Delta, ds0 = _backward_loop(G, D, W, ds_last, mask_f, keep)
             S_prev = tf.concat([s0[tf.newaxis], S], axis=0)[:-1]  # s_0..s_{T-1}, also T=0
+            if keep is not None:
+                S_prev *= keep  # what W actually multiplied
             dW = tf.tensordot(S_prev, Delta, axes=[[0, 1], [0, 1]])  # (units, units)
             return Delta, dW, ds0
 
@@ -121,6 +133,7 @@ def recurrence(
     activation_name="tanh",
     zero_output_for_mask=False,
     fused=True,
+    recurrent_keep=None,
 ):
     """Loop `s_t = f(xw_t + W s_{t-1})` over time-major inputs.
 
@@ -133,6 +146,8 @@ def recurrence(
         activation: the callable `f`; `activation_name` its Keras name.
         zero_output_for_mask: output zeros (not the carried state) at padding.
         fused: use the fused BPTT gradient when `f'` is known.
+        recurrent_keep: `None` or the recurrent dropout mask `(batch, units)`, one per
+            sequence, scaled by `1 / (1 - rate)`; it is a constant (no gradient).
 
     Returns:
         `(outputs, final_state)`: `(time, batch, units)` and `(batch, units)`.
@@ -140,7 +155,9 @@ def recurrence(
     if mask is not None:
         mask = tf.cast(mask, tf.bool)[..., tf.newaxis]  # (time, batch, 1)
     if fused and supports_fused(activation_name):
-        return _fused(xw, W, s0, mask, activation, activation_name, zero_output_for_mask)
-    S, s_last = _forward_loop(xw, W, s0, mask, activation)
+        return _fused(
+            xw, W, s0, mask, activation, activation_name, zero_output_for_mask, recurrent_keep
+        )
+    S, s_last = _forward_loop(xw, W, s0, mask, activation, recurrent_keep)
     mask_f = None if mask is None else tf.cast(mask, xw.dtype)
     return _outputs(S, mask_f, zero_output_for_mask), s_last

@@ -43,6 +43,9 @@ class Bidirectional(keras.layers.Layer):
 
     Args:
         layer: an `RNN`; both directions are rebuilt from its config.
+        backward_layer: optional `RNN` for the backward direction (its own settings,
+            e.g. another activation); it must have `go_backwards=True` and the same
+            `return_sequences`, `return_state` and `stateful` as `layer`.
         merge_mode: 'concat' (default), 'sum', 'ave', 'mul', or None for a list
             `[forward, backward]`.
 
@@ -51,27 +54,45 @@ class Bidirectional(keras.layers.Layer):
     states.
     """
 
-    def __init__(self, layer, merge_mode="concat", **kwargs):
+    def __init__(self, layer, merge_mode="concat", backward_layer=None, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(layer, RNN):
-            raise ValueError(
-                "Received an invalid value for argument `layer`: expected an "
-                f"`rnn_keras.RNN`, got {type(layer).__name__}."
-            )
+        for name, value in (("layer", layer), ("backward_layer", backward_layer)):
+            if not isinstance(value, RNN) and (value is not None or name == "layer"):
+                raise ValueError(
+                    f"Received an invalid value for argument `{name}`: expected an "
+                    f"`rnn_keras.RNN`, got {type(value).__name__}."
+                )
         self.merge_mode = check_merge_mode(merge_mode)
         config = layer.get_config()
         # Keras' Bidirectional forces zero outputs at padding when returning
         # sequences, so padding never leaks into the merged output.
-        config.update(zero_output_for_mask=config["return_sequences"])
+        zero = config["return_sequences"]
         self.forward_layer = RNN.from_config(
-            {**config, "name": f"forward_{layer.name}", "go_backwards": False}
+            {
+                **config,
+                "name": f"forward_{layer.name}",
+                "go_backwards": False,
+                "zero_output_for_mask": zero,
+            }
         )
-        self.backward_layer = RNN.from_config(
-            {**config, "name": f"backward_{layer.name}", "go_backwards": True}
-        )
+        if backward_layer is None:
+            backward = {**config, "name": f"backward_{layer.name}", "go_backwards": True}
+        else:
+            backward = {**backward_layer.get_config(), "name": f"backward_{backward_layer.name}"}
+            _check_backward(config, backward)
+        self.backward_layer = RNN.from_config({**backward, "zero_output_for_mask": zero})
+        self._custom_backward = backward_layer is not None
         self.return_sequences = layer.return_sequences
         self.return_state = layer.return_state
+        self.stateful = layer.stateful
         self.supports_masking = True
+
+    def reset_states(self):
+        """Zero both directions' carried states (stateful layers)."""
+        self.forward_layer.reset_states()
+        self.backward_layer.reset_states()
+
+    reset_state = reset_states
 
     def build(self, sequences_shape, initial_state_shape=None):
         self.forward_layer.build(sequences_shape)
@@ -86,14 +107,16 @@ class Bidirectional(keras.layers.Layer):
                     "[forward_state, backward_state]."
                 )
             fw_state, bw_state = initial_state
-        y_fw = self.forward_layer(sequences, initial_state=fw_state, mask=mask)
-        y_bw = self.backward_layer(sequences, initial_state=bw_state, mask=mask)
+        y_fw = self.forward_layer(sequences, initial_state=fw_state, mask=mask, training=training)
+        y_bw = self.backward_layer(sequences, initial_state=bw_state, mask=mask, training=training)
         states = []
         if self.return_state:
             (y_fw, s_fw), (y_bw, s_bw) = y_fw, y_bw
             states = [s_fw, s_bw]
         if self.return_sequences:
             y_bw = tf.reverse(y_bw, [1])  # back to input time order
+        # as Keras: the wrapper's own dtype policy (e.g. mixed_float16) sets the output's
+        y_fw, y_bw = tf.cast(y_fw, self.compute_dtype), tf.cast(y_bw, self.compute_dtype)
         output = merge(y_fw, y_bw, self.merge_mode)
         if not self.return_state:
             return output
@@ -126,10 +149,34 @@ class Bidirectional(keras.layers.Layer):
         layer.pop("build_config", None)  # the wrapper's own build rebuilds it
         layer["config"]["name"] = self.forward_layer.name.removeprefix("forward_")
         layer["config"]["zero_output_for_mask"] = False
-        return {**super().get_config(), "layer": layer, "merge_mode": self.merge_mode}
+        config = {**super().get_config(), "layer": layer, "merge_mode": self.merge_mode}
+        if self._custom_backward:
+            backward = keras.saving.serialize_keras_object(self.backward_layer)
+            backward.pop("build_config", None)
+            backward["config"]["name"] = self.backward_layer.name.removeprefix("backward_")
+            backward["config"]["zero_output_for_mask"] = False
+            config["backward_layer"] = backward
+        return config
 
     @classmethod
     def from_config(cls, config):
         config = dict(config)
-        config["layer"] = keras.saving.deserialize_keras_object(config["layer"])
+        for key in ("layer", "backward_layer"):
+            if config.get(key) is not None:
+                config[key] = keras.saving.deserialize_keras_object(config[key])
         return cls(**config)
+
+
+def _check_backward(forward, backward):
+    """Keras' rule: the backward layer runs the other way and returns the same things."""
+    if not backward["go_backwards"]:
+        raise ValueError(
+            "Received `backward_layer` with go_backwards=False; the backward direction "
+            "needs go_backwards=True (and `layer` go_backwards=False)."
+        )
+    for key in ("return_sequences", "return_state", "stateful"):
+        if forward[key] != backward[key]:
+            raise ValueError(
+                f"`layer` and `backward_layer` must agree on `{key}`: got "
+                f"{forward[key]} and {backward[key]}."
+            )

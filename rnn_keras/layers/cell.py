@@ -19,6 +19,10 @@ class RNNCell(keras.layers.Layer):
         kernel_initializer, recurrent_initializer, bias_initializer,
         kernel_regularizer, recurrent_regularizer, bias_regularizer,
         kernel_constraint, recurrent_constraint, bias_constraint: as in Keras.
+        dropout: fraction of the inputs `x_t` dropped, recurrent_dropout: fraction of
+            `s_{t-1}` dropped before `W`; one mask per sequence (Keras' semantics), drawn
+            by the `RNN` layer in training; `seed` seeds them. The cell's own `call`
+            (one step) applies no dropout, as it cannot know where a sequence starts.
 
     Call: `cell(x_t, [s_prev])` with `x_t` `(batch, input_dim)` returns
     `(s_t, [s_t])`.
@@ -38,9 +42,19 @@ class RNNCell(keras.layers.Layer):
         kernel_constraint=None,
         recurrent_constraint=None,
         bias_constraint=None,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        seed=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        self.dropout = _checks.rate("dropout", dropout)
+        self.recurrent_dropout = _checks.rate("recurrent_dropout", recurrent_dropout)
+        self.seed = seed
+        if self.dropout or self.recurrent_dropout:
+            # its state is a variable of the layer: checkpoints carry it, so a resumed
+            # run draws the same masks as an uninterrupted one
+            self.seed_generator = keras.random.SeedGenerator(seed, name="dropout_seed")
         self.units = _checks.positive_int("units", units)
         self.activation, self.activation_name = _checks.activation(activation)
         self.use_bias = bool(use_bias)
@@ -87,6 +101,20 @@ class RNNCell(keras.layers.Layer):
         s = self.activation(a)
         return s, [s]
 
+    def dropout_masks(self, x0, s0):
+        """One mask per sequence: `(keep_x (batch, features), keep_s (batch, units))`.
+
+        Drawn as Keras' `SimpleRNNCell` draws them (inputs first, then the state, from
+        the same seed generator; kept units scaled by `1 / (1 - rate)`); `None` where
+        the rate is 0.
+        """
+        draw = lambda like, rate: (  # noqa: E731
+            keras.random.dropout(keras.ops.ones_like(like), rate, seed=self.seed_generator)
+            if rate
+            else None
+        )
+        return draw(x0, self.dropout), draw(s0, self.recurrent_dropout)
+
     def get_initial_state(self, batch_size=None):
         return [keras.ops.zeros((batch_size, self.units), dtype=self.compute_dtype)]
 
@@ -97,6 +125,9 @@ class RNNCell(keras.layers.Layer):
             "units": self.units,
             "activation": keras.activations.serialize(self.activation),
             "use_bias": self.use_bias,
+            "dropout": self.dropout,
+            "recurrent_dropout": self.recurrent_dropout,
+            "seed": self.seed,
             **{
                 f"{k}_{part}": ser(getattr(self, f"{k}_{part}"))
                 for k in ("kernel", "recurrent", "bias")

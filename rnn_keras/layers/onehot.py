@@ -36,7 +36,25 @@ class OneHot(keras.layers.Layer):
                 f"Layer '{self.name}' expects integer tokens of shape (batch, time), "
                 f"received shape {tuple(tokens.shape)}."
             )
-        return tf.one_hot(tf.cast(tokens, tf.int32), self.depth, dtype=self.compute_dtype)
+        tokens = tf.cast(tokens, tf.int32)
+        self._check_range(tokens)
+        return tf.one_hot(tokens, self.depth, dtype=self.compute_dtype)
+
+    def _check_range(self, tokens):
+        """Ids outside `[0, depth)` raise, as Keras' `Embedding` does (never all-zero rows)."""
+        message = (
+            f"Layer '{self.name}' received a token id outside [0, {self.depth}); "
+            "encode text with the run's vocabulary (or raise `depth`)."
+        )
+        if tf.executing_eagerly():
+            if tf.size(tokens) and (
+                tf.reduce_min(tokens) < 0 or tf.reduce_max(tokens) >= self.depth
+            ):
+                raise ValueError(message)
+            return
+        # in a graph the check runs with the data (XLA compiles it away: no host round trip)
+        tf.debugging.assert_non_negative(tokens, message=message)
+        tf.debugging.assert_less(tokens, self.depth, message=message)
 
     def compute_mask(self, tokens, mask=None):
         if not self.mask_zero:

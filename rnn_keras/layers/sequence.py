@@ -20,6 +20,9 @@ _CELL_ARGS = (
     "kernel_constraint",
     "recurrent_constraint",
     "bias_constraint",
+    "dropout",
+    "recurrent_dropout",
+    "seed",
 )
 
 
@@ -42,7 +45,13 @@ class RNN(keras.layers.Layer):
         zero_output_for_mask: output zeros at padded steps instead of the
             carried state (Keras' `Bidirectional` turns this on).
         fused_gradient: use the fused BPTT gradient (see `rnn_keras.recurrence`);
-            same numbers as autodiff, fewer ops.
+            same numbers as autodiff, fewer ops (also with recurrent dropout).
+        dropout, recurrent_dropout, seed: passed to the cell; in training one mask per
+            sequence on `x_t` and on `s_{t-1}` (as Keras' `SimpleRNN`).
+        stateful: the final state of each batch is the initial state of the next
+            (row i continues row i); needs a fixed batch size; `reset_states()` zeros it.
+        unroll: only `False`; the loop is a `tf.while_loop` that XLA compiles, and an
+            unrolled graph of T copies would only cost compile time and memory.
 
     Call args:
         sequences: `(batch, time, features)`.
@@ -61,12 +70,25 @@ class RNN(keras.layers.Layer):
         go_backwards=False,
         zero_output_for_mask=False,
         fused_gradient=True,
+        stateful=False,
+        unroll=False,
         **kwargs,
     ):
         cell_kwargs = {k: kwargs.pop(k) for k in _CELL_ARGS if k in kwargs}
         super().__init__(**kwargs)
+        if unroll:
+            raise ValueError(
+                "Received unroll=True, which rnn_keras.RNN does not support: its loop is a "
+                "tf.while_loop (unknown time, XLA-compiled) and unrolling would copy the step "
+                "T times for no gain on CPU. Use unroll=False."
+            )
         self.cell = RNNCell(
-            units, activation=activation, use_bias=use_bias, name="cell", **cell_kwargs
+            units,
+            activation=activation,
+            use_bias=use_bias,
+            name="cell",
+            dtype=self.dtype_policy,  # float64 / mixed precision reach the weights too
+            **cell_kwargs,
         )
         self.units = self.cell.units
         self.return_sequences = bool(return_sequences)
@@ -74,16 +96,61 @@ class RNN(keras.layers.Layer):
         self.go_backwards = bool(go_backwards)
         self.zero_output_for_mask = bool(zero_output_for_mask)
         self.fused_gradient = bool(fused_gradient)
-        self.stateful = False  # read by Keras-style wrappers
+        self.stateful = bool(stateful)
+        self.unroll = False
+        self.states = None
         self.supports_masking = True
+
+    def __getattr__(self, name):
+        # SimpleRNN's read-only attributes (activation, use_bias, initializers, dropout...)
+        # are the cell's; only names the cell takes as arguments are forwarded
+        if name in _CELL_ARGS and name != "units" and "cell" in self.__dict__:
+            return getattr(self.cell, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def build(self, sequences_shape, initial_state_shape=None):
         _checks.sequence_rank(self.name, sequences_shape)
         self.cell.build(sequences_shape)
         self.input_spec = keras.InputSpec(ndim=3, axes={-1: sequences_shape[-1]})
+        if self.stateful:
+            if sequences_shape[0] is None:
+                raise ValueError(
+                    f"Layer '{self.name}' is stateful, so it needs a fixed batch size: "
+                    "give the input one, e.g. keras.Input((time, features), batch_size=32)."
+                )
+            # a variable, but not a weight (as in Keras): get_weights() stays U, W, b, and
+            # weights copy to and from SimpleRNN; plain setattr skips Keras' tracking
+            object.__setattr__(
+                self,
+                "states",
+                [
+                    keras.Variable(
+                        keras.ops.zeros((sequences_shape[0], self.units)),
+                        trainable=False,
+                        dtype=self.variable_dtype,
+                        name="state",
+                    )
+                ],
+            )
+
+    def reset_states(self):
+        """Zero the carried state of a stateful layer (Keras' `reset_states`)."""
+        for state in self.states or []:
+            state.assign(keras.ops.zeros_like(state))
+
+    reset_state = reset_states
 
     def call(self, sequences, initial_state=None, mask=None, training=None):
-        xw, W, s0, mask = self.prepare(sequences, initial_state, mask)
+        if initial_state is None and self.stateful:
+            initial_state = self.states[0]
+        keep_x = keep_s = None
+        if training and (self.cell.dropout or self.cell.recurrent_dropout):
+            x = tf.convert_to_tensor(sequences)
+            keep_x, keep_s = self.cell.dropout_masks(
+                tf.cast(x[:, 0, :], self.compute_dtype),
+                tf.zeros(tf.stack([tf.shape(x)[0], self.units]), self.compute_dtype),
+            )
+        xw, W, s0, mask = self.prepare(sequences, initial_state, mask, keep_x)
         outputs, s_last = recurrence.recurrence(
             xw,
             W,
@@ -93,14 +160,22 @@ class RNN(keras.layers.Layer):
             self.cell.activation_name,
             self.zero_output_for_mask,
             self.fused_gradient,
+            keep_s,
         )
+        if self.stateful:
+            self.states[0].assign(tf.cast(s_last, self.states[0].dtype))
         return self.finish(outputs, s_last, mask)
 
-    def prepare(self, sequences, initial_state=None, mask=None):
-        """The loop's inputs: `xw` `(time, batch, units)` in processing order, W, s0, mask."""
+    def prepare(self, sequences, initial_state=None, mask=None, keep_x=None):
+        """The loop's inputs: `xw` `(time, batch, units)` in processing order, W, s0, mask.
+
+        `keep_x` `(batch, features)`: the input dropout mask, the same at every step.
+        """
         # rank and feature count are checked by `build` and the input spec it sets
         x = _checks.numeric(self.name, tf.convert_to_tensor(sequences))
         x = tf.cast(x, self.compute_dtype)
+        if keep_x is not None:
+            x = x * keep_x[:, tf.newaxis, :]  # (batch, time, features)
         xw = self._project(tf.transpose(x, [1, 0, 2]))  # (time, batch, units)
         s0 = self._initial_state(initial_state, x)
         if mask is not None:
@@ -181,4 +256,6 @@ class RNN(keras.layers.Layer):
             "go_backwards": self.go_backwards,
             "zero_output_for_mask": self.zero_output_for_mask,
             "fused_gradient": self.fused_gradient,
+            "stateful": self.stateful,
+            "unroll": self.unroll,
         }

@@ -2,22 +2,35 @@
 
 import csv
 import pathlib
+import sys
+import time
 
 import tensorflow as tf
 from tqdm import tqdm
 
 
+PLAIN_EVERY_S = 10.0  # without a terminal: one plain progress line at most this often
+
+
 class Monitor:
-    """One place for every record of a run, all under `run_dir`."""
+    """One place for every record of a run, all under `run_dir`.
+
+    On a terminal, progress is a live tqdm bar. Elsewhere (CI logs, `| tee log`) a bar's
+    carriage returns make one endless line, so plain lines are printed every
+    `PLAIN_EVERY_S` seconds instead, and every line is flushed as it is written.
+    """
 
     def __init__(self, run_dir, total_steps, start_step, show_progress, history=None):
         self.run_dir = pathlib.Path(run_dir)
         self.history = list(history or [])  # rows of metrics, also kept in checkpoints
         self.writer = tf.summary.create_file_writer(str(self.run_dir / "tensorboard"))
+        self.total = total_steps
+        self.plain = show_progress and not sys.stdout.isatty()
+        self.last_line = time.monotonic()
         self.bar = tqdm(
             total=total_steps,
             initial=start_step,
-            disable=not show_progress,
+            disable=not show_progress or self.plain,
             unit="step",
             dynamic_ncols=True,
         )
@@ -25,6 +38,11 @@ class Monitor:
     def step(self, step, loss, chars_per_s, lr):
         self.bar.update(1)
         self.bar.set_postfix(loss=f"{loss:.3f}", chars_s=f"{chars_per_s:,.0f}", refresh=False)
+        if self.plain and time.monotonic() - self.last_line >= PLAIN_EVERY_S:
+            self.last_line = time.monotonic()
+            self.message(
+                f"step {step}/{self.total} | loss {loss:.4f} | {chars_per_s:,.0f} tokens/s"
+            )
         with self.writer.as_default(step=step):
             tf.summary.scalar("train/loss", loss)
             tf.summary.scalar("train/lr", lr)
@@ -42,6 +60,7 @@ class Monitor:
 
     def message(self, text):
         self.bar.write(text)
+        sys.stdout.flush()
 
     def close(self):
         self.bar.close()
