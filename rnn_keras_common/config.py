@@ -2,10 +2,47 @@
 
 import dataclasses
 import json
+import math
+import typing
 
 TASKS = ("lm", "tag", "classify")
 OPTIMIZERS = ("adam", "sgd")
 DECAYS = ("cosine", "none")
+# the activations whose f' the fused BPTT knows and that XLA compiles (others are refused)
+ACTIVATIONS = ("tanh", "sigmoid", "relu", "linear")
+STRATEGIES = ("default", "mirrored", "multi-worker")
+# the allowed values of each choice field, shown by `train.py --help`
+CHOICES = dict(
+    task=TASKS,
+    optimizer=OPTIMIZERS,
+    lr_decay=DECAYS,
+    activation=ACTIVATIONS,
+    strategy=STRATEGIES,
+)
+# numeric ranges: (low, high, low_inclusive, high_inclusive); None = unbounded
+RANGES = dict(
+    units=(1, 65536, True, True),
+    layers=(1, 64, True, True),
+    dropout=(0.0, 1.0, True, False),
+    lr=(0.0, None, False, None),
+    momentum=(0.0, 1.0, True, False),
+    warmup_steps=(0, None, True, None),
+    clip_norm=(0.0, None, False, None),
+    batch_size=(1, 1 << 16, True, True),
+    seq_len=(1, 1 << 16, True, True),
+    steps=(1, None, True, None),
+    minutes=(0.0, 60.0 * 24 * 365, False, True),
+    val_fraction=(0.0, 1.0, False, False),
+    eval_every=(1, None, True, None),
+    eval_batches=(0, None, True, None),
+    checkpoint_every=(1, None, True, None),
+    sample_every=(0, None, True, None),
+    sample_length=(1, 1 << 20, True, True),
+    temperature=(0.0, 100.0, False, True),
+    seed=(0, 2**32 - 1, True, True),
+    replicas=(1, 1024, True, True),
+    worker_timeout=(0.0, 86400.0, False, True),
+)
 
 # Per-task defaults for the fields left as None. The `lm` defaults reach the
 # README's quality target (validation loss <= 1.55 nats/char) in 5 minutes of
@@ -76,45 +113,23 @@ class TrainConfig:
         return cfg
 
     def validate(self):
-        if self.optimizer not in OPTIMIZERS:
-            raise ConfigError(f"Unknown optimizer {self.optimizer!r}; choose adam or sgd.")
-        if self.lr_decay not in DECAYS:
-            raise ConfigError(f"Unknown lr decay {self.lr_decay!r}; choose cosine or none.")
-        for name in (
-            "units",
-            "layers",
-            "batch_size",
-            "seq_len",
-            "eval_every",
-            "checkpoint_every",
-            "sample_length",
-        ):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                flag = name.replace("_", "-")
-                raise ConfigError(f"--{flag} must be a positive integer, got {value!r}.")
-        if self.steps is not None and self.steps < 1:
-            raise ConfigError(f"--steps must be a positive integer, got {self.steps!r}.")
-        if self.steps is None and not (self.minutes and self.minutes > 0):
+        """Every field: type, finiteness, range, allowed values, and combinations."""
+        for field in dataclasses.fields(self):
+            _check_field(field, getattr(self, field.name))
+        if self.steps is None and self.minutes is None:
             raise ConfigError("Give a positive --steps or --minutes.")
-        if not self.lr > 0 or not 0 <= self.momentum < 1 or not self.clip_norm > 0:
-            raise ConfigError("--lr and --clip-norm must be > 0, --momentum in [0, 1).")
-        if not 0 <= self.dropout < 1 or not 0 < self.val_fraction < 1:
-            raise ConfigError("--dropout must be in [0, 1) and --val-fraction in (0, 1).")
         if self.task == "lm" and self.bidirectional:
             raise ConfigError(
                 "A language model cannot be bidirectional: the backward "
                 "direction would see the character it must predict. "
                 "Use --bidirectional with --task tag or classify."
             )
-        if self.strategy not in ("default", "mirrored", "multi-worker"):
-            raise ConfigError(
-                f"Unknown strategy {self.strategy!r}; choose default, mirrored or multi-worker."
-            )
-        if self.strategy == "mirrored" and self.batch_size % max(self.replicas, 1):
+        if self.strategy == "mirrored" and self.batch_size % self.replicas:
             raise ConfigError(f"--batch-size {self.batch_size} must be divisible by --replicas.")
-        if not self.temperature > 0:
-            raise ConfigError(f"--temperature must be > 0, got {self.temperature!r}.")
+        if self.task == "classify" and self.text is not None:
+            raise ConfigError(
+                "--task classify uses the bundled plays and their categories; drop --text."
+            )
 
     def to_json(self):
         return json.dumps(dataclasses.asdict(self), indent=2)
@@ -129,3 +144,59 @@ class TrainConfig:
                 f"Unknown config fields {sorted(unknown)}: not a run of this version."
             )
         return cls(**data)
+
+
+def _flag(name):
+    return "--" + name.replace("_", "-")
+
+
+def _check_field(field, value):
+    """One field against its annotation, `CHOICES` and `RANGES`; `ConfigError` otherwise."""
+    kinds = [t for t in typing.get_args(field.type) if t is not type(None)] or [field.type]
+    optional = type(None) in typing.get_args(field.type)
+    if value is None:
+        if optional:
+            return
+        raise ConfigError(f"{_flag(field.name)} needs a value.")
+    kind = kinds[0]
+    ok = isinstance(value, kind) and not (kind is not bool and isinstance(value, bool))
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        ok = True
+    if not ok:
+        raise ConfigError(
+            f"{_flag(field.name)} must be {kind.__name__}, got {value!r} ({type(value).__name__})."
+        )
+    if field.name in CHOICES and value not in CHOICES[field.name]:
+        raise ConfigError(
+            f"Unknown {field.name.replace('_', ' ')} {value!r}; choose one of "
+            f"{', '.join(CHOICES[field.name])} ({_flag(field.name)})."
+        )
+    if field.name in RANGES:
+        _check_range(field.name, value, *RANGES[field.name])
+
+
+def _check_range(name, value, low, high, low_in, high_in):
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{_flag(name)} must be a finite number, got {value!r}.")
+    below = low is not None and (value < low if low_in else value <= low)
+    above = high is not None and (value > high if high_in else value >= high)
+    if below or above:
+        lo, hi = _interval(low, high, low_in, high_in)
+        what = "an integer" if isinstance(value, int) else "a number"
+        what = "a positive integer" if (low, low_in) == (1, True) else what
+        raise ConfigError(f"{_flag(name)} must be {what} in {lo}, {hi}, got {value!r}.")
+
+
+def allowed(name):
+    """The allowed values of field `name` as `--help` shows them, or None."""
+    if name in CHOICES:
+        return "{" + ",".join(CHOICES[name]) + "}"
+    if name in RANGES:
+        return "{}, {}".format(*_interval(*RANGES[name]))
+    return None
+
+
+def _interval(low, high, low_in, high_in):
+    lo = "(-inf" if low is None else ("[" if low_in else "(") + str(low)
+    hi = "inf)" if high is None else str(high) + ("]" if high_in else ")")
+    return lo, hi

@@ -23,6 +23,7 @@ from rnn_keras_common.cli import run_cli
 
 
 def parse_args(argv):
+    from rnn_keras_common import config
     from rnn_keras_common.config import TrainConfig
 
     p = argparse.ArgumentParser(
@@ -40,6 +41,8 @@ def parse_args(argv):
     comments = _field_comments()
     for field in dataclasses.fields(TrainConfig):
         flag, kind = "--" + field.name.replace("_", "-"), _flag_type(field.type)
+        if config.allowed(field.name):
+            comments[field.name] = f"{comments.get(field.name, '')} [{config.allowed(field.name)}]"
         if kind is bool:
             p.add_argument(
                 flag,
@@ -87,6 +90,8 @@ def build_config(args):
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(line_buffering=True)  # logs show lines as they happen
     cfg = None if args.resume else build_config(args)  # flags checked before TensorFlow loads
     import_tensorflow()
     from rnn_keras.train import distributed, runs
@@ -137,7 +142,10 @@ def export_run(run_dir, trainer):
         runtime = importlib.import_module(export_package() + ".runtime")
         lm = runtime.load(results[-1][0])
         text = lm.generate(
-            "\n", trainer.cfg.sample_length, trainer.cfg.temperature, seed=trainer.cfg.seed
+            trainer.task.prime,
+            trainer.cfg.sample_length,
+            trainer.cfg.temperature,
+            seed=trainer.cfg.seed,
         )
         print("\nSample (onnxruntime, same seed):\n" + text)
 

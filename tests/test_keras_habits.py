@@ -166,7 +166,9 @@ def test_fit_with_dropout_learns():
     inputs = keras.Input((8, 3))
     h = rk.Bidirectional(rk.RNN(8, dropout=0.1, recurrent_dropout=0.1, seed=0))(inputs)
     model = keras.Model(inputs, keras.layers.Dense(2)(h))
-    model.compile(keras.optimizers.Adam(0.01), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.compile(
+        keras.optimizers.Adam(0.01), keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    )
     history = model.fit(x, y, epochs=20, batch_size=32, verbose=0).history["loss"]
     assert history[-1] < 0.5 * history[0]
 

@@ -4,6 +4,7 @@ import habits (`import rnn_keras` registers the layers; inference never imports 
 import os
 import pathlib
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -118,6 +119,11 @@ def test_wheel_installs_and_runs_outside_the_repository(tmp_path):
     The venv sees this machine's site-packages for the heavy dependencies (TensorFlow is
     not downloaded again); the project itself comes only from the wheel.
     """
+    source = tmp_path / "src"  # a copy: setuptools' build/ never lands in the checkout
+    for name in ("rnn_keras", "rnn_keras_common", "export"):
+        shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
     run(
         [
             sys.executable,
@@ -127,7 +133,7 @@ def test_wheel_installs_and_runs_outside_the_repository(tmp_path):
             "-q",
             "--no-build-isolation",
             "--no-deps",
-            str(ROOT),
+            str(source),
             "-w",
             str(tmp_path / "dist"),
         ],

@@ -99,33 +99,6 @@ def encoder(h, sizes, bidirectional, return_sequences, activation, dropout):
     return h
 
 
-def _token_model(
-    vocab_size,
-    outputs,
-    per_step,
-    name,
-    units=128,
-    num_layers=1,
-    bidirectional=True,
-    activation="tanh",
-    dropout=0.0,
-):
-    """`tokens` (0 = padding, masked) -> one-hot -> encoder -> `logits` = V s + c.
-
-    `units` (int or one per layer), `num_layers`, `bidirectional`, `activation`
-    and `dropout` choose the encoder (see `_encoder`).
-    """
-    tokens = keras.Input((None,), dtype="int32", name="tokens")
-    h = OneHot(vocab_size, mask_zero=True, name="one_hot")(tokens)
-    h = encoder(h, units_list(units, num_layers), bidirectional, True, activation, dropout)
-    if not per_step:
-        # mean of s_t over the real steps: every step gets gradient directly, where the
-        # last state alone would leave the start of a long passage to vanishing gradients
-        h = keras.layers.GlobalAveragePooling1D(name="pool")(h)
-    logits = keras.layers.Dense(outputs, name="head")(h)  # V s + c
-    return keras.Model(tokens, logits, name=name)
-
-
 def token_model(
     vocab_size,
     outputs,

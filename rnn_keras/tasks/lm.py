@@ -76,6 +76,9 @@ class Task:
 
     def __init__(self, cfg, text):
         self.cfg, self.vocab, self.labels = cfg, Vocab.from_text(text), None
+        # samples start from a line break when the text has one, else from its own first
+        # character: a prime the vocabulary lacks could never be encoded
+        self.prime = "\n" if "\n" in text else text[0]
         train, val = data.split(np.array(self.vocab.encode(text), np.int32), cfg.val_fraction)
         self.train = LMStreams(train, cfg.batch_size, cfg.seq_len)
         self.val = LMStreams(

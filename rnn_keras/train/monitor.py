@@ -8,7 +8,6 @@ import time
 import tensorflow as tf
 from tqdm import tqdm
 
-
 PLAIN_EVERY_S = 10.0  # without a terminal: one plain progress line at most this often
 
 

@@ -7,6 +7,7 @@ of one batch is fed as the initial state of the next (truncated BPTT; the
 gradient stops at the boundary because the state enters as an input).
 """
 
+import contextlib
 import dataclasses
 import math
 import pathlib
@@ -122,7 +123,7 @@ class Trainer:
     def sample(self, length=None, seed=None):
         generator = Generator(self.model, self.task.vocab)
         return generator.generate(
-            "\n",
+            self.task.prime,
             length or self.cfg.sample_length,
             self.cfg.temperature,
             seed=self.cfg.seed if seed is None else seed,
@@ -164,6 +165,9 @@ class Trainer:
 
     def _periodic(self, window):
         cfg, last = self.cfg, self.step >= self.cfg.steps
+        due = self.step % cfg.checkpoint_every == 0 or last
+        if due:
+            self.save_checkpoint()  # first: an evaluation or sample that fails loses nothing
         if self.step % cfg.eval_every == 0 or last:
             row = {
                 "step": self.step,
@@ -175,10 +179,15 @@ class Trainer:
             if row["val_loss"] < self.best:
                 self.best = row["val_loss"]
                 checkpoint.atomic_save_model(self.model, self.run_dir / "best.keras")
+                if due:
+                    self.save_checkpoint()  # so a resumed run knows this best
         if self.task.name == "lm" and cfg.sample_every and self.step % cfg.sample_every == 0:
             self.monitor.message(f"--- sample at step {self.step} ---\n{self.sample()}\n---")
-        if self.step % cfg.checkpoint_every == 0 or last:
-            self.save_checkpoint()
+
+
+@contextlib.contextmanager
+def _no_lock():
+    yield  # no run folder to lock: checkpoint.load gives the user's error
 
 
 def calibrate_steps(trainer, minutes):
@@ -216,10 +225,23 @@ def _first_step(trainer):
 def train_and_evaluate(cfg, run_dir, overwrite=False, text=None):
     """Start a new run in `run_dir` with `cfg`; returns `(trainer, final metrics)`."""
     cfg = cfg.resolved()
-    task = make_task(cfg, text)
+    task = make_task(cfg, text)  # the data is read and checked before the folder is touched
     strategy = _start(cfg)
     run_dir = _writes_to(run_dir, cfg)
-    runs.prepare_new(run_dir, overwrite)
+    with runs.locked(run_dir):
+        replacing = runs.prepare_new(run_dir, overwrite)
+        try:
+            trainer = _start_new(cfg, run_dir, task, strategy)
+        except BaseException:
+            if replacing:
+                runs.restore_old(run_dir)  # a failed start loses nothing
+            raise
+        runs.commit_new(run_dir)
+        return trainer, _run(trainer)
+
+
+def _start_new(cfg, run_dir, task, strategy):
+    """Build, take the first step(s) and write a first checkpoint: the run has started."""
     keras.utils.set_random_seed(cfg.seed)
     with strategy.scope():
         trainer = Trainer(cfg, run_dir, task, task.model(), strategy=strategy)
@@ -230,7 +252,7 @@ def train_and_evaluate(cfg, run_dir, overwrite=False, text=None):
         steps = calibrate_steps(trainer, cfg.minutes)
         trainer.cfg = cfg = dataclasses.replace(cfg, steps=steps)
     runs.write_metadata(run_dir, cfg, task)
-    return trainer, _run(trainer)
+    return trainer
 
 
 def _run(trainer):
@@ -246,9 +268,10 @@ def resume(run_dir, text=None):
     task = make_task(cfg, text)
     runs.check_vocab(run_dir, task)
     strategy = _start(cfg)
-    with strategy.scope():
-        model, optimizer_values, carry, state = checkpoint.load(run_dir)
-        saved = (optimizer_values, carry, state)
-        trainer = Trainer(cfg, _writes_to(run_dir, cfg), task, model, saved, strategy)
-    _first_step(trainer)
-    return trainer, _run(trainer)
+    with runs.locked(_writes_to(run_dir, cfg)) if runs.is_run(run_dir) else _no_lock():
+        with strategy.scope():
+            model, optimizer_values, carry, state = checkpoint.load(run_dir)
+            saved = (optimizer_values, carry, state)
+            trainer = Trainer(cfg, _writes_to(run_dir, cfg), task, model, saved, strategy)
+        _first_step(trainer)
+        return trainer, _run(trainer)
