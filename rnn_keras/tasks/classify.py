@@ -4,7 +4,6 @@ import numpy as np
 
 from rnn_keras.data import plays
 from rnn_keras.tasks.base import ShuffledBatches, encoder_args, in_batches, token_model
-from rnn_keras_common.config import ConfigError
 from rnn_keras_common.vocab import Vocab
 
 
@@ -49,10 +48,6 @@ class Task:
     name, stateful = "classify", False
 
     def __init__(self, cfg, text=None):
-        if cfg.text is not None:
-            raise ConfigError(
-                "--task classify uses the bundled plays and their categories; drop --text."
-            )
         self.cfg = cfg
         train, val, self.labels = classification_data(lines_per_passage=cfg.seq_len)
         self.vocab = Vocab.from_text("".join(p for p, _ in train + val))
