@@ -29,17 +29,27 @@ def main(argv=None):
     )
     parser.add_argument("--out-dir", help="where to write the .onnx files (default: RUN_DIR)")
     args = parser.parse_args(argv)
+    if args.out_dir:
+        _make_out_dir(args.out_dir)
 
     from rnn_keras_common._quiet import import_tensorflow
 
     import_tensorflow()
     from . import api
 
-    model, cfg, vocab, labels = api.load_run_model(args.run_dir)
-    results = api.export_model(model, cfg, vocab, labels, args.out_dir or args.run_dir, args.path)
+    results = api.export_run(args.run_dir, args.path, out_dir=args.out_dir)
     for path, diff in results:
         print(f"{path}  ({args.path}; max abs diff vs TensorFlow {diff:.2g})")
     return 0
+
+
+def _make_out_dir(out_dir):
+    import pathlib
+
+    try:
+        pathlib.Path(out_dir).mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise ValueError(f"--out-dir {out_dir} is a file; pass a folder.") from None
 
 
 def cli(argv=None):

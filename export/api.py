@@ -54,8 +54,11 @@ def lower(model, meta, path, kind):
     return loop.convert(model, meta, time=1 if kind == "step" else None)
 
 
-def export_model(model, cfg, vocab, labels, out_dir, path="scan", check=True):
-    """Write `model.onnx` (+ `step.onnx` for the LM) to `out_dir`; returns `[(file, max_diff)]`."""
+def export_model(model, cfg, vocab, labels, out_dir, path="scan", check=True, sample=None):
+    """Write `model.onnx` (+ `step.onnx` for the LM) to `out_dir`; returns `[(file, max_diff)]`.
+
+    The parity check reads `sample` (a run's `sample.txt`), else the file `cfg["text"]`.
+    """
     if path not in PATHS:
         raise ValueError(f"`path` must be one of {PATHS}, got {path!r}.")
     out_dir = pathlib.Path(out_dir)
@@ -68,17 +71,22 @@ def export_model(model, cfg, vocab, labels, out_dir, path="scan", check=True):
         )
         onnx_model = lower(model, meta, path, kind)
         final = out_dir / ("step.onnx" if kind == "step" else "model.onnx")
-        results.append((final, _write_checked(onnx_model, final, model, cfg, vocab, kind, check)))
+        checked = _write_checked(onnx_model, final, model, (cfg, vocab, kind, sample), check)
+        results.append((final, checked))
     return results
 
 
-def _write_checked(onnx_model, final, model, cfg, vocab, kind, check):
-    """Save to a temporary name, check parity there, then rename: no half-written file."""
+def _write_checked(onnx_model, final, model, inputs, check):
+    """Save to a temporary name, check parity there, then rename: no half-written file.
+
+    `inputs` is `(cfg, vocab, kind, sample)`: what the parity check feeds.
+    """
+    cfg, vocab, kind, sample = inputs
     fd, tmp = checkpoint.temp_file(final, ".onnx")
     os.close(fd)
     try:
         onnx.save(onnx_model, tmp)
-        diff = parity.check(model, tmp, cfg, vocab, kind) if check else None
+        diff = parity.check(model, tmp, cfg, vocab, kind, text=sample) if check else None
         os.replace(tmp, final)
         return diff
     finally:
@@ -88,6 +96,8 @@ def _write_checked(onnx_model, final, model, cfg, vocab, kind, check):
 def load_run_model(run_dir):
     """The run's best model (or its latest checkpoint's), config and vocabulary."""
     run_dir = pathlib.Path(run_dir)
+    if not run_dir.is_dir():
+        raise FileNotFoundError(f"{run_dir}: no such folder. Pass a folder written by train.py.")
     cfg = json.loads(runs.read_config(run_dir).to_json())
     vocab, labels = runs.read_vocab(run_dir)
     best = run_dir / "best.keras"
@@ -96,7 +106,42 @@ def load_run_model(run_dir):
     return saving.load_model(best), cfg, Vocab(vocab.chars), labels
 
 
-def export_run(run_dir, path="scan", check=True):
-    """Export the run in `run_dir` next to it; returns `[(file, max_diff)]`."""
+def run_sample(run_dir, cfg):
+    """The text the parity check reads: the run's `sample.txt`, or its text if still there."""
+    sample = runs.read_sample(run_dir)
+    if sample is None and cfg.get("text") and not pathlib.Path(cfg["text"]).is_file():
+        raise FileNotFoundError(
+            f"{run_dir} keeps no text sample (a run from before rnn-keras 0.2) and its training "
+            f"text {cfg['text']} is gone: put the text back there to export this run."
+        )
+    return sample
+
+
+def load_matching_run(meta, run_dir):
+    """Refuse to compare a model with a run it was not exported from."""
+    model, cfg, vocab, _ = load_run_model(run_dir)
+    sizes = [int(t.shape[-1]) for t in model.inputs[1:]]
+    differ = [
+        what
+        for what, ours, theirs in (
+            ("task", meta["task"], cfg["task"]),
+            ("vocabulary", list(meta["vocab"]), list(vocab.chars)),
+            ("state sizes", meta.get("state_sizes") or sizes, sizes),
+        )
+        if ours != theirs
+    ]
+    if differ:
+        raise ValueError(
+            f"--compare {run_dir}: this model does not belong to that run (the "
+            f"{' and '.join(differ)} differ: model {meta['task']!r} with {len(meta['vocab'])} "
+            f"characters, run {cfg['task']!r} with {len(vocab.chars)}). Pass the run folder "
+            "the model was exported from."
+        )
+    return model, cfg, vocab
+
+
+def export_run(run_dir, path="scan", check=True, out_dir=None):
+    """Export the run in `run_dir` (next to it by default); returns `[(file, max_diff)]`."""
     model, cfg, vocab, labels = load_run_model(run_dir)
-    return export_model(model, cfg, vocab, labels, run_dir, path, check)
+    sample = run_sample(run_dir, cfg)
+    return export_model(model, cfg, vocab, labels, out_dir or run_dir, path, check, sample)

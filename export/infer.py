@@ -43,6 +43,7 @@ def main(argv=None):
     if note:
         print(note, file=sys.stderr)
     task = model.meta["task"]
+    run = _matching_run(args, model) if args.compare else None  # refused before any output
     if task == "lm":
         if args.length < 0:
             raise ValueError("--length must be >= 0.")
@@ -59,8 +60,8 @@ def main(argv=None):
     else:
         label, probs = model.classify(args.text)
         print(label, " ".join(f"{k}={v:.3f}" for k, v in probs.items()))
-    if args.compare:
-        _compare(args, model)
+    if run:
+        _compare(args, model, run)
     return 0
 
 
@@ -76,17 +77,23 @@ def form_note(model):
     return None
 
 
-def _compare(args, model):
+def _matching_run(args, model):
+    """`(model, cfg, vocab, sample)` of the `--compare` run; refused unless the model is its."""
     from rnn_keras_common._quiet import import_tensorflow
 
     import_tensorflow()
-    from . import api, parity
+    from . import api
 
-    tf_model, cfg, vocab, _ = api.load_run_model(args.compare)
-    kind = model.meta["kind"]
-    diff = parity.max_difference(
-        tf_model, args.model, parity.real_inputs(cfg, vocab, kind), args.device
-    )
+    tf_model, cfg, vocab = api.load_matching_run(model.meta, args.compare)
+    return tf_model, cfg, vocab, api.run_sample(args.compare, cfg)
+
+
+def _compare(args, model, run):
+    from . import parity
+
+    tf_model, cfg, vocab, sample = run
+    tokens = parity.real_inputs(cfg, vocab, model.meta["kind"], text=sample)
+    diff = parity.max_difference(tf_model, args.model, tokens, args.device)
     print(f"max abs difference TensorFlow vs onnxruntime ({args.device}): {diff:.3g}")
 
 

@@ -14,14 +14,16 @@ class ParityError(RuntimeError):
     """onnxruntime's outputs differ from TensorFlow's by more than the tolerance."""
 
 
-def real_inputs(cfg, vocab, kind, batch=4, seed=0):
+def real_inputs(cfg, vocab, kind, batch=4, seed=0, text=None):
     """`tokens` from the run's own text: a right-padded batch of different lengths.
+
+    `text` is the run's sample (`sample.txt`); without one, the text file the config names.
 
     The LM's sequence model gets full windows (it is never padded), its step
     model one token; tag/classify get lines of lengths 5..40, so padding and
     the backward direction's start at each sequence's end are both exercised.
     """
-    text = data.read_text(cfg.get("text"))
+    text = data.read_text(cfg.get("text")) if text is None else text
     known = set(vocab.chars)
     text = "".join(c for c in text[:200_000] if c in known)
     rng = np.random.default_rng(seed)
@@ -72,9 +74,9 @@ def max_difference(model, onnx_path, tokens, device="cpu"):
     return max(diffs)
 
 
-def check(model, onnx_path, cfg, vocab, kind, device="cpu"):
+def check(model, onnx_path, cfg, vocab, kind, device="cpu", text=None):
     """The max abs difference; `ParityError` above `TOLERANCE`."""
-    diff = max_difference(model, onnx_path, real_inputs(cfg, vocab, kind), device)
+    diff = max_difference(model, onnx_path, real_inputs(cfg, vocab, kind, text=text), device)
     if not diff <= TOLERANCE:
         raise ParityError(
             f"{onnx_path}: onnxruntime differs from TensorFlow by {diff:.3g} "

@@ -35,6 +35,9 @@ def run_cli(main, user_errors, interrupted="the last good checkpoint is intact")
         return 2
     except OSError as err:
         if err.errno not in DISK_ERRORS:
+            if isinstance(err, user_errors()):  # e.g. export's FileNotFoundError
+                print(f"error: {err}", file=sys.stderr)
+                return 2
             raise
         print(
             f"error: cannot write {err.filename or ''}: {err.strerror}. Free space or "

@@ -3,6 +3,7 @@
 import dataclasses
 import json
 import math
+import pathlib
 import typing
 
 TASKS = ("lm", "tag", "classify")
@@ -58,6 +59,27 @@ TASK_DEFAULTS = {
         units=128, layers=1, bidirectional=True, batch_size=64, seq_len=6, lr=2e-3, minutes=2.0
     ),
 }
+
+
+# What `--resume` may change: how long and how fast to go on, and what to report on
+# the way. Everything else defines the model or its data and stays as the run began.
+RESUMABLE = (
+    "text",  # the same content at a new path: its hash is checked against the run's
+    "steps",
+    "minutes",
+    "lr",
+    "clip_norm",
+    "skip_nonfinite",
+    "eval_every",
+    "eval_batches",
+    "checkpoint_every",
+    "sample_every",
+    "sample_length",
+    "temperature",
+    "progress",
+    "jit_compile",
+    "worker_timeout",
+)
 
 
 class ConfigError(ValueError):
@@ -200,3 +222,40 @@ def _interval(low, high, low_in, high_in):
     lo = "(-inf" if low is None else ("[" if low_in else "(") + str(low)
     hi = "inf)" if high is None else str(high) + ("]" if high_in else ")")
     return lo, hi
+
+
+def for_resume(saved, overrides, run_dir):
+    """The config of a resumed run: `saved` with the `overrides` `--resume` allows.
+
+    A flag that would change the model or its data is refused, naming it; giving
+    it the run's own value is harmless. `--minutes` alone re-plans the step count.
+    """
+    changed = {k: v for k, v in overrides.items() if getattr(saved, k) != v}
+    refused = sorted(k for k in changed if k not in RESUMABLE)
+    if refused:
+        named = ", ".join(f"{_flag(k)} (the run has {getattr(saved, k)!r})" for k in refused)
+        raise ConfigError(
+            f"--resume {run_dir}: {named} cannot change when resuming; they define the "
+            "model or its data. Drop them, or start a new run with --run-dir. With --resume "
+            "you may change: " + ", ".join(_flag(k) for k in RESUMABLE) + "."
+        )
+    if "minutes" in changed and "steps" not in changed:
+        changed["steps"] = None  # re-planned from the time budget once the run restarts
+    cfg = dataclasses.replace(saved, **changed)
+    cfg.validate()
+    return cfg
+
+
+def read_run_config(run_dir):
+    """The resolved `TrainConfig` saved in `run_dir/config.json` (no TensorFlow needed)."""
+    path = pathlib.Path(run_dir) / "config.json"
+    if not path.is_file():
+        raise ConfigError(
+            f"{run_dir} is not a run folder (no config.json). Pass a folder written by train.py."
+        )
+    try:
+        return TrainConfig.from_json(path.read_text()).resolved()
+    except (ValueError, TypeError) as err:
+        raise ConfigError(
+            f"{path} is unreadable or from another version of rnn-keras ({err})."
+        ) from err

@@ -5,6 +5,7 @@
     python train.py --task classify --minutes 2
     python train.py --text my.txt --steps 2000 --run-dir runs/mine
     python train.py --resume runs/mine               # continue after a stop or a kill
+    python train.py --resume runs/mine --steps 4000  # extend it (a finished run too)
 
 It prints the resolved config, trains with a live progress bar, and ends by
 saying where the artefacts are (and, for the LM, printing a sample).
@@ -14,6 +15,7 @@ import argparse
 import dataclasses
 import datetime
 import importlib
+import os
 import pathlib
 import sys
 import typing
@@ -75,45 +77,78 @@ def _field_comments():
     return comments
 
 
-def build_config(args):
+def _given(args):
+    """The TrainConfig fields given on the command line (a `--text` made absolute)."""
     from rnn_keras_common.config import TrainConfig
 
-    overrides = {
+    given = {
         f.name: getattr(args, f.name)
         for f in dataclasses.fields(TrainConfig)
         if getattr(args, f.name) is not None
     }
+    if given.get("text"):  # the run must not depend on the folder it was started from
+        given["text"] = os.path.abspath(given["text"])
+    return given
+
+
+def build_config(args):
+    from rnn_keras_common.config import TrainConfig
+
+    overrides = _given(args)
     if "steps" in overrides and "minutes" not in overrides:
         overrides["minutes"] = None
     return TrainConfig(**overrides).resolved()
+
+
+def resume_config(args):
+    """The run's config with the flags `--resume` allows; others refused, naming them."""
+    from rnn_keras_common import config
+
+    for flag, value in (("--run-dir", args.run_dir), ("--overwrite", args.overwrite or None)):
+        if value is not None:
+            raise config.ConfigError(
+                f"{flag} cannot go with --resume {args.resume}: a resumed run stays in its "
+                "folder. Drop it."
+            )
+    saved = config.read_run_config(args.resume)
+    return config.for_resume(saved, _given(args), args.resume)
 
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(line_buffering=True)  # logs show lines as they happen
-    cfg = None if args.resume else build_config(args)  # flags checked before TensorFlow loads
+    # every flag is checked before TensorFlow loads and before anything is written
+    cfg = resume_config(args) if args.resume else build_config(args)
     import_tensorflow()
-    from rnn_keras.train import distributed, runs
-
-    cfg = cfg or runs.read_config(args.resume)
+    from rnn_keras.train import distributed
 
     distributed.configure_devices(cfg.strategy, cfg.replicas)  # before TF makes its devices
-    from rnn_keras.train import report, training
+    from rnn_keras.train import report
 
-    if args.resume:
-        print(f"Resuming {args.resume}")
-        trainer, result = training.resume(args.resume)
-        run_dir = args.resume
-    else:
-        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-        run_dir = args.run_dir or f"runs/{cfg.task}-{stamp}"
-        print("Config:\n" + cfg.to_json())
-        trainer, result = training.train_and_evaluate(cfg, run_dir, overwrite=args.overwrite)
+    trainer, result, run_dir = _train(args, cfg)
     report.finish(trainer, result, run_dir)
     if args.export and distributed.is_chief():
         export_run(run_dir, trainer)
     return 0
+
+
+def _train(args, cfg):
+    """Start or resume the run; TensorFlow's out-of-memory becomes a `MemoryError`."""
+    import tensorflow as tf
+
+    from rnn_keras.train import training
+
+    try:
+        if args.resume:
+            print(f"Resuming {args.resume}")
+            return (*training.resume(args.resume, cfg), args.resume)
+        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+        run_dir = args.run_dir or f"runs/{cfg.task}-{stamp}"
+        print("Config:\n" + cfg.to_json())
+        return (*training.train_and_evaluate(cfg, run_dir, overwrite=args.overwrite), run_dir)
+    except tf.errors.ResourceExhaustedError as err:  # its message is pages of allocator state
+        raise MemoryError(err.message.splitlines()[0] if err.message else "") from err
 
 
 def export_package():

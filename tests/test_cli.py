@@ -84,7 +84,15 @@ def test_resume_of_a_folder_that_is_not_a_run(tmp_path, capsys):
     assert code == 2 and "not a run folder" in err
 
 
-def test_resume_with_a_different_vocabulary(run, capsys):
+def test_resume_with_a_different_text(run, capsys):
+    other = run.parent / "other.txt"
+    other.write_text("Completely different letters: XYZ qj!\n" * 40, encoding="utf-8")
+    code, err = cli(["--resume", str(run), "--text", str(other)], capsys)
+    assert code == 2 and "not the one the run trained on" in err and "same --text" in err
+
+
+def test_resume_of_an_older_run_checks_the_vocabulary(run, capsys):
+    (run / "data.json").unlink()  # runs from before 0.2 kept no hash
     config = run / "config.json"
     other = run.parent / "other.txt"
     other.write_text("Completely different letters: XYZ qj!\n" * 40, encoding="utf-8")

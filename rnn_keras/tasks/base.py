@@ -2,8 +2,10 @@
 
 A task gives the training loop `model()`, `train` (a batch source whose
 `position` is its whole state, for checkpoints), `val_batches()` and
-`metrics(totals)`. Batches are `(tokens, targets, weights)`; `weights` is 0 at
-padding so the loss counts real steps only. Models end in logits `V s_t + c`:
+`metrics(totals)`, and `source`, the text it learned from (hashed into the run
+so a resume can check its data, and sampled for the export's parity check).
+Batches are `(tokens, targets, weights)`; `weights` is 0 at padding so the loss
+counts real steps only. Models end in logits `V s_t + c`:
 the softmax `o_t = softmax(V s_t + c)` is left to the loss (`from_logits=True`)
 and to sampling.
 """

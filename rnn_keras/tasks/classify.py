@@ -50,6 +50,7 @@ class Task:
     def __init__(self, cfg, text=None):
         self.cfg = cfg
         train, val, self.labels = classification_data(lines_per_passage=cfg.seq_len)
+        self.source = "\n\n".join(p for p, _ in train + val)  # hashed and sampled into the run
         self.vocab = Vocab.from_text("".join(p for p, _ in train + val))
         encode = self.vocab.encode
         self.val = [(encode(p)[:MAX_PASSAGE], y) for p, y in val]

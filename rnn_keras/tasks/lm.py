@@ -76,6 +76,7 @@ class Task:
 
     def __init__(self, cfg, text):
         self.cfg, self.vocab, self.labels = cfg, Vocab.from_text(text), None
+        self.source = text  # what the run learned from: hashed and sampled into the run
         # samples start from a line break when the text has one, else from its own first
         # character: a prime the vocabulary lacks could never be encoded
         self.prime = "\n" if "\n" in text else text[0]

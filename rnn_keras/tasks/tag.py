@@ -34,6 +34,7 @@ class Task:
 
     def __init__(self, cfg, text):
         self.cfg, self.labels = cfg, ["inside", "word_end"]
+        self.source = text  # what the run learned from: hashed and sampled into the run
         lines, tags = tagging_data(text, max_len=cfg.seq_len)
         self.vocab = Vocab.from_text("".join(lines))
         examples = [(self.vocab.encode(ln), t) for ln, t in zip(lines, tags)]

@@ -2,7 +2,9 @@
 
 A checkpoint is a folder `checkpoints/step-N/` holding `model.keras`,
 `optimizer.npz` (every optimiser variable, in order), `carry.npz` (the LM's
-carried states) and `state.json` (step, data position, RNG state, metrics so
+carried states), `rng.npz` (the states of the model's Keras seed generators,
+which `model.keras` does not keep: dropout masks after a resume are the ones an
+uninterrupted run draws) and `state.json` (step, data position, RNG state, metrics so
 far). It is written under a temporary name and renamed into place; then the
 one-line pointer file `checkpoints/latest` is replaced atomically
 (`os.replace`). A reader follows `latest`, so it only ever sees complete
@@ -83,6 +85,7 @@ def save(run_dir, step, model, optimizer, carry, state):
         model.save(tmp / "model.keras")
         np.savez(tmp / "optimizer.npz", *[np.asarray(v) for v in optimizer.variables])
         np.savez(tmp / "carry.npz", *[np.asarray(c) for c in carry])
+        np.savez(tmp / "rng.npz", *[np.asarray(v) for v in rng_variables(model)])
         (tmp / "state.json").write_text(json.dumps({**state, "step": step}))
         final = root / f"step-{step}"
         if final.exists():
@@ -119,12 +122,31 @@ def load(run_dir):
         with np.load(folder / "carry.npz", allow_pickle=False) as f:
             carry = [f[f"arr_{i}"] for i in range(len(f.files))]
         state = json.loads((folder / "state.json").read_text())
+        _restore_rng(model, folder / "rng.npz")
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as err:  # ModelFileError too
         raise CheckpointError(
             f"The checkpoint {folder} is damaged ({type(err).__name__}: {err}). "
             "Start a new run, or restore the folder from a backup."
         ) from err
     return model, optimizer_values, carry, state
+
+
+def rng_variables(model):
+    """The model's variables that are not weights: its seed generators' states."""
+    weights = {id(w) for w in model.weights}
+    return [v for v in model.variables if id(v) not in weights]
+
+
+def _restore_rng(model, path):
+    if not path.is_file():  # a checkpoint from before seed states were kept
+        return
+    with np.load(path, allow_pickle=False) as f:
+        values = [f[f"arr_{i}"] for i in range(len(f.files))]
+    variables = rng_variables(model)
+    if len(values) != len(variables):
+        raise ValueError(f"{path} holds {len(values)} seed states, the model {len(variables)}")
+    for var, value in zip(variables, values):
+        var.assign(value)
 
 
 def restore_optimizer(optimizer, values):

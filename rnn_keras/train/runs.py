@@ -4,18 +4,22 @@ RUN_DIR/config.json    the resolved TrainConfig
 RUN_DIR/vocab.json     the characters (id 0 = padding) and, for tag/classify, labels
 RUN_DIR/checkpoints/   the latest checkpoint (see rnn_keras.checkpoint)
 RUN_DIR/best.keras     the model with the best validation loss so far
+RUN_DIR/data.json      the training text's SHA-256, length and path: resume checks it
+RUN_DIR/sample.txt     the first characters of that text: export checks parity on them,
+                       so a run folder exports wherever the text has gone
 RUN_DIR/metrics.csv, loss.png, tensorboard/
 """
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import pathlib
 import shutil
 
 from rnn_keras.train.checkpoint import CheckpointError, atomic_write_bytes
-from rnn_keras_common.config import ConfigError, TrainConfig
+from rnn_keras_common.config import ConfigError, read_run_config
 from rnn_keras_common.vocab import Vocab
 
 MARKER = "config.json"
@@ -114,26 +118,51 @@ def restore_old(run_dir):
     aside.rmdir()
 
 
+DATA, SAMPLE = "data.json", "sample.txt"
+SAMPLE_CHARS = 100_000  # enough for every parity batch, small beside the model
+
+
+def fingerprint(text):
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def write_metadata(run_dir, cfg, task):
     run_dir = pathlib.Path(run_dir)
     vocab = {"chars": task.vocab.chars, "labels": task.labels}
     atomic_write_bytes(run_dir / "vocab.json", json.dumps(vocab, ensure_ascii=False).encode())
-    atomic_write_bytes(run_dir / MARKER, cfg.to_json().encode())
+    source = {"sha256": fingerprint(task.source), "characters": len(task.source), "path": cfg.text}
+    atomic_write_bytes(run_dir / DATA, json.dumps(source, ensure_ascii=False).encode())
+    atomic_write_bytes(run_dir / SAMPLE, task.source[:SAMPLE_CHARS].encode("utf-8"))
+    write_config(run_dir, cfg)
+
+
+def write_config(run_dir, cfg):
+    atomic_write_bytes(pathlib.Path(run_dir) / MARKER, cfg.to_json().encode())
+
+
+def read_sample(run_dir):
+    """The run's own text sample, or None for a run from before samples were kept."""
+    path = pathlib.Path(run_dir) / SAMPLE
+    return path.read_text(encoding="utf-8") if path.is_file() else None
+
+
+def check_data(run_dir, task):
+    """Resuming on other data would silently train another run: the text's hash must match."""
+    path = pathlib.Path(run_dir) / DATA
+    if not path.is_file():  # a run from before hashes were kept: the vocabulary at least
+        return check_vocab(run_dir, task)
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    if saved["sha256"] != fingerprint(task.source):
+        where = saved["path"] or "the bundled plays"
+        raise ConfigError(
+            f"--resume {run_dir}: this text ({len(task.source)} characters) is not the one the "
+            f"run trained on ({saved['characters']} characters, {where}; SHA-256 differs). "
+            "Resume with the same --text."
+        )
 
 
 def read_config(run_dir):
-    run_dir = pathlib.Path(run_dir)
-    if not is_run(run_dir):
-        raise CheckpointError(
-            f"--resume {run_dir}: not a run folder (no {MARKER}). "
-            "Pass the folder a training run wrote."
-        )
-    try:
-        return TrainConfig.from_json((run_dir / MARKER).read_text()).resolved()
-    except (ValueError, TypeError) as err:
-        raise CheckpointError(
-            f"--resume {run_dir}: its {MARKER} is unreadable or from another version ({err})."
-        ) from err
+    return read_run_config(run_dir)
 
 
 def read_vocab(run_dir):
@@ -142,7 +171,9 @@ def read_vocab(run_dir):
         saved = json.loads((pathlib.Path(run_dir) / "vocab.json").read_text(encoding="utf-8"))
         return Vocab(saved["chars"]), saved["labels"]
     except (OSError, ValueError, KeyError, TypeError) as err:
-        raise CheckpointError(f"{run_dir}/vocab.json is missing or damaged ({err}).") from err
+        raise CheckpointError(
+            f"{run_dir}/vocab.json is missing or damaged ({err}): not a complete run folder."
+        ) from err
 
 
 def check_vocab(run_dir, task):

@@ -21,25 +21,29 @@ import tensorflow as tf
 
 from rnn_keras.tasks import make_task
 from rnn_keras.tasks.generate import Generator
-from rnn_keras.train import checkpoint, distributed, runs
+from rnn_keras.train import checkpoint, distributed, resources, runs
 from rnn_keras.train.monitor import Monitor
 from rnn_keras.train.steps import StepFunctions, make_optimizer
+from rnn_keras_common.config import ConfigError
 
 
 class NonFiniteError(RuntimeError):
     """The loss or gradient went NaN/inf; nothing from that step was written."""
 
 
-def learning_rate(cfg, step):
+def learning_rate(cfg, step, start=0):
     """Linear warm-up over `cfg.warmup_steps`, then cosine decay to 2% of `lr` (or constant).
 
     The warm-up keeps Adam's first, badly estimated steps from saturating the
     tanh states (a plateau at the unigram loss that takes hundreds of steps to leave).
+    The cosine runs from `start` to `cfg.steps`: 0 for a run, the step a finished run
+    was extended from for an extension (a warm restart at `lr`, without warm-up;
+    Loshchilov & Hutter, SGDR, 2017).
     """
-    warm = min((step + 1) / cfg.warmup_steps, 1.0) if cfg.warmup_steps else 1.0
+    warm = min((step + 1) / cfg.warmup_steps, 1.0) if cfg.warmup_steps and not start else 1.0
     if cfg.lr_decay == "none":
         return cfg.lr * warm
-    frac = min(step / max(cfg.steps, 1), 1.0)
+    frac = min((step - start) / max(cfg.steps - start, 1), 1.0)
     return warm * cfg.lr * (0.02 + 0.98 * 0.5 * (1.0 + math.cos(math.pi * frac)))
 
 
@@ -60,12 +64,14 @@ class Trainer:
         else:
             self.fns = StepFunctions(model, self.optimizer, cfg.clip_norm, cfg.jit_compile)
         self.step, self.best, self.carry, history = 0, math.inf, None, []
+        self.segment_start = 0  # where the learning-rate schedule's cosine starts
         self.losses = []  # every step's training loss, kept in checkpoints
         if saved is not None:
             optimizer_values, carry, state = saved
             checkpoint.restore_optimizer(self.optimizer, optimizer_values)
             self.step, self.best, history = state["step"], state["best"], state["history"]
             self.losses = state["losses"]
+            self.segment_start = state.get("segment_start", 0)
             self.task.train.position = state["position"]
             self.carry = [np.asarray(c) for c in carry] if carry else None
         self.skipped = 0
@@ -100,11 +106,14 @@ class Trainer:
             self.skipped += 1
             self.step += 1
             return loss, 0
-        self.fns.apply(grads, norm, np.float32(learning_rate(self.cfg, self.step)))
+        self.fns.apply(grads, norm, np.float32(self.lr()))
         if self.task.stateful:
             self.carry = [s.numpy() for s in new_states]
         self.step += 1
         return loss, int(np.count_nonzero(weights))
+
+    def lr(self):
+        return learning_rate(self.cfg, self.step, self.segment_start)
 
     def evaluate(self):
         totals, states = {}, None
@@ -134,6 +143,7 @@ class Trainer:
             "position": self.task.train.position,
             "best": self.best,
             "losses": self.losses,
+            "segment_start": self.segment_start,
             "history": self.monitor.history if self.monitor else self.history,
         }
         checkpoint.save(
@@ -151,7 +161,7 @@ class Trainer:
                 loss, tokens = self.train_one()
                 window = (window + [(loss, tokens, time.perf_counter() - t0)])[-50:]
                 speed = sum(w[1] for w in window) / sum(w[2] for w in window)
-                self.monitor.step(self.step, loss, speed, learning_rate(cfg, self.step))
+                self.monitor.step(self.step, loss, speed, self.lr())
                 self._periodic(window)
         finally:
             self.monitor.close()
@@ -190,15 +200,20 @@ def _no_lock():
     yield  # no run folder to lock: checkpoint.load gives the user's error
 
 
-def calibrate_steps(trainer, minutes):
-    """Time a few steps and fix `cfg.steps` to what fits in `minutes` of training."""
-    trainer.cfg = dataclasses.replace(trainer.cfg, steps=10**9)  # peak lr while timing
+def calibrate_steps(trainer, minutes, horizon=10**9):
+    """Time a few steps; the step count at which `minutes` of training from here end.
+
+    The timed steps train with the schedule's `cfg.steps` set to `horizon`: far away
+    (peak lr) for a new run or segment, the old end for a run that goes on.
+    """
+    start = trainer.step
+    trainer.cfg = dataclasses.replace(trainer.cfg, steps=horizon)
     trainer.train_one()  # compiles; not timed
     t0, n = time.perf_counter(), 5
     for _ in range(n):
         trainer.train_one()
     per_step = (time.perf_counter() - t0) / n
-    return max(trainer.step + 1, int(minutes * 60 / per_step))
+    return max(trainer.step + 1, start + int(minutes * 60 / per_step))
 
 
 def _start(cfg):
@@ -226,6 +241,7 @@ def train_and_evaluate(cfg, run_dir, overwrite=False, text=None):
     """Start a new run in `run_dir` with `cfg`; returns `(trainer, final metrics)`."""
     cfg = cfg.resolved()
     task = make_task(cfg, text)  # the data is read and checked before the folder is touched
+    resources.check_memory(cfg, task)
     strategy = _start(cfg)
     run_dir = _writes_to(run_dir, cfg)
     with runs.locked(run_dir):
@@ -262,16 +278,52 @@ def _run(trainer):
     return result
 
 
-def resume(run_dir, text=None):
-    """Continue the run in `run_dir` from its latest checkpoint; returns `(trainer, metrics)`."""
-    cfg = runs.read_config(run_dir)
+def resume(run_dir, cfg=None, text=None):
+    """Continue the run in `run_dir` from its latest checkpoint; returns `(trainer, metrics)`.
+
+    `cfg` is the run's config with what `--resume` may change (`config.for_resume`).
+    More `steps` (or a `minutes` budget) extend a run, finished or not; a finished
+    run's extension starts a new cosine segment at `lr` (see `learning_rate`).
+    """
+    saved = runs.read_config(run_dir)
+    cfg = (cfg or saved).resolved()
+    _check_text_is_there(run_dir, cfg, saved)
     task = make_task(cfg, text)
-    runs.check_vocab(run_dir, task)
+    runs.check_data(run_dir, task)
+    resources.check_memory(cfg, task)
     strategy = _start(cfg)
     with runs.locked(_writes_to(run_dir, cfg)) if runs.is_run(run_dir) else _no_lock():
         with strategy.scope():
             model, optimizer_values, carry, state = checkpoint.load(run_dir)
-            saved = (optimizer_values, carry, state)
-            trainer = Trainer(cfg, _writes_to(run_dir, cfg), task, model, saved, strategy)
+            saved_state = (optimizer_values, carry, state)
+            trainer = Trainer(cfg, _writes_to(run_dir, cfg), task, model, saved_state, strategy)
+        _extend(trainer, saved.steps, run_dir)
         _first_step(trainer)
+        if trainer.cfg != saved:
+            runs.write_config(trainer.run_dir, trainer.cfg)
         return trainer, _run(trainer)
+
+
+def _check_text_is_there(run_dir, cfg, saved):
+    if cfg.text is not None and cfg.text == saved.text and not pathlib.Path(cfg.text).is_file():
+        raise runs.CheckpointError(
+            f"--resume {run_dir}: the run's text {cfg.text} is no longer there. Pass "
+            "--text PATH with the same content (its SHA-256 is checked against the run's)."
+        )
+
+
+def _extend(trainer, planned, run_dir):
+    """Fix the resumed run's step count; a finished run extended restarts the cosine."""
+    cfg, done = trainer.cfg, trainer.step
+    if cfg.steps is not None and cfg.steps <= done:
+        more = "" if cfg.steps == planned else f"--steps {cfg.steps} is not more than that; "
+        raise ConfigError(
+            f"--resume {run_dir}: the run has done {done} of its {planned} steps. {more}"
+            f"Pass --steps N with N > {done}, or --minutes M, to train it further."
+        )
+    finished = done >= planned
+    if finished:
+        trainer.segment_start = done
+    if cfg.steps is None:
+        steps = calibrate_steps(trainer, cfg.minutes, 10**9 if finished else planned)
+        trainer.cfg = dataclasses.replace(cfg, steps=steps)
