@@ -23,7 +23,6 @@ import keras
 import onnx
 
 from rnn_keras.train import checkpoint, runs, saving
-from rnn_keras_common.vocab import Vocab
 
 from . import metadata, parity
 
@@ -67,7 +66,7 @@ def export_model(model, cfg, vocab, labels, out_dir, path="scan", check=True, sa
     results = []
     for kind in kinds:
         meta = metadata.to_props(
-            cfg["task"], kind, vocab.chars, labels, cfg, sizes, path, _versions()
+            cfg["task"], kind, vocab.chars, labels, cfg, sizes, path, _versions(), vocab.unit
         )
         onnx_model = lower(model, meta, path, kind)
         final = out_dir / ("step.onnx" if kind == "step" else "model.onnx")
@@ -103,7 +102,7 @@ def load_run_model(run_dir):
     best = run_dir / "best.keras"
     if not best.is_file():
         best = checkpoint.latest_dir(run_dir) / "model.keras"
-    return saving.load_model(best), cfg, Vocab(vocab.chars), labels
+    return saving.load_model(best), cfg, vocab, labels
 
 
 def run_sample(run_dir, cfg):

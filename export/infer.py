@@ -56,10 +56,12 @@ def main(argv=None):
     elif args.text is None:
         raise ValueError(f'This is a {task} model: pass --text "...".')
     elif task == "tag":
-        print(model.tag(args.text))
+        tagged = model.tag(args.text)
+        print(tagged if isinstance(tagged, str) else " ".join(f"{t}/{tag}" for t, tag in tagged))
     else:
         label, probs = model.classify(args.text)
-        print(label, " ".join(f"{k}={v:.3f}" for k, v in probs.items()))
+        top = sorted(probs.items(), key=lambda kv: -kv[1])[:5]
+        print(f"{label} ({probs[label]:.3f})  top: " + " ".join(f"{k}={v:.3f}" for k, v in top))
     if run:
         _compare(args, model, run)
     return 0

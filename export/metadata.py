@@ -19,8 +19,9 @@ class MetadataError(ValueError):
     """The ONNX file lacks our metadata, or it is malformed."""
 
 
-def to_props(task, kind, vocab_chars, labels, config, state_sizes, path, versions):
+def to_props(task, kind, vocab_chars, labels, config, state_sizes, path, versions, unit="char"):
     values = {
+        "unit": unit,
         "task": task,
         "kind": kind,
         "vocab": vocab_chars,
@@ -32,7 +33,7 @@ def to_props(task, kind, vocab_chars, labels, config, state_sizes, path, version
     }
     return {
         PREFIX + k: v
-        if isinstance(v, str) and k in ("task", "kind", "path")
+        if isinstance(v, str) and k in ("task", "kind", "path", "unit")
         else json.dumps(v, ensure_ascii=False)
         for k, v in values.items()
     }
@@ -66,12 +67,16 @@ def from_props(props, source="model"):
         "task": props[PREFIX + "task"],
         "kind": props[PREFIX + "kind"],
         "path": props.get(PREFIX + "path", ""),
+        "unit": props.get(PREFIX + "unit", "char"),  # files from before 0.2 are by character
     }
     if meta["task"] not in TASKS:
         raise MetadataError(f"{source}: unknown task {meta['task']!r} in metadata.")
     for key in ("vocab", "labels", "config", "state_sizes", "versions"):
         meta[key] = _json(props, key, source) if PREFIX + key in props else None
-    vocab = meta["vocab"]
-    if not isinstance(vocab, list) or not all(isinstance(c, str) and len(c) == 1 for c in vocab):
-        raise MetadataError(f"{source}: metadata vocabulary is not a list of characters.")
+    vocab, unit = meta["vocab"], meta["unit"]
+    if unit not in ("char", "token", "word"):
+        raise MetadataError(f"{source}: unknown vocabulary unit {unit!r} in metadata.")
+    size_ok = (lambda c: len(c) == 1) if unit == "char" else (lambda c: len(c) >= 1)
+    if not isinstance(vocab, list) or not all(isinstance(c, str) and size_ok(c) for c in vocab):
+        raise MetadataError(f"{source}: metadata vocabulary is not a list of {unit}s.")
     return meta

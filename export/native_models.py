@@ -7,20 +7,19 @@ or `scan` (hoisted input projection + one `Scan`); everything else is shared.
 import keras
 import numpy as np
 
-from rnn_keras.layers import RNN, Bidirectional, DeepBidirectional, OneHot
+from rnn_keras.layers import RNN, Bidirectional, DeepBidirectional, OneHot, SequencePool
 
 from . import native, scan
+
+AVERAGE = keras.layers.GlobalAveragePooling1D  # the readout of models from before 0.2
 
 
 def _layers(model):
     """The model's layers that compute something (inputs and dropout skipped)."""
-    kinds = (OneHot, RNN, Bidirectional, DeepBidirectional, keras.layers.GlobalAveragePooling1D)
+    kinds = (OneHot, RNN, Bidirectional, DeepBidirectional, SequencePool, AVERAGE)
     out = []
     for layer in model.layers:
-        if (
-            isinstance(layer, kinds + (keras.layers.GlobalAveragePooling1D,))
-            or layer.name == "head"
-        ):
+        if isinstance(layer, kinds) or layer.name == "head":
             out.append(layer)
         elif type(layer).__name__ not in ("InputLayer", "Dropout"):
             raise ValueError(
@@ -58,6 +57,48 @@ def _masked_mean(g, x, seq_lens):
     total = g.op("ReduceSum", [x, g.const(np.array([0]))], keepdims=0)  # (batch, units)
     count = g.op("Cast", [seq_lens], to=native.TensorProto.FLOAT)
     return g.op("Div", [total, g.op("Unsqueeze", [count, g.const(np.array([1]))])])
+
+
+def _pool(g, x, layer, seq_lens):
+    """`SequencePool` of `(time, batch, features)`: padded steps excluded, as in Keras."""
+    if layer.mode == "mean":
+        return _masked_mean(g, x, seq_lens)
+    if layer.mode == "max":
+        if not seq_lens:
+            return g.op("ReduceMax", [x], axes=[0], keepdims=0)  # opset 13: axes an attribute
+        real = g.op(
+            "Not",
+            [g.op("Equal", [g.op("Transpose", ["tokens"], perm=[1, 0]), g.const(np.int32(0))])],
+        )  # (time, batch)
+        real = g.op("Unsqueeze", [real, g.const(np.array([2]))])
+        lowest = g.op("Where", [real, x, g.const(np.float32(-3.0e38))])
+        top = g.op("ReduceMax", [lowest], axes=[0], keepdims=0)
+        some = g.op(
+            "Unsqueeze", [g.op("Greater", [seq_lens, g.const(np.int32(0))]), g.const(np.array([1]))]
+        )
+        return g.op("Where", [some, top, g.const(np.float32(0.0))])
+    return _last(g, x, layer, seq_lens)
+
+
+def _last(g, x, layer, seq_lens):
+    """Forward features at the last real step; a backward direction's at step 0."""
+    if seq_lens:
+        last = g.op("Max", [g.op("Sub", [seq_lens, g.const(np.int32(1))]), g.const(np.int32(0))])
+        index = g.op(
+            "Cast", [g.op("Unsqueeze", [last, g.const(np.array([1]))])], to=native.TensorProto.INT64
+        )  # (batch, 1)
+        batch_major = g.op("Transpose", [x], perm=[1, 0, 2])
+        forward = g.op("GatherND", [batch_major, index], batch_dims=1)  # (batch, features)
+    else:
+        forward = g.op("Gather", [x, g.const(np.int64(-1))], axis=0)
+    if not layer.backward_units:
+        return forward
+    first = g.op("Gather", [x, g.const(np.int64(0))], axis=0)
+    b, big = layer.backward_units, np.iinfo(np.int64).max
+    axis = g.const(np.array([-1]))
+    keep = g.op("Slice", [forward, g.const(np.array([0])), g.const(np.array([-b])), axis])
+    back = g.op("Slice", [first, g.const(np.array([-b])), g.const(np.array([big])), axis])
+    return g.op("Concat", [keep, back], axis=-1)
 
 
 def _head(g, h, layer, time_major):
@@ -101,7 +142,9 @@ def sequence_model(model, metadata, form="scan"):
                 _bidirectional(g, x, layer, seq_lens, directions),
                 layer.return_sequences,
             )
-        elif isinstance(layer, keras.layers.GlobalAveragePooling1D):
+        elif isinstance(layer, SequencePool):
+            x, time_major = _pool(g, x, layer, seq_lens), False
+        elif isinstance(layer, AVERAGE):
             x, time_major = _masked_mean(g, x, seq_lens), False
         elif isinstance(layer, DeepBidirectional):
             for sub in layer.layers:

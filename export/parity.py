@@ -24,6 +24,8 @@ def real_inputs(cfg, vocab, kind, batch=4, seed=0, text=None):
     the backward direction's start at each sequence's end are both exercised.
     """
     text = data.read_text(cfg.get("text")) if text is None else text
+    if vocab.unit != "char":  # words or a CoNLL file's tokens, unknown ones included
+        return _token_rows(text, vocab, batch, seed)
     known = set(vocab.chars)
     text = "".join(c for c in text[:200_000] if c in known)
     rng = np.random.default_rng(seed)
@@ -40,6 +42,17 @@ def real_inputs(cfg, vocab, kind, batch=4, seed=0, text=None):
         for s, n in zip(rng.integers(0, len(text) - 64, batch), lengths)
     ]
     return pad(rows)
+
+
+def _token_rows(text, vocab, batch, seed):
+    if vocab.unit == "word":
+        words = vocab.split(text)
+    else:  # a CoNLL file: its first column
+        words = [ln.split()[0] for ln in text.splitlines() if ln.split()]
+    rng = np.random.default_rng(seed)
+    lengths = np.linspace(2, min(40, len(words)), batch).astype(int)
+    starts = rng.integers(0, max(len(words) - 40, 1), batch)
+    return pad([vocab.encode(words[s : s + n]) for s, n in zip(starts, lengths)])
 
 
 def feeds_for(model, tokens, seed=0):

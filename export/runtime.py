@@ -12,7 +12,7 @@ import numpy as np
 import onnx
 
 from rnn_keras_common import decoding as sampling
-from rnn_keras_common.vocab import Vocab, pad
+from rnn_keras_common.vocab import make_vocab, pad
 
 from .bound import BoundRunner
 from .metadata import MetadataError, from_props
@@ -40,7 +40,7 @@ class Model:
     def __init__(self, path, device="cpu", cuda_options=None, threads=0):
         self.path = pathlib.Path(path)
         self.meta = read_metadata(path)
-        self.vocab = Vocab(self.meta["vocab"])
+        self.vocab = make_vocab(self.meta["vocab"], self.meta["unit"])
         self.labels = self.meta["labels"]
         self.session = make_session(path, device, cuda_options, threads)
         self.device = device
@@ -65,7 +65,10 @@ class Model:
     def encode_batch(self, texts):
         if isinstance(texts, str) or not texts:
             raise ValueError("Pass a non-empty list of strings.")
-        rows = [self.vocab.encode(t) for t in texts]
+        rows = [
+            self.vocab.encode(t if self.vocab.unit == "char" else self.vocab.split(t))
+            for t in texts
+        ]
         if not all(rows):
             raise ValueError("Every text must hold at least one character.")
         return pad(rows)
@@ -156,6 +159,18 @@ class Tagger(Model):
         return "".join(c + (" " if e == 1 else "") for c, e in zip(text, ends)).rstrip()
 
 
+class TokenTagger(Model):
+    """Tags per whitespace-separated token (a model trained with `--task tag --data`)."""
+
+    def tag(self, text):
+        """`[(token, tag)]` for `text` (a string, split on whitespace, or a token list)."""
+        tokens = self.vocab.split(text) if isinstance(text, str) else list(text)
+        if not tokens:
+            raise ValueError("`text` must hold at least one token.")
+        logits = self.run({"tokens": pad([self.vocab.encode(tokens)])})["logits"][0]
+        return [(t, self.labels[i]) for t, i in zip(tokens, logits.argmax(-1))]
+
+
 class Classifier(Model):
     def classify(self, text):
         """`(label, {label: probability})` for one passage."""
@@ -167,6 +182,7 @@ class Classifier(Model):
 
 def load(path, device="cpu", cuda_options=None, threads=0):
     """The task's model class for an exported ONNX file, on `device` (cpu, cuda, auto)."""
-    task = read_metadata(path)["task"]
-    cls = {"lm": LanguageModel, "tag": Tagger, "classify": Classifier}[task]
+    meta = read_metadata(path)
+    tagger = Tagger if meta["unit"] == "char" else TokenTagger
+    cls = {"lm": LanguageModel, "tag": tagger, "classify": Classifier}[meta["task"]]
     return cls(path, device, cuda_options, threads)

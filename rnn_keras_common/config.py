@@ -12,6 +12,9 @@ DECAYS = ("cosine", "none")
 # the activations whose f' the fused BPTT knows and that XLA compiles (others are refused)
 ACTIVATIONS = ("tanh", "sigmoid", "relu", "linear")
 STRATEGIES = ("default", "mirrored", "multi-worker")
+POOLS = ("last", "mean", "max")  # rnn_keras.layers.pool.MODES
+CLASSIFY_BY = ("play", "category")
+UNITS = ("char", "word")
 # the allowed values of each choice field, shown by `train.py --help`
 CHOICES = dict(
     task=TASKS,
@@ -19,6 +22,9 @@ CHOICES = dict(
     lr_decay=DECAYS,
     activation=ACTIVATIONS,
     strategy=STRATEGIES,
+    pool=POOLS,
+    classify_by=CLASSIFY_BY,
+    unit=UNITS,
 )
 # numeric ranges: (low, high, low_inclusive, high_inclusive); None = unbounded
 RANGES = dict(
@@ -43,6 +49,8 @@ RANGES = dict(
     seed=(0, 2**32 - 1, True, True),
     replicas=(1, 1024, True, True),
     worker_timeout=(0.0, 86400.0, False, True),
+    min_count=(1, None, True, None),
+    max_vocab=(1, 1 << 20, True, True),
 )
 
 # Per-task defaults for the fields left as None. The `lm` defaults reach the
@@ -50,13 +58,34 @@ RANGES = dict(
 # training on a 2-core machine.
 TASK_DEFAULTS = {
     "lm": dict(
-        units=256, layers=3, bidirectional=False, batch_size=64, seq_len=100, lr=3e-3, minutes=5.0
+        units=256,
+        layers=3,
+        bidirectional=False,
+        batch_size=64,
+        seq_len=100,
+        lr=3e-3,
+        minutes=5.0,
+        unit="char",
     ),
     "tag": dict(
-        units=128, layers=2, bidirectional=True, batch_size=64, seq_len=64, lr=3e-3, minutes=2.0
+        units=128,
+        layers=2,
+        bidirectional=True,
+        batch_size=64,
+        seq_len=64,
+        lr=3e-3,
+        minutes=2.0,
+        unit="char",
     ),
     "classify": dict(
-        units=128, layers=1, bidirectional=True, batch_size=64, seq_len=6, lr=2e-3, minutes=2.0
+        units=128,
+        layers=1,
+        bidirectional=True,
+        batch_size=64,
+        seq_len=6,
+        lr=3e-3,
+        minutes=2.0,
+        unit="word",
     ),
 }
 
@@ -65,6 +94,7 @@ TASK_DEFAULTS = {
 # the way. Everything else defines the model or its data and stays as the run began.
 RESUMABLE = (
     "text",  # the same content at a new path: its hash is checked against the run's
+    "data",
     "steps",
     "minutes",
     "lr",
@@ -90,6 +120,12 @@ class ConfigError(ValueError):
 class TrainConfig:
     task: str = "lm"  # lm (next character), tag (word segmentation) or classify (play category)
     text: str | None = None  # UTF-8 text file for lm/tag; None = the bundled Shakespeare plays
+    data: str | None = None  # your labelled file: classify TSV/CSV (text,label); tag CoNLL
+    classify_by: str = "play"  # classify on the plays: which play (38 labels) or category (6)
+    pool: str = "max"  # classify: read the last, mean or max state over the real steps
+    unit: str | None = None  # classify: read characters or words (lowercased; default word)
+    min_count: int = 1  # word/token vocabularies: rarer tokens share the unknown-token id
+    max_vocab: int = 8000  # word/token vocabularies: keep the most frequent this many
     units: int | None = None  # size of each hidden state s_t (task default if None)
     layers: int | None = None  # number of stacked recurrent layers
     bidirectional: bool | None = None  # tag/classify only: forward + backward recurrences
@@ -150,8 +186,18 @@ class TrainConfig:
             raise ConfigError(f"--batch-size {self.batch_size} must be divisible by --replicas.")
         if self.task == "classify" and self.text is not None:
             raise ConfigError(
-                "--task classify uses the bundled plays and their categories; drop --text."
+                "--task classify reads labelled examples: pass --data FILE (TSV or CSV with "
+                "text and label columns) instead of --text, or neither for the bundled plays."
             )
+        if self.unit == "word" and self.task != "classify":
+            raise ConfigError(
+                "--unit word is for --task classify; lm and tag read characters "
+                "(tag --data reads the CoNLL file's own tokens)."
+            )
+        if self.data is not None and self.task == "lm":
+            raise ConfigError("--data is labelled data for tag or classify; the lm takes --text.")
+        if self.data is not None and self.text is not None:
+            raise ConfigError("Give --data (labelled examples) or --text, not both.")
 
     def to_json(self):
         return json.dumps(dataclasses.asdict(self), indent=2)

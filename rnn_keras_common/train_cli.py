@@ -86,8 +86,9 @@ def _given(args):
         for f in dataclasses.fields(TrainConfig)
         if getattr(args, f.name) is not None
     }
-    if given.get("text"):  # the run must not depend on the folder it was started from
-        given["text"] = os.path.abspath(given["text"])
+    for path in ("text", "data"):  # the run must not depend on the folder it started from
+        if given.get(path):
+            given[path] = os.path.abspath(given[path])
     return given
 
 

@@ -4,6 +4,7 @@ TensorFlow-free: the ONNX inference path reads it from the model's metadata.
 """
 
 import json
+import re
 
 import numpy as np
 
@@ -16,6 +17,8 @@ class VocabularyError(ValueError):
 
 class Vocab:
     """Maps characters to ids `1..len(chars)`; id 0 is reserved for padding."""
+
+    unit = "char"
 
     def __init__(self, chars):
         chars = list(chars)
@@ -60,6 +63,70 @@ class Vocab:
 
     def __eq__(self, other):
         return isinstance(other, Vocab) and self.chars == other.chars
+
+
+UNKNOWN = "<unk>"
+
+
+WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*|\d+|[^\w\s]")
+
+
+class TokenVocab:
+    """Maps whole tokens to ids; id 1 is the unknown token, 0 padding.
+
+    Tokens seen fewer than `min_count` times in training (or beyond the
+    `max_size` most frequent), and every unseen token at inference, share
+    `UNKNOWN`'s id, so a new word never stops the model. `unit` says how text
+    becomes tokens: "token" splits on whitespace (CoNLL files come split),
+    "word" lowercases and takes words, numbers and punctuation marks (`WORD`).
+    """
+
+    def __init__(self, tokens, unit="token"):
+        if unit not in ("token", "word"):
+            raise ValueError(f"`unit` must be 'token' or 'word', got {unit!r}.")
+        self.unit = unit
+        tokens = list(tokens)
+        if not tokens or tokens[0] != UNKNOWN or len(set(tokens)) != len(tokens):
+            raise ValueError(f"A token vocabulary is {UNKNOWN!r} then distinct tokens.")
+        if not all(isinstance(t, str) and t and not t.isspace() for t in tokens):
+            raise ValueError("Tokens are non-empty strings without only whitespace.")
+        self.chars = tokens  # the name the metadata and run folder use for either kind
+        self._ids = {t: i + 1 for i, t in enumerate(tokens)}
+
+    @classmethod
+    def from_counts(cls, counts, min_count=1, max_size=None, unit="token"):
+        ranked = sorted(
+            (t for t, n in counts.items() if n >= min_count and t != UNKNOWN),
+            key=lambda t: (-counts[t], t),
+        )
+        return cls([UNKNOWN, *sorted(ranked[:max_size])], unit)
+
+    def __len__(self):
+        return len(self.chars) + 1
+
+    def split(self, text):
+        return text.split() if self.unit == "token" else WORD.findall(text.lower())
+
+    def encode(self, tokens):
+        unknown = self._ids[UNKNOWN]
+        return [self._ids.get(t, unknown) for t in tokens]
+
+    def decode(self, ids):
+        return " ".join(self.chars[i - 1] for i in ids if i != PAD)
+
+    def __eq__(self, other):
+        return isinstance(other, TokenVocab) and (self.chars, self.unit) == (
+            other.chars,
+            other.unit,
+        )
+
+
+UNITS = ("char", "token", "word")
+
+
+def make_vocab(entries, unit="char"):
+    """The vocabulary a run or an exported model saved: characters, tokens or words."""
+    return Vocab(entries) if unit == "char" else TokenVocab(entries, unit)
 
 
 def pad(rows, length=None):

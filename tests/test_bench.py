@@ -67,3 +67,17 @@ def test_ratios_are_taken_within_each_round():
     row = next(line for line in text.splitlines() if line.startswith("| fwd_b1 "))
     assert "5.00 ms (1.00x)" in row and "5.00 ms (0.50x)" in row
     assert "| fwd_b32 | 3.77 G | - | - | - |" in text and text.endswith("| boom | 0 | 0 |")
+
+
+def test_classification_baselines_score_the_held_out_passages():
+    from bench import classify
+
+    rng = np.random.default_rng(0)
+    words = ["ox", "ab", "cd", "ef", "gh"]
+    rows = [
+        (" ".join(rng.choice(words[1:], 4)) + (" ox" if i % 2 else ""), i % 2) for i in range(80)
+    ]
+    scores = classify.baselines(rows[:60], rows[60:])
+    assert scores["majority"][0] == 0.5  # half the held-out passages hold "ox"
+    assert scores["char 1-4-gram LR"][:2] == (1.0, 1.0)
+    assert scores["word 1-2-gram LR"][:2] == (1.0, 1.0)

@@ -69,13 +69,19 @@ def test_tagging_marks_word_ends():
     np.testing.assert_array_equal(tags[0], [0, 1, 0, 0, 1, 0, 1, 0, 0, 1])
 
 
-def test_classification_split_is_by_play():
-    train, val, labels = classify.classification_data()
-    assert labels == list(corpus.CATEGORIES)
-    train_passages, val_passages = {p for p, _ in train}, {p for p, _ in val}
-    assert not train_passages & val_passages
-    assert {y for _, y in val} == set(range(len(labels)))  # every category is held out once
-    assert 0.08 < len(val) / (len(train) + len(val)) < 0.35
+def test_classification_holds_out_whole_blocks_inside_every_play():
+    train, val, labels = classify.play_data(6, "play")
+    assert len(labels) == 38 and labels == [name for _, name, _ in corpus.load_plays()]
+    assert not {p for p, _ in train} & {p for p, _ in val}
+    assert {y for _, y in val} == {y for _, y in train} == set(range(38))  # every play in both
+    assert 0.08 < len(val) / (len(train) + len(val)) < 0.12  # one block in ten
+    # the held-out passages of a play are runs of BLOCK consecutive passages
+    _, name, text = corpus.load_plays()[0]
+    numbered = classify.passages(text, 6)
+    held = [i for i, p in enumerate(numbered) if (p, 0) in set(val)]
+    assert held[: classify.BLOCK] == list(range(5 * classify.BLOCK, 6 * classify.BLOCK))
+    _, _, categories = classify.play_data(6, "category")
+    assert categories == list(corpus.CATEGORIES)
 
 
 def test_vocab_round_trip_and_unknown_characters():

@@ -10,6 +10,7 @@ from rnn_keras.layers.bidirectional import Bidirectional
 from rnn_keras.layers.cell import RNNCell
 from rnn_keras.layers.deep import DeepBidirectional
 from rnn_keras.layers.onehot import OneHot
+from rnn_keras.layers.pool import SequencePool
 from rnn_keras.layers.sequence import RNN
 
-__all__ = ["RNNCell", "RNN", "Bidirectional", "DeepBidirectional", "OneHot"]
+__all__ = ["RNNCell", "RNN", "Bidirectional", "DeepBidirectional", "OneHot", "SequencePool"]

@@ -14,7 +14,7 @@ import keras
 import numpy as np
 
 from rnn_keras.data import DataError
-from rnn_keras.layers import RNN, Bidirectional, DeepBidirectional, OneHot
+from rnn_keras.layers import RNN, Bidirectional, DeepBidirectional, OneHot, SequencePool
 from rnn_keras_common.vocab import PAD, pad
 
 
@@ -25,7 +25,7 @@ class ShuffledBatches:
         if len(examples) < batch_size:
             raise DataError(
                 f"Only {len(examples)} training examples for a batch of {batch_size}; "
-                "use a longer text or a smaller --batch-size."
+                "add data or use a smaller --batch-size."
             )
         self.examples, self.batch_size, self.seed = examples, batch_size, seed
         self.tag_targets = tag_targets
@@ -72,6 +72,11 @@ def encoder_args(cfg):
     )
 
 
+def pooled_args(cfg):
+    """`encoder_args` and the many-to-one readout, for one output per sequence."""
+    return {**encoder_args(cfg), "pool": cfg.pool}
+
+
 def units_list(units, num_layers):
     return list(units) if isinstance(units, (list, tuple)) else [units] * num_layers
 
@@ -111,18 +116,40 @@ def token_model(
     bidirectional=True,
     activation="tanh",
     dropout=0.0,
+    pool="mean",
 ):
     """`tokens` (0 = padding, masked) -> one-hot -> encoder -> `logits` = V s + c.
 
     `units` (int or one per layer), `num_layers`, `bidirectional`, `activation`
-    and `dropout` choose the encoder (see `encoder`).
+    and `dropout` choose the encoder (see `encoder`); `pool` the many-to-one
+    readout when not `per_step` (see `rnn_keras.layers.pool`).
     """
     tokens = keras.Input((None,), dtype="int32", name="tokens")
     h = OneHot(vocab_size, mask_zero=True, name="one_hot")(tokens)
-    h = encoder(h, units_list(units, num_layers), bidirectional, True, activation, dropout)
+    sizes = units_list(units, num_layers)
+    h = encoder(h, sizes, bidirectional, True, activation, dropout)
     if not per_step:
-        # mean of s_t over the real steps: every step gets gradient directly, where the
-        # last state alone would leave the start of a long passage to vanishing gradients
-        h = keras.layers.GlobalAveragePooling1D(name="pool")(h)
+        backward = sizes[-1] if bidirectional else 0
+        h = SequencePool(pool, backward_units=backward, name="pool")(h)
     logits = keras.layers.Dense(outputs, name="head")(h)  # V s + c
     return keras.Model(tokens, logits, name=name)
+
+
+def class_scores(confusion):
+    """From `(true, predicted)` counts: accuracy, macro-F1 and per class `(p, r, f1, support)`.
+
+    Macro-F1 averages over the classes that occur (support > 0), so a label absent
+    from a small validation set neither helps nor hurts.
+    """
+    c = np.asarray(confusion, np.float64)
+    tp, support, predicted = np.diag(c), c.sum(axis=1), c.sum(axis=0)
+    precision = np.divide(tp, predicted, out=np.zeros_like(tp), where=predicted > 0)
+    recall = np.divide(tp, support, out=np.zeros_like(tp), where=support > 0)
+    denom = precision + recall
+    f1 = np.divide(2 * precision * recall, denom, out=np.zeros_like(tp), where=denom > 0)
+    present = support > 0
+    return {
+        "accuracy": float(tp.sum() / max(c.sum(), 1.0)),
+        "macro_f1": float(f1[present].mean()) if present.any() else 0.0,
+        "per_class": list(zip(precision, recall, f1, support)),
+    }

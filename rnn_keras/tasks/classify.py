@@ -1,10 +1,28 @@
-"""`classify`: the play category of a passage of a few lines, split by play."""
+"""`classify`: one label per passage, read by a (bidirectional) RNN and pooled.
+
+Default data: passages of `seq_len` lines from the 38 bundled plays, labelled
+with their play (`--classify-by category` for the play's category). The split
+holds out whole blocks inside every play: passages are numbered within their
+play, cut into blocks of `BLOCK` consecutive ones, and every block whose index
+is `HELD_OUT` modulo `EVERY` is validation, so a validation passage's neighbours
+are validation passages too, and every play is in both sets.
+
+`--data FILE`: the user's `(text, label)` examples (`rnn_keras.data.labelled`),
+split by label (stratified) with `val_fraction`.
+"""
+
+import collections
 
 import numpy as np
 
-from rnn_keras.data import plays
-from rnn_keras.tasks.base import ShuffledBatches, encoder_args, in_batches, token_model
-from rnn_keras_common.vocab import Vocab
+from rnn_keras.data import DataError, labelled, plays
+from rnn_keras.tasks.base import ShuffledBatches, class_scores, in_batches, pooled_args, token_model
+from rnn_keras_common.vocab import UNKNOWN, TokenVocab, Vocab
+
+BLOCK, EVERY, HELD_OUT = 20, 10, 5
+MAX_PASSAGE = 384  # characters of a passage the classifier reads (about 8 lines of verse)
+MAX_WORDS = 96  # words of a passage the classifier reads
+UNK_ID = 1  # a passage with no word at all (only spaces) reads as one unknown word
 
 
 def passages(text, lines_per_passage):
@@ -20,28 +38,56 @@ def passages(text, lines_per_passage):
     ]
 
 
-def classification_data(lines_per_passage=4, val_every=5):
-    """`(train, val, labels)`; train/val are `[(passage, label_id)]`, split by play.
-
-    Every `val_every`-th play of each category (in a fixed order) is held out,
-    so no play is in both sets.
-    """
+def play_data(lines_per_passage=6, classify_by="play"):
+    """`(train, val, labels)` of the plays; train/val are `[(passage, label_id)]`."""
+    corpus = plays.load_plays()
+    labels = [name for _, name, _ in corpus] if classify_by == "play" else list(plays.CATEGORIES)
     train, val = [], []
-    seen = {}
-    for category, _, text in plays.load_plays():
-        label = plays.CATEGORIES.index(category)
-        k = seen[category] = seen.get(category, -1) + 1
-        target = val if k % val_every == val_every // 2 else train
-        target.extend((p, label) for p in passages(text, lines_per_passage))
-    return train, val, list(plays.CATEGORIES)
+    for category, name, text in corpus:
+        label = labels.index(name if classify_by == "play" else category)
+        for i, passage in enumerate(passages(text, lines_per_passage)):
+            held_out = (i // BLOCK) % EVERY == HELD_OUT
+            (val if held_out else train).append((passage, label))
+    return train, val, labels
+
+
+def user_data(path, val_fraction, seed):
+    """`(train, val, labels)` of a labelled file, split by label (stratified)."""
+    from sklearn.model_selection import train_test_split
+
+    rows = labelled.read_labelled(path)
+    counts = labelled.check_stratifiable(path, [y for _, y in rows])
+    labels = sorted(counts)
+    examples = [(text, labels.index(y)) for text, y in rows]
+    try:
+        train, val = train_test_split(
+            examples, test_size=val_fraction, random_state=seed, stratify=[y for _, y in examples]
+        )
+    except ValueError as err:  # fewer validation examples than labels
+        raise DataError(
+            f"--data {path}: {len(examples)} examples with {len(labels)} labels cannot be "
+            f"split with --val-fraction {val_fraction} ({err}). Add examples or raise "
+            "--val-fraction."
+        ) from err
+    return train, val, labels
+
+
+def make_vocabulary(cfg, train, val):
+    """Characters of every passage, or the training passages' most frequent words.
+
+    Words come from training passages only: a validation word the model never
+    saw in training reads as `<unk>`, as it would for a new text.
+    """
+    if cfg.unit == "char":
+        return Vocab.from_text("".join(p for p, _ in train + val))
+    probe = TokenVocab([UNKNOWN], "word")
+    counts = collections.Counter(w for p, _ in train for w in probe.split(p))
+    return TokenVocab.from_counts(counts, cfg.min_count, cfg.max_vocab, "word")
 
 
 def classifier(vocab_size, num_classes, **encoder):
-    """One label per sequence from the mean state over real steps: `(batch, classes)` logits."""
+    """One label per sequence from the pooled states: `(batch, classes)` logits."""
     return token_model(vocab_size, num_classes, False, "classifier", **encoder)
-
-
-MAX_PASSAGE = 384  # characters of a passage the classifier reads (about 8 lines of verse)
 
 
 class Task:
@@ -49,29 +95,51 @@ class Task:
 
     def __init__(self, cfg, text=None):
         self.cfg = cfg
-        train, val, self.labels = classification_data(lines_per_passage=cfg.seq_len)
-        self.source = "\n\n".join(p for p, _ in train + val)  # hashed and sampled into the run
-        self.vocab = Vocab.from_text("".join(p for p, _ in train + val))
-        encode = self.vocab.encode
-        self.val = [(encode(p)[:MAX_PASSAGE], y) for p, y in val]
+        if cfg.data:
+            train, val, self.labels = user_data(cfg.data, cfg.val_fraction, cfg.seed)
+            if len(train) < cfg.batch_size:
+                raise DataError(
+                    f"--data {cfg.data}: {len(train)} training examples, fewer than one batch "
+                    f"of {cfg.batch_size}. Add examples or pass a smaller --batch-size."
+                )
+            self.source = labelled.read_utf8(cfg.data)  # hashed and sampled into the run
+        else:
+            train, val, self.labels = play_data(cfg.seq_len, cfg.classify_by)
+            self.source = "\n\n".join(p for p, _ in train + val)
+        self.vocab = make_vocabulary(cfg, train, val)
+        encode = self.encode
+        self.val = [(encode(p), y) for p, y in val]
         self.train = ShuffledBatches(
-            [(encode(p)[:MAX_PASSAGE], y) for p, y in train],
-            cfg.batch_size,
-            cfg.seed,
-            tag_targets=False,
+            [(encode(p), y) for p, y in train], cfg.batch_size, cfg.seed, tag_targets=False
         )
         counts = np.bincount([y for _, y in self.val], minlength=len(self.labels))
         self.majority_baseline = float(counts.max() / counts.sum())
+        self.summary = class_counts(self.labels, train, val)
+
+    def encode(self, passage):
+        """Ids of the passage's characters or words, cut to what the classifier reads."""
+        if self.vocab.unit == "char":
+            return self.vocab.encode(passage)[:MAX_PASSAGE]
+        return self.vocab.encode(self.vocab.split(passage))[:MAX_WORDS] or [UNK_ID]
 
     def model(self):
-        return classifier(len(self.vocab), len(self.labels), **encoder_args(self.cfg))
+        return classifier(len(self.vocab), len(self.labels), **pooled_args(self.cfg))
 
     def val_batches(self):
         return in_batches(self.val, self.cfg.batch_size, False, self.cfg.eval_batches)
 
     def metrics(self, t):
+        scores = class_scores(t["confusion"])
         return {
-            "val_loss": t["loss"] / t["count"],
-            "val_accuracy": t["correct"] / t["count"],
+            "val_loss": float(t["loss"] / t["count"]),
+            "val_accuracy": scores["accuracy"],
+            "val_macro_f1": scores["macro_f1"],
             "majority_baseline": self.majority_baseline,
         }
+
+
+def class_counts(labels, train, val):
+    """One line of examples per label, train/validation: the imbalance, stated."""
+    tr, va = collections.Counter(y for _, y in train), collections.Counter(y for _, y in val)
+    shown = ", ".join(f"{labels[i]} {tr[i]}/{va[i]}" for i in range(len(labels)))
+    return f"{len(train)} training / {len(val)} validation examples; per label: {shown}"

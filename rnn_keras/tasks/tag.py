@@ -1,11 +1,25 @@
-"""`tag`: word segmentation; a line without its spaces, each character tagged 1 if a
-word ends there."""
+"""`tag`: per-step labels from a (deep bidirectional) RNN.
+
+Default: word segmentation; a line without its spaces, each character tagged 1
+if a word ends there. `--data FILE`: the user's CoNLL file (one token and its
+tag per line, e.g. part of speech or named entities), read token by token with
+a token vocabulary (`--min-count`; rarer and unseen tokens share `<unk>`).
+"""
+
+import collections
 
 import numpy as np
 
 from rnn_keras import data
-from rnn_keras.tasks.base import ShuffledBatches, encoder_args, in_batches, token_model
-from rnn_keras_common.vocab import Vocab
+from rnn_keras.data import DataError, labelled
+from rnn_keras.tasks.base import (
+    ShuffledBatches,
+    class_scores,
+    encoder_args,
+    in_batches,
+    token_model,
+)
+from rnn_keras_common.vocab import UNKNOWN, TokenVocab, Vocab
 
 
 def tagging_data(text, max_len=64, min_words=2):
@@ -30,29 +44,68 @@ def tagger(vocab_size, num_tags=2, **encoder):
 
 
 class Task:
+    """Word segmentation of `text` (the default), or the user's CoNLL tagging (`--data`)."""
+
     name, stateful = "tag", False
 
-    def __init__(self, cfg, text):
-        self.cfg, self.labels = cfg, ["inside", "word_end"]
-        self.source = text  # what the run learned from: hashed and sampled into the run
+    def __init__(self, cfg, text=None):
+        self.cfg = cfg
+        if cfg.data:
+            self._conll(cfg)
+        else:
+            self._segmentation(cfg, text)
+        self.train = ShuffledBatches(self._train, cfg.batch_size, cfg.seed, tag_targets=True)
+
+    def _segmentation(self, cfg, text):
+        self.labels, self.source = ["inside", "word_end"], text  # source: hashed into the run
         lines, tags = tagging_data(text, max_len=cfg.seq_len)
         self.vocab = Vocab.from_text("".join(lines))
         examples = [(self.vocab.encode(ln), t) for ln, t in zip(lines, tags)]
-        train, self.val = data.split(examples, cfg.val_fraction)
-        self.train = ShuffledBatches(train, cfg.batch_size, cfg.seed, tag_targets=True)
+        self._train, self.val = data.split(examples, cfg.val_fraction)
+
+    def _conll(self, cfg):
+        sentences = labelled.read_conll(cfg.data)
+        self.source = labelled.read_utf8(cfg.data)
+        train, val = conll_split(cfg, sentences)
+        self.labels = sorted({t for _, tags in sentences for t in tags})
+        counts = collections.Counter(tok for tokens, _ in train for tok in tokens)
+        self.vocab = TokenVocab.from_counts(counts, cfg.min_count)
+        ids = {t: i for i, t in enumerate(self.labels)}
+
+        def example(tokens, tags):
+            return self.vocab.encode(tokens), np.array([ids[t] for t in tags], np.int32)
+
+        self._train = [example(*s) for s in train]
+        self.val = [example(*s) for s in val]
+        self.summary = (
+            f"{len(train)} training / {len(val)} validation sentences; {len(self.vocab.chars)} "
+            f"tokens (incl. {UNKNOWN} for tokens seen < {cfg.min_count} times); tags: "
+            + ", ".join(self.labels)
+        )
 
     def model(self):
-        return tagger(len(self.vocab), 2, **encoder_args(self.cfg))
+        return tagger(len(self.vocab), len(self.labels), **encoder_args(self.cfg))
 
     def val_batches(self):
         return in_batches(self.val, self.cfg.batch_size, True, self.cfg.eval_batches)
 
     def metrics(self, t):
+        scores = class_scores(t["confusion"])
+        out = {"val_loss": float(t["loss"] / t["count"]), "val_accuracy": scores["accuracy"]}
+        if self.cfg.data:
+            return {**out, "val_macro_f1": scores["macro_f1"]}
         precision = t["tp"] / max(t["tp"] + t["fp"], 1)
         recall = t["tp"] / max(t["tp"] + t["fn"], 1)
-        f1 = 2 * precision * recall / max(precision + recall, 1e-12)
-        return {
-            "val_loss": t["loss"] / t["count"],
-            "val_accuracy": t["correct"] / t["count"],
-            "val_f1": f1,
-        }
+        return {**out, "val_f1": float(2 * precision * recall / max(precision + recall, 1e-12))}
+
+
+def conll_split(cfg, sentences):
+    """A seeded random split of the sentences (they are not ordered by anything we know)."""
+    from sklearn.model_selection import train_test_split
+
+    if len(sentences) < 2:
+        raise DataError(f"--data {cfg.data}: {len(sentences)} sentence; give at least two.")
+    train, val = train_test_split(
+        sentences, test_size=max(cfg.val_fraction, 1 / len(sentences)), random_state=cfg.seed
+    )
+    return train, val

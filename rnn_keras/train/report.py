@@ -27,6 +27,49 @@ def finish(trainer, result, run_dir):
         f"Artefacts in {run_dir}/: config.json, vocab.json, best.keras, checkpoints/, "
         "metrics.csv, loss.png, tensorboard/"
     )
+    totals = getattr(trainer, "last_totals", None)
+    if trainer.task.labels and totals is not None and "confusion" in totals:
+        per_class(trainer.task, totals["confusion"], run_dir)
     if trainer.task.name == "lm":
         sample = trainer.sample(trainer.cfg.sample_length)
         print(f"\nSample (TensorFlow, temperature {trainer.cfg.temperature:.2g}):\n{sample}")
+
+
+def per_class(task, confusion, run_dir):
+    """`classes.csv` (precision, recall, F1, support per label) and `confusion.png`."""
+    from rnn_keras.tasks.base import class_scores
+
+    scores = class_scores(confusion)
+    rows = ["label,precision,recall,f1,support"]
+    for label, (p, r, f1, n) in zip(task.labels, scores["per_class"]):
+        rows.append(f"{_csv(label)},{p:.4f},{r:.4f},{f1:.4f},{int(n)}")
+    (run_dir / "classes.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    print(f"Per label (validation): {run_dir / 'classes.csv'}; macro-F1 {scores['macro_f1']:.4g}")
+    if len(task.labels) <= 12:
+        print("\n".join(rows))
+    plot_confusion(np.asarray(confusion), task.labels, run_dir / "confusion.png")
+
+
+def _csv(label):
+    return '"' + label.replace('"', '""') + '"' if any(c in label for c in ',"\n') else label
+
+
+def plot_confusion(confusion, labels, path):
+    """Rows: true label, normalised to 1; columns: predicted."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = confusion / np.maximum(confusion.sum(axis=1, keepdims=True), 1)
+    size = max(4.0, 0.28 * len(labels) + 2)
+    fig, ax = plt.subplots(figsize=(size + 1, size))
+    image = ax.imshow(rows, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=7)
+    ax.set_yticks(range(len(labels)), labels, fontsize=7)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    fig.colorbar(image, ax=ax, fraction=0.04, label="share of the true label")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

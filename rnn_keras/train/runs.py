@@ -1,7 +1,7 @@
 """The run folder: what it holds, and refusing to mix two runs in one folder.
 
 RUN_DIR/config.json    the resolved TrainConfig
-RUN_DIR/vocab.json     the characters (id 0 = padding) and, for tag/classify, labels
+RUN_DIR/vocab.json     the characters or tokens (id 0 = padding), their unit, and the labels
 RUN_DIR/checkpoints/   the latest checkpoint (see rnn_keras.checkpoint)
 RUN_DIR/best.keras     the model with the best validation loss so far
 RUN_DIR/data.json      the training text's SHA-256, length and path: resume checks it
@@ -20,7 +20,7 @@ import shutil
 
 from rnn_keras.train.checkpoint import CheckpointError, atomic_write_bytes
 from rnn_keras_common.config import ConfigError, read_run_config
-from rnn_keras_common.vocab import Vocab
+from rnn_keras_common.vocab import make_vocab
 
 MARKER = "config.json"
 
@@ -128,7 +128,7 @@ def fingerprint(text):
 
 def write_metadata(run_dir, cfg, task):
     run_dir = pathlib.Path(run_dir)
-    vocab = {"chars": task.vocab.chars, "labels": task.labels}
+    vocab = {"chars": task.vocab.chars, "labels": task.labels, "unit": task.vocab.unit}
     atomic_write_bytes(run_dir / "vocab.json", json.dumps(vocab, ensure_ascii=False).encode())
     source = {"sha256": fingerprint(task.source), "characters": len(task.source), "path": cfg.text}
     atomic_write_bytes(run_dir / DATA, json.dumps(source, ensure_ascii=False).encode())
@@ -169,7 +169,7 @@ def read_vocab(run_dir):
     """`(Vocab, labels)` saved with the run."""
     try:
         saved = json.loads((pathlib.Path(run_dir) / "vocab.json").read_text(encoding="utf-8"))
-        return Vocab(saved["chars"]), saved["labels"]
+        return make_vocab(saved["chars"], saved.get("unit", "char")), saved["labels"]
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise CheckpointError(
             f"{run_dir}/vocab.json is missing or damaged ({err}): not a complete run folder."

@@ -73,5 +73,15 @@ class StepFunctions:
             "tp": tf.reduce_sum(pos_pred * pos_true),
             "fp": tf.reduce_sum(pos_pred * (1 - pos_true)),
             "fn": tf.reduce_sum((1 - pos_pred) * pos_true),
+            "confusion": confusion(targets, predicted, weights, logits.shape[-1]),
         }
         return counts, new_states
+
+
+def confusion(targets, predicted, weights, classes):
+    """`(classes, classes)` counts of (true, predicted) over real steps, as one matmul.
+
+    (A matmul of one-hots rather than `tf.math.confusion_matrix`'s scatter: XLA-friendly.)
+    """
+    true = tf.one_hot(tf.reshape(targets, [-1]), classes) * tf.reshape(weights, [-1, 1])
+    return tf.matmul(true, tf.one_hot(tf.reshape(predicted, [-1]), classes), transpose_a=True)

@@ -126,7 +126,8 @@ class Trainer:
             counts, new_states = self.fns.evaluate(tokens, targets, weights, states)
             states = new_states if self.task.stateful else None
             for k, v in counts.items():
-                totals[k] = totals.get(k, 0.0) + float(v)
+                totals[k] = totals.get(k, 0.0) + np.asarray(v, np.float64)
+        self.last_totals = totals  # the report's per-class table and confusion matrix
         return self.task.metrics(totals)
 
     def sample(self, length=None, seed=None):
@@ -155,6 +156,8 @@ class Trainer:
         cfg = self.cfg
         self.monitor = Monitor(self.run_dir, cfg.steps, self.step, cfg.progress, self.history)
         window, started = [], time.perf_counter()
+        if getattr(self.task, "summary", None) and self.step == 0:
+            self.monitor.message(self.task.summary)  # e.g. examples per label: the imbalance
         try:
             while self.step < cfg.steps:
                 t0 = time.perf_counter()

@@ -1,0 +1,122 @@
+"""Users' labelled files: `(text, label)` examples for classify, CoNLL sentences for tag.
+
+Every problem is a `DataError` that names the file and line and says the fix;
+nothing here writes anything, so a bad file never touches a run folder.
+
+- classify: TSV, one `text<TAB>label` per line; or CSV (`.csv`) with a header that
+  names `text` and `label` columns (other columns ignored).
+- tag: CoNLL, one token per line with its tag in the last column (columns split
+  on whitespace; every line of a file has the same number), a blank line between
+  sentences; `-DOCSTART-` lines are skipped.
+"""
+
+import collections
+import csv
+import io
+import pathlib
+
+from rnn_keras.data import DataError
+
+
+def read_utf8(path, flag="--data"):
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise DataError(f"{flag} {path}: no such file. Pass the path of your labelled file.")
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        raise DataError(
+            f"{flag} {path}, line {line}: not UTF-8 ({err.reason}). Convert it, "
+            "e.g. `iconv -t UTF-8`."
+        ) from err
+
+
+def read_labelled(path):
+    """`[(text, label)]` from a TSV or CSV file (see the module docstring)."""
+    text = read_utf8(path)
+    rows = _csv_rows(path, text) if str(path).lower().endswith(".csv") else _tsv_rows(path, text)
+    if not rows:
+        raise DataError(f"--data {path}: no examples. Put one `text<TAB>label` per line.")
+    return rows
+
+
+def _tsv_rows(path, text):
+    rows = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        if len(fields) != 2:
+            raise DataError(
+                f"--data {path}, line {number}: {len(fields)} tab-separated columns; "
+                "expected 2 (text<TAB>label). Use a .csv file for text that holds tabs."
+            )
+        rows.append(_example(path, number, *fields))
+    return rows
+
+
+def _csv_rows(path, text):
+    reader = csv.DictReader(io.StringIO(text))
+    missing = {"text", "label"} - set(reader.fieldnames or [])
+    if missing:
+        raise DataError(
+            f"--data {path}, line 1: the header names no {' or '.join(sorted(missing))} "
+            f"column (it has {reader.fieldnames}). Name the columns text and label."
+        )
+    rows = []
+    for row in reader:
+        if row["text"] is None or row["label"] is None:
+            raise DataError(f"--data {path}, line {reader.line_num}: missing column(s).")
+        rows.append(_example(path, reader.line_num, row["text"], row["label"]))
+    return rows
+
+
+def _example(path, number, text, label):
+    if not text.strip():
+        raise DataError(f"--data {path}, line {number}: the text is empty. Remove the line.")
+    if not label.strip():
+        raise DataError(f"--data {path}, line {number}: the label is empty. Give every text one.")
+    return text, label.strip()
+
+
+def check_stratifiable(path, labels):
+    """A stratified split needs at least two examples of every label."""
+    counts = collections.Counter(labels)
+    single = sorted(label for label, n in counts.items() if n < 2)
+    if single:
+        raise DataError(
+            f"--data {path}: label(s) {', '.join(map(repr, single[:10]))} have a single "
+            "example, which cannot be split into training and validation. Add examples "
+            "or remove the label."
+        )
+    if len(counts) < 2:
+        raise DataError(f"--data {path}: only one label ({labels[0]!r}); give at least two.")
+    return counts
+
+
+def read_conll(path):
+    """`[(tokens, tags)]` sentences of a CoNLL file (see the module docstring)."""
+    sentences, tokens, tags, width = [], [], [], None
+    for number, line in enumerate(read_utf8(path).splitlines(), 1):
+        fields = line.split()
+        if not fields or fields[0] == "-DOCSTART-":
+            if tokens:
+                sentences.append((tokens, tags))
+            tokens, tags = [], []
+            continue
+        if len(fields) < 2 or (width is not None and len(fields) != width):
+            expected = "at least 2" if width is None else str(width)
+            raise DataError(
+                f"--data {path}, line {number}: {len(fields)} column(s), expected {expected} "
+                "(token ... tag, the same on every line)."
+            )
+        width = len(fields)
+        tokens.append(fields[0])
+        tags.append(fields[-1])
+    if tokens:
+        sentences.append((tokens, tags))
+    if not sentences:
+        raise DataError(f"--data {path}: no sentences. Put one `token tag` per line.")
+    return sentences

@@ -1,0 +1,217 @@
+"""Classification that learns and users' own labelled data: TSV/CSV for classify, CoNLL
+for tag; pooled readouts against references; their exports against TensorFlow."""
+
+import json
+
+import numpy as np
+import pytest
+
+from export import api, infer, runtime
+from rnn_keras.layers import RNN, Bidirectional, SequencePool
+from rnn_keras.train import checkpoint
+from rnn_keras_common import train_cli as train
+from tests.helpers import tiny_flags
+
+LETTERS = "abcdefgh"
+
+
+def cli(argv, capsys):
+    code = train.cli(argv)
+    out = capsys.readouterr()
+    return code, out.err
+
+
+def rule_tsv(path, n=240, seed=0):
+    """label = whether the text holds the word "ox": learnable, only by reading the passage."""
+    rng = np.random.default_rng(seed)
+    lines = []
+    for i in range(n):
+        words = ["".join(rng.choice(list(LETTERS), rng.integers(2, 6))) for _ in range(4)]
+        if i % 2:
+            words.insert(rng.integers(len(words) + 1), "ox")
+        lines.append(" ".join(words) + "\t" + ("has_x" if i % 2 else "no_x"))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def rule_conll(path, n=160, seed=0):
+    """tag = NUM for a number, CAP for a capitalised word, LOW otherwise."""
+    rng = np.random.default_rng(seed)
+    words = ["Anna", "Bob", "cat", "dog", "runs", "sees", "12", "7", "Paris", "home"]
+    tag = {w: "NUM" if w.isdigit() else ("CAP" if w[0].isupper() else "LOW") for w in words}
+    sentences = []
+    for _ in range(n):
+        chosen = rng.choice(words, rng.integers(3, 8))
+        sentences.append("\n".join(f"{w} X {tag[w]}" for w in chosen))
+    path.write_text("-DOCSTART- -X- O\n\n" + "\n\n".join(sentences) + "\n", encoding="utf-8")
+    return path
+
+
+def flags(data, run, steps, *extra):
+    return [
+        *["--data", str(data), "--run-dir", str(run), "--steps", str(steps)],
+        *tiny_flags(units=16, batch_size=16, eval_every=steps, eval_batches=0, warmup_steps=10),
+        *["--lr", "0.01", *extra],
+    ]
+
+
+def metric(run, name):
+    lines = (run / "metrics.csv").read_text().splitlines()
+    return float(dict(zip(lines[0].split(","), lines[-1].split(",")))[name])
+
+
+@pytest.mark.parametrize("unit", ["char", "word"])
+def test_a_tsv_rule_is_learned_to_full_accuracy(tmp_path, capsys, unit):
+    data = rule_tsv(tmp_path / "x.tsv")
+    run = tmp_path / "run"
+    code, err = cli([*flags(data, run, 150, "--task", "classify", "--unit", unit)], capsys)
+    assert code == 0, err
+    assert metric(run, "val_accuracy") == 1.0 and metric(run, "val_macro_f1") == 1.0
+    assert (run / "classes.csv").is_file() and (run / "confusion.png").is_file()
+    vocab = json.loads((run / "vocab.json").read_text())
+    assert vocab["labels"] == ["has_x", "no_x"] and vocab["unit"] == unit
+    [(path, diff)] = api.export_run(run)  # TF == ORT on the run's own sample
+    assert diff <= 1e-4
+    model = runtime.load(path)
+    assert model.classify("ab ox ef gh")[0] == "has_x"
+    assert model.classify("ab cd ef gh")[0] == "no_x"
+    assert infer.cli([str(path), "--text", "ab ox ef gh"]) == 0
+    assert capsys.readouterr().out.startswith("has_x (")
+
+
+def test_a_csv_with_a_header_works_too(tmp_path, capsys):
+    rows = [ln.split("\t") for ln in rule_tsv(tmp_path / "x.tsv").read_text().splitlines()]
+    csv = tmp_path / "x.csv"
+    csv.write_text(
+        "id,label,text\n" + "".join(f'{i},{y},"{t}, quoted"\n' for i, (t, y) in enumerate(rows)),
+        encoding="utf-8",
+    )
+    assert cli(flags(csv, tmp_path / "run", 2, "--task", "classify"), capsys)[0] == 0
+    counts = (tmp_path / "run" / "classes.csv").read_text()
+    assert "has_x" in counts and "no_x" in counts
+
+
+def test_a_conll_rule_is_learned_and_tagged_by_token(tmp_path, capsys):
+    data = rule_conll(tmp_path / "t.conll")
+    run = tmp_path / "run"
+    code, err = cli(flags(data, run, 150, "--task", "tag", "--no-bidirectional"), capsys)
+    assert code == 0, err
+    assert metric(run, "val_accuracy") == 1.0
+    classes = (run / "classes.csv").read_text()
+    assert all(tag in classes for tag in ("NUM", "CAP", "LOW"))
+    [(path, diff)] = api.export_run(run)
+    assert diff <= 1e-4
+    tagger = runtime.load(path)
+    assert tagger.tag("Anna sees 12 dog") == [
+        ("Anna", "CAP"),
+        ("sees", "LOW"),
+        ("12", "NUM"),
+        ("dog", "LOW"),
+    ]
+    assert tagger.tag("Zorro")[0][0] == "Zorro"  # an unseen token is <unk>, not an error
+    assert infer.cli([str(path), "--text", "Bob runs home"]) == 0
+    assert capsys.readouterr().out.strip() == "Bob/CAP runs/LOW home/LOW"
+
+
+def test_min_count_sends_rare_tokens_to_unknown(tmp_path, capsys):
+    data = rule_conll(tmp_path / "t.conll", n=30)
+    with open(data, "a", encoding="utf-8") as f:
+        f.write("\nOnce X CAP\n")
+    run = tmp_path / "run"
+    assert cli(flags(data, run, 2, "--task", "tag", "--min-count", "2"), capsys)[0] == 0
+    tokens = json.loads((run / "vocab.json").read_text())["chars"]
+    assert tokens[0] == "<unk>" and "Once" not in tokens and "Anna" in tokens
+
+
+BAD = {
+    "three.tsv": ("a b\tx\tmore\n", "line 1: 3 tab-separated columns"),
+    "empty_text.tsv": ("a b\tx\n \ty\nc\ty\n", "line 2: the text is empty"),
+    "single.tsv": ("a\tx\nb\tx\nc\ty\n", "'y' have a single example"),
+    "nolabel.csv": ("text,category\na,b\n", "line 1: the header names no label column"),
+    "latin1.tsv": ("caf\u00e9\tx\n".encode("latin-1"), "line 1: not UTF-8"),
+    "few.tsv": ("".join(f"t{i % 2} a\t{i % 2}\n" for i in range(20)), "training examples"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD))
+def test_each_bad_labelled_file_gives_its_error(tmp_path, capsys, name):
+    payload, expected = BAD[name]
+    data = tmp_path / name
+    data.write_bytes(payload if isinstance(payload, bytes) else payload.encode())
+    run = tmp_path / "run"
+    code, err = cli([*flags(data, run, 2, "--task", "classify"), "--batch-size", "32"], capsys)
+    assert code == 2 and err.count("\n") == 1 and expected in err, err
+    assert str(data) in err and not run.exists()
+
+
+def test_a_ragged_conll_file_names_its_line(tmp_path, capsys):
+    data = tmp_path / "t.conll"
+    data.write_text("Anna X CAP\nruns LOW\n", encoding="utf-8")
+    code, err = cli(flags(data, tmp_path / "run", 2, "--task", "tag"), capsys)
+    assert code == 2 and "line 2: 2 column(s), expected 3" in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_data_is_refused_for_the_lm_and_with_text(tmp_path, capsys):
+    data = rule_tsv(tmp_path / "x.tsv")
+    code, err = cli(["--data", str(data), "--steps", "1"], capsys)
+    assert code == 2 and "the lm takes --text" in err
+    code, err = cli(["--task", "tag", "--data", str(data), "--text", str(data)], capsys)
+    assert code == 2 and "not both" in err
+
+
+def numpy_pool(x, lengths, mode, backward=0):
+    out = []
+    for row, n in zip(x, lengths):
+        real = row[:n]
+        if mode == "mean":
+            out.append(real.mean(0))
+        elif mode == "max":
+            out.append(real.max(0))
+        else:
+            split = row.shape[-1] - backward
+            out.append(np.concatenate([real[-1, :split], row[0, split:]]))
+    return np.stack(out)
+
+
+@pytest.mark.parametrize("mode", ["last", "mean", "max"])
+def test_pooling_matches_numpy_on_padded_batches(mode):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((4, 7, 6)).astype(np.float32)
+    lengths = [7, 3, 1, 5]
+    mask = np.arange(7)[None, :] < np.array(lengths)[:, None]
+    got = np.asarray(SequencePool(mode, backward_units=2)(x, mask=mask))
+    np.testing.assert_allclose(got, numpy_pool(x, lengths, mode, 2), rtol=1e-6)
+
+
+def test_bidirectional_last_pool_is_keras_final_states_for_every_padded_length():
+    rng = np.random.default_rng(2)
+    layer = Bidirectional(RNN(5, return_sequences=True))
+    final = Bidirectional(RNN(5))  # Keras' own last-state readout, same weights
+    x = rng.standard_normal((6, 9, 3)).astype(np.float32)
+    layer(x[:1])
+    final(x[:1])
+    final.set_weights(layer.get_weights())
+    for n in range(1, 10):
+        padded = np.concatenate([x[:, :n], np.zeros((6, 9 - n, 3), np.float32)], axis=1)
+        mask = np.arange(9)[None, :] < n
+        states = layer(padded, mask=np.repeat(mask, 6, 0))
+        got = SequencePool("last", backward_units=5)(states, mask=np.repeat(mask, 6, 0))
+        np.testing.assert_allclose(np.asarray(got), np.asarray(final(x[:, :n])), atol=1e-6)
+
+
+@pytest.mark.parametrize("path", ["scan", "native"])
+@pytest.mark.parametrize("mode", ["last", "max"])
+def test_pooled_classifiers_export_equal_to_tensorflow(tmp_path, path, mode):
+    from rnn_keras.tasks.classify import classifier
+    from rnn_keras_common.vocab import Vocab
+
+    vocab = Vocab(LETTERS + " x")
+    model = classifier(len(vocab), 3, units=6, num_layers=2, bidirectional=True, pool=mode)
+    text = " ".join(rule_tsv(tmp_path / "x.tsv").read_text().replace("\t", " ").split())
+    cfg = {"task": "classify", "text": None}
+    [(_, diff)] = api.export_model(model, cfg, vocab, ["a", "b", "c"], tmp_path, path, sample=text)
+    assert diff <= 1e-4
+    model.save(tmp_path / "m.keras")
+    again = checkpoint.saving.load_model(tmp_path / "m.keras")
+    assert again.get_layer("pool").mode == mode
