@@ -3,6 +3,7 @@
 python -m export.infer RUN/step.onnx --prime "ROMEO:" --length 400 --device cpu
 python -m export.infer RUN/model.onnx --text "Tobeornottobe"        # tag or classify
 python -m export.infer RUN/step.onnx --compare RUN                  # TensorFlow side by side
+python -m export.infer RUN/model.onnx --text "..." --runtime openvino  # the same file in OpenVINO
 """
 
 import argparse
@@ -17,6 +18,12 @@ def main(argv=None):
     )
     p.add_argument("model", help="an .onnx file written by `python -m export`")
     p.add_argument("--device", choices=["cpu", "cuda", "auto"], default="cpu")
+    p.add_argument(
+        "--runtime",
+        choices=["onnxruntime", "openvino"],
+        default="onnxruntime",
+        help="run the file in onnxruntime, or in OpenVINO (optional package; CPU)",
+    )
     p.add_argument("--prime", default="\n", help="lm: text to start from")
     p.add_argument("--length", type=int, default=400, help="lm: characters to generate")
     p.add_argument("--temperature", type=float, default=0.8, help="lm: sampling temperature")
@@ -38,7 +45,7 @@ def main(argv=None):
 
     from . import runtime
 
-    model = runtime.load(args.model, device=args.device)
+    model = runtime.load(args.model, device=args.device, runtime=args.runtime)
     note = form_note(model)
     if note:
         print(note, file=sys.stderr)

@@ -35,6 +35,24 @@ def _rename_outputs(onnx_model, new_names):
         out.name = mapping[out.name]
 
 
+def _drop_unused_opsets(onnx_model):
+    """tf2onnx always imports `ai.onnx.ml`; a runtime without it would refuse the file."""
+    used = {n.domain or "" for n in onnx_model.graph.node}
+    for graph in _subgraphs(onnx_model.graph):
+        used |= {n.domain or "" for n in graph.node}
+    keep = [o for o in onnx_model.opset_import if (o.domain or "") in used | {"", "ai.onnx"}]
+    del onnx_model.opset_import[:]
+    onnx_model.opset_import.extend(keep)
+
+
+def _subgraphs(graph):
+    for node in graph.node:
+        for attr in node.attribute:
+            for sub in [attr.g] if attr.type == onnx.AttributeProto.GRAPH else attr.graphs:
+                yield sub
+                yield from _subgraphs(sub)
+
+
 def convert(model, metadata, time=None):
     """The ONNX model of `model` (sequence, or one step when `time=1`)."""
     stateful = len(model.inputs) > 1
@@ -53,6 +71,7 @@ def convert(model, metadata, time=None):
     onnx_model, _ = tf2onnx.convert.from_function(fn, input_signature=signature, opset=OPSET)
     names = ["logits"] + [f"state_{i}_out" for i in range(len(signature) - 1)]
     _rename_outputs(onnx_model, names)
+    _drop_unused_opsets(onnx_model)
     for key, value in metadata.items():
         onnx_model.metadata_props.add(key=key, value=value)
     onnx.checker.check_model(onnx_model)

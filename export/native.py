@@ -108,18 +108,73 @@ def _unstack(g, t, axis, n):
 
 
 def directions(g, x, layers, seq_lens="", initial=None):
-    """`layers` (forward[, backward]) as one RNN node; same contract as `scan.directions`:
-    `[y (time, batch, units)]` and `[final state (batch, units)]`, one per direction."""
-    init = ""
-    if initial:
-        init = g.op(
-            "Concat", [g.op("Unsqueeze", [h, g.const(np.array([0]))]) for h in initial], axis=0
-        )
-    direction = "forward" if len(layers) == 1 else "bidirectional"
+    """`layers` (forward[, backward]) as ONNX RNN nodes; same contract as `scan.directions`:
+    `[y (time, batch, units)]` and `[final state (batch, units)]`, one per direction.
+
+    Without padding, one node (bidirectional when there are two layers). With padding
+    (`seq_lens`), the ONNX specification leaves open what an RNN node computes past a
+    row's length (onnxruntime stops and zeroes there; OpenVINO and onnx.reference run on),
+    so the answer must not depend on it: each direction is its own forward node, the
+    backward one reads `ReverseSequence(x, lengths)` (every row's real steps reversed in
+    place), its outputs are reversed back, every output past a row's length is zeroed and
+    the final state is read at the row's last real step.
+    """
     if isinstance(x, OneHotInput):
         x = x.dense(g)  # (time, batch, depth)
-    y, y_h = rnn_node(g, x, layers, direction, seq_lens, init)
-    return _unstack(g, y, 1, len(layers)), _unstack(g, y_h, 0, len(layers))
+    if not seq_lens:
+        init = _stacked(g, initial) if initial else ""
+        direction = "forward" if len(layers) == 1 else "bidirectional"
+        y, y_h = rnn_node(g, x, layers, direction, "", init)
+        return _unstack(g, y, 1, len(layers)), _unstack(g, y_h, 0, len(layers))
+    lengths = g.once(
+        ("lengths64", seq_lens), lambda: g.op("Cast", [seq_lens], to=TensorProto.INT64)
+    )
+    mask = g.once(("mask", seq_lens), lambda: _time_mask(g, x, seq_lens))
+    ys, finals = [], []
+    for i, layer in enumerate(layers):
+        backward = i == 1
+        source = _reverse(g, x, lengths) if backward else x
+        init = _stacked(g, [initial[i]]) if initial else ""
+        y, _ = rnn_node(g, source, [layer], "forward", seq_lens, init)
+        [y] = _unstack(g, y, 1, 1)  # (time, batch, units)
+        y = g.op("Mul", [y, mask])  # nothing a runtime computed past a row's length is kept
+        finals.append(last_real_step(g, y, seq_lens))
+        ys.append(g.op("Mul", [_reverse(g, y, lengths), mask]) if backward else y)
+    return ys, finals
+
+
+def _stacked(g, states):
+    return g.op("Concat", [g.op("Unsqueeze", [h, g.const(np.array([0]))]) for h in states], axis=0)
+
+
+def _reverse(g, t, lengths):
+    """Each row's first `length` steps in reverse order (time-major); the rest as they are."""
+    return g.op("ReverseSequence", [t, lengths], batch_axis=1, time_axis=0)
+
+
+def _time_mask(g, x, seq_lens):
+    """`(time, batch, 1)` float: 1 at real steps, 0 at padding."""
+    time = g.op("Gather", [g.op("Shape", [x]), g.const(np.int64(0))], axis=0)
+    steps = g.op("Range", [g.const(np.int64(0)), time, g.const(np.int64(1))])
+    lengths = g.op("Cast", [seq_lens], to=TensorProto.INT64)
+    real = g.op(
+        "Less",
+        [
+            g.op("Unsqueeze", [steps, g.const(np.array([1]))]),
+            g.op("Unsqueeze", [lengths, g.const(np.array([0]))]),
+        ],
+    )
+    return g.op("Unsqueeze", [g.op("Cast", [real], to=TensorProto.FLOAT), g.const(np.array([2]))])
+
+
+def last_real_step(g, y, seq_lens):
+    """`(batch, units)`: time-major `y` at each row's last real step (step 0 when empty)."""
+    last = g.op("Max", [g.op("Sub", [seq_lens, g.const(np.int32(1))]), g.const(np.int32(0))])
+    index = g.op(
+        "Cast", [g.op("Unsqueeze", [last, g.const(np.array([1]))])], to=TensorProto.INT64
+    )  # (batch, 1)
+    batch_major = g.op("Transpose", [y], perm=[1, 0, 2])
+    return g.op("GatherND", [batch_major, index], batch_dims=1)
 
 
 def merge(g, forward, backward, mode, axis):

@@ -83,12 +83,7 @@ def _pool(g, x, layer, seq_lens):
 def _last(g, x, layer, seq_lens):
     """Forward features at the last real step; a backward direction's at step 0."""
     if seq_lens:
-        last = g.op("Max", [g.op("Sub", [seq_lens, g.const(np.int32(1))]), g.const(np.int32(0))])
-        index = g.op(
-            "Cast", [g.op("Unsqueeze", [last, g.const(np.array([1]))])], to=native.TensorProto.INT64
-        )  # (batch, 1)
-        batch_major = g.op("Transpose", [x], perm=[1, 0, 2])
-        forward = g.op("GatherND", [batch_major, index], batch_dims=1)  # (batch, features)
+        forward = native.last_real_step(g, x, seq_lens)  # (batch, features)
     else:
         forward = g.op("Gather", [x, g.const(np.int64(-1))], axis=0)
     if not layer.backward_units:

@@ -72,11 +72,17 @@ def tensorflow_outputs(model, feeds):
     return [np.asarray(o) for o in model([feeds["tokens"], *states], training=False)]
 
 
-def max_difference(model, onnx_path, tokens, device="cpu"):
-    """Max abs difference over every output, padded positions of `logits` excluded."""
+def max_difference(
+    model, onnx_path, tokens, device="cpu", runtime_name="onnxruntime", session=None
+):
+    """Max abs difference over every output, padded positions of `logits` excluded.
+
+    `session`: anything with onnxruntime's `run(names, feeds)` (e.g. onnx.reference's
+    `ReferenceEvaluator`); by default a session of `runtime_name` on `device`.
+    """
     feeds = feeds_for(model, tokens)
     expected = tensorflow_outputs(model, feeds)
-    session = runtime.make_session(onnx_path, device)
+    session = session or runtime.make_session(onnx_path, device, runtime=runtime_name)
     got = session.run(None, feeds)
     diffs = []
     for i, (a, b) in enumerate(zip(expected, got)):

@@ -37,12 +37,13 @@ def read_metadata(path):
 class Model:
     """A session plus what the metadata says: task, vocabulary, labels."""
 
-    def __init__(self, path, device="cpu", cuda_options=None, threads=0):
+    def __init__(self, path, device="cpu", cuda_options=None, threads=0, runtime="onnxruntime"):
         self.path = pathlib.Path(path)
         self.meta = read_metadata(path)
         self.vocab = make_vocab(self.meta["vocab"], self.meta["unit"])
         self.labels = self.meta["labels"]
-        self.session = make_session(path, device, cuda_options, threads)
+        self.session = make_session(path, device, cuda_options, threads, runtime)
+        self.runtime = runtime
         self.device = device
         self.inputs = {i.name: i.shape for i in self.session.get_inputs()}
         self.output_names = [o.name for o in self.session.get_outputs()]
@@ -118,6 +119,8 @@ class LanguageModel(Model):
             raise ValueError("`prime` must hold at least one character, e.g. '\\n' or 'ROMEO:'.")
         rng = np.random.default_rng(seed)
         logits, states = self.step([self.vocab.encode(prime)], self.zero_states(1))
+        if fast and self.runtime != "onnxruntime":
+            raise ValueError("`fast` is onnxruntime's IOBinding; drop it with another runtime.")
         step = self._bound_step(states, cuda_graph) if fast else self.step
         logits, out = logits[0, -1], []
         for _ in range(length):
@@ -180,9 +183,12 @@ class Classifier(Model):
         return self.labels[int(p.argmax())], dict(zip(self.labels, p.tolist()))
 
 
-def load(path, device="cpu", cuda_options=None, threads=0):
-    """The task's model class for an exported ONNX file, on `device` (cpu, cuda, auto)."""
+def load(path, device="cpu", cuda_options=None, threads=0, runtime="onnxruntime"):
+    """The task's model class for an exported ONNX file, on `device` (cpu, cuda, auto).
+
+    `runtime`: "onnxruntime" (default) or "openvino" (optional package, CPU).
+    """
     meta = read_metadata(path)
     tagger = Tagger if meta["unit"] == "char" else TokenTagger
     cls = {"lm": LanguageModel, "tag": tagger, "classify": Classifier}[meta["task"]]
-    return cls(path, device, cuda_options, threads)
+    return cls(path, device, cuda_options, threads, runtime)

@@ -32,8 +32,17 @@ def _providers(device, cuda_options):
     return [cuda, "CPUExecutionProvider"]
 
 
-def make_session(path, device="cpu", cuda_options=None, threads=0):
-    """An `InferenceSession` on `device`; `DeviceError` if CUDA was asked for and not used."""
+def make_session(path, device="cpu", cuda_options=None, threads=0, runtime="onnxruntime"):
+    """An `InferenceSession` on `device`; `DeviceError` if CUDA was asked for and not used.
+
+    `runtime="openvino"`: an OpenVINO session with the same interface (CPU).
+    """
+    if runtime == "openvino":
+        from .openvino_session import OpenVINOSession
+
+        return OpenVINOSession(path, device, threads)
+    if runtime != "onnxruntime":
+        raise ValueError(f"`runtime` must be 'onnxruntime' or 'openvino', got {runtime!r}.")
     options = ort.SessionOptions()
     options.log_severity_level = 3
     if threads:

@@ -32,9 +32,10 @@ def test_pyproject_pins_match_the_requirements_files():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     extras = project["optional-dependencies"]
     declared = pins(project["dependencies"])
-    for extra in ("infer", "gpu", "train"):
+    for extra in ("infer", "gpu", "train", "openvino"):
         declared.update(pins(extras[extra]))
-    for name in ("requirements.txt", "requirements-infer.txt", "requirements-gpu.txt"):
+    files = ("requirements.txt", "requirements-infer.txt", "requirements-gpu.txt")
+    for name in (*files, "requirements-openvino.txt"):
         for pkg, spec in pins((ROOT / name).read_text().splitlines()).items():
             if pkg in ("pytest", "hypothesis"):
                 assert pins(extras["dev"])[pkg] == spec

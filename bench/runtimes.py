@@ -1,0 +1,85 @@
+"""The export forms in onnxruntime and OpenVINO: max difference to TensorFlow and latency.
+
+    python -m bench.runtimes                 # deep bidirectional tagger 2x128, T=100
+    python -m bench.runtimes --repeats 50
+
+One model (a tagger of the default shape, random weights) is exported in every
+form; each file runs in every runtime on the same right-padded token batches
+(B=1 and B=32 of lengths 50..100). Cells: median milliseconds, and the max abs
+difference to TensorFlow at real positions. Nothing here is asserted in tests.
+"""
+
+import argparse
+import pathlib
+import statistics
+import tempfile
+import time
+
+import numpy as np
+
+FORMS = ("scan", "native", "loop")
+RUNTIMES = ("onnxruntime", "openvino")
+
+
+def batch(vocab_size, size, time_steps=100, seed=0):
+    """Right-padded tokens, lengths spread over [time/2, time]."""
+    rng = np.random.default_rng(seed)
+    lengths = np.linspace(time_steps // 2, time_steps, size).astype(int)[::-1]
+    tokens = np.zeros((size, time_steps), np.int32)
+    for i, n in enumerate(lengths):
+        tokens[i, :n] = rng.integers(1, vocab_size, n)
+    return tokens
+
+
+def median_ms(session, feeds, repeats):
+    session.run(None, feeds)  # warm-up
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        session.run(None, feeds)
+        times.append(time.perf_counter() - t0)
+    return 1000 * statistics.median(times)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(
+        prog="python -m bench.runtimes",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--repeats", type=int, default=30)
+    p.add_argument("--forms", default=",".join(FORMS))
+    args = p.parse_args(argv)
+    from bench.classify import cpu_flags
+    from export import api, parity
+    from export.session import make_session
+    from rnn_keras.tasks.tag import tagger
+    from rnn_keras_common.vocab import Vocab
+
+    vocab = Vocab([chr(c) for c in range(33, 33 + 63)])
+    model = tagger(len(vocab), 2, units=128, num_layers=2)
+    folder = pathlib.Path(tempfile.mkdtemp(prefix="bench-runtimes-"))
+    print(f"tagger 2x128 deep bidirectional, T=100, {cpu_flags()}, median of {args.repeats}")
+    print("| form | runtime | max diff (B=32) | B=1 ms | B=32 ms |\n|---|---|---|---|---|")
+    for form in args.forms.split(","):
+        out = folder / form
+        out.mkdir()
+        [(path, _)] = api.export_model(
+            model, {"task": "tag"}, vocab, ["i", "e"], out, form, check=False
+        )
+        for runtime in RUNTIMES:
+            try:
+                session = make_session(path, runtime=runtime)
+            except Exception as err:  # e.g. OpenVINO 2026's ONNX frontend and tf2onnx's Loop
+                print(f"| {form} | {runtime} | cannot load: {str(err).splitlines()[0][:80]} | | |")
+                continue
+            big = batch(len(vocab), 32)
+            diff = parity.max_difference(model, path, big, session=session)
+            one = median_ms(session, {"tokens": batch(len(vocab), 1)}, args.repeats)
+            many = median_ms(session, {"tokens": big}, args.repeats)
+            print(f"| {form} | {runtime} | {diff:.1e} | {one:.2f} | {many:.2f} |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
