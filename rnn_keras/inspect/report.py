@@ -1,0 +1,158 @@
+"""`inspect(run_dir, ...)`: every figure, the report and the page of one run."""
+
+import json
+import pathlib
+
+import keras
+import numpy as np
+
+from rnn_keras import data
+from rnn_keras.inspect import decay, page, units
+from rnn_keras.train import checkpoint, runs, saving
+
+PASSAGE = 600  # characters shown over the units
+PER_PROPERTY = 3  # units offered in the page's picker per property
+
+
+def load(run_dir):
+    best = pathlib.Path(run_dir) / "best.keras"
+    path = best if best.is_file() else checkpoint.latest_dir(run_dir) / "model.keras"
+    return saving.load_model(path)
+
+
+def run_text(run_dir, cfg, given):
+    """`--text` (a file or the text), else the held-out tail of the run's text, else its sample."""
+    if given:
+        path = pathlib.Path(given)
+        return data.read_text(path) if len(given) < 4096 and path.is_file() else given
+    if cfg.data is None and (cfg.text is None or pathlib.Path(cfg.text).is_file()):
+        return data.split(data.read_text(cfg.text), cfg.val_fraction)[1]
+    sample = runs.read_sample(run_dir)
+    if sample is None:
+        raise data.DataError(f"{run_dir} keeps no text sample; pass --text.")
+    return sample
+
+
+def streams(cfg, vocab, text):
+    """`(ids, targets or None)` as one stream: what the task's model reads, and its targets."""
+    if vocab.unit != "char":
+        return np.array(vocab.encode(vocab.split(text)), np.int32), None
+    known = set(vocab.chars)
+    if cfg.task == "tag" and cfg.data is None:
+        from rnn_keras.tasks.tag import tagging_data
+
+        lines, tags = tagging_data("".join(c for c in text if c in known or c.isspace()), 10**6)
+        lines = [(ln, t) for ln, t in zip(lines, tags) if set(ln) <= known]
+        ids = np.array(vocab.encode("".join(ln for ln, _ in lines)), np.int32)
+        return ids, np.concatenate([t for _, t in lines]).astype(np.int32)
+    ids = np.array(vocab.encode("".join(c for c in text if c in known)), np.int32)
+    return ids, (np.append(ids[1:], 0) if cfg.task == "lm" else None)
+
+
+def windows(ids, targets, count, length, seed):
+    if len(ids) < length + 1:
+        raise data.DataError(
+            f"The text gives {len(ids)} usable tokens, fewer than one window of {length + 1}; "
+            "pass a longer --text or a smaller --length."
+        )
+    starts = np.random.default_rng(seed).integers(0, len(ids) - length, count)
+    x = np.stack([ids[s : s + length] for s in starts])
+    y = None if targets is None else np.stack([targets[s : s + length] for s in starts])
+    return x, y
+
+
+def inspect(run_dir, cfg, out, args):
+    """Write the figures, `report.json` and `index.html` into `out`; returns their paths."""
+    model = load(run_dir)
+    vocab, _ = runs.read_vocab(run_dir)
+    text = run_text(run_dir, cfg, args.text)
+    ids, targets = streams(cfg, vocab, text)
+    x, y = windows(ids, targets, args.windows, args.length, args.seed)
+    keras.utils.set_random_seed(cfg.seed)
+    untrained = keras.models.clone_model(model)  # the same architecture, freshly initialised
+    out.mkdir(parents=True, exist_ok=True)
+    result = {
+        "decay": {
+            "trained": decay.measure(model, x, y),
+            "untrained": decay.measure(untrained, x, y),
+        }
+    }
+    decay.plot(result["decay"]["trained"], result["decay"]["untrained"], out / "decay.png")
+    sections = [("Memory decay", page.image(out / "decay.png") + _fall_table(result))]
+    written = [out / "decay.png"]
+    picker = {}
+    if vocab.unit == "char":
+        passage = "".join(c for c in text if c in set(vocab.chars))[:PASSAGE]
+        picker, extra = _units(model, vocab, passage, out, result)
+        sections += extra
+        written.append(out / "units.png")
+        if _directions(model, vocab, passage, out, result):
+            sections.append(("Forward and backward", page.image(out / "directions.png")))
+            written.append(out / "directions.png")
+    else:
+        passage = ""
+    (out / "report.json").write_text(json.dumps(result, indent=1))
+    page.write(
+        out / "index.html", f"The memory of {pathlib.Path(run_dir).name}", sections, passage, picker
+    )
+    return [*written, out / "report.json", out / "index.html"]
+
+
+def _fall_table(result):
+    rows = [
+        (
+            kind,
+            name,
+            s["fall_10x"],
+            s["fall_1000x"],
+            result["decay"]["untrained"][kind][name]["fall_10x"],
+        )
+        for kind, directions in result["decay"]["trained"].items()
+        for name, s in directions.items()
+    ]
+    return page.table(
+        rows,
+        ["curve", "recurrence", "10x fall (steps)", "1000x fall (steps)", "untrained 10x fall"],
+    )
+
+
+def _units(model, vocab, passage, out, result):
+    acts = units.activations(model, vocab.encode(passage))
+    corr, names = units.correlations(acts, units.properties(passage))
+    best = units.top_units(corr, names, PER_PROPERTY)
+    result["units"] = [{"property": p, "direction": d, "unit": u, "r": r} for p, d, u, r in best]
+    units.plot(
+        passage, acts, [b for i, b in enumerate(best) if i % PER_PROPERTY == 0], out / "units.png"
+    )
+    picker = {
+        f"{d} unit {u} ({p}, r={r:+.2f})": np.round(acts[d][:, u], 3).tolist()
+        for p, d, u, r in best
+    }
+    rows = [(p, d, u, f"{r:+.3f}") for p, d, u, r in best]
+    table = page.table(rows, ["property", "recurrence", "unit", "correlation"])
+    return picker, [("Units that track properties", page.image(out / "units.png") + table)]
+
+
+def _directions(model, vocab, passage, out, result):
+    shares = units.direction_shares(model, vocab.encode(passage))
+    if shares is None:
+        return False
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    forward, backward = (s[:120] for s in shares)
+    result["directions"] = {
+        "forward_mean": float(shares[0].mean()),
+        "backward_mean": float(shares[1].mean()),
+    }
+    fig, ax = plt.subplots(figsize=(14, 3))
+    ax.plot(forward, label="forward ||h_f V_f||")
+    ax.plot(backward, label="backward ||h_b V_b||")
+    ax.set_xticks(range(len(forward)), [c if c != "\n" else "⏎" for c in passage[:120]], fontsize=6)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / "directions.png", dpi=110)
+    plt.close(fig)
+    return True

@@ -1,0 +1,145 @@
+"""`python -m rnn_keras.inspect`: the decay curves against the explicit BPTT and the
+geometric decay theory predicts, and a self-contained page that opens in Chromium."""
+
+import math
+import pathlib
+import re
+import shutil
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from rnn_keras import bptt
+from rnn_keras.inspect import __main__ as inspect_cli
+from rnn_keras.inspect import decay, unrolled
+from rnn_keras.layers import RNN, OneHot
+from rnn_keras.tasks.lm import char_lm
+from rnn_keras_common import train_cli as train
+from tests.helpers import cli_flags, play_text
+
+
+def test_unrolled_outputs_equal_the_keras_model():
+    model = char_lm(9, 6, 2)
+    tokens = np.random.default_rng(0).integers(1, 9, (3, 12)).astype(np.int32)
+    logits, directions = unrolled.run(model, tf.constant(tokens))
+    states = [np.zeros((3, 6), np.float32)] * 2
+    expected = model([tokens, *states])[0]
+    np.testing.assert_allclose(np.asarray(logits), np.asarray(expected), atol=1e-5)
+    assert [d.name for d in directions] == ["rnn_0 forward", "rnn_1 forward"]
+
+
+def test_loss_gradient_decay_equals_the_explicit_bptt():
+    model = char_lm(7, 5, 1)
+    rng = np.random.default_rng(1)
+    tokens = rng.integers(1, 7, (4, 10)).astype(np.int32)
+    targets = rng.integers(1, 7, (4, 10)).astype(np.int32)
+    got = decay.loss_gradient_norms(model, tokens, targets)["rnn_0 forward"]
+    cell, head = model.get_layer("rnn_0").cell, model.get_layer("head")
+    U, W, b = (np.asarray(v, np.float64) for v in (cell.kernel, cell.recurrent_kernel, cell.bias))
+    V, c = np.asarray(head.kernel, np.float64), np.asarray(head.bias, np.float64)
+    x = np.eye(7)[tokens]
+    states = bptt.rnn_states(x, U, W, b, np.zeros((4, 5)))
+    z = np.stack(states[1:], 1) @ V + c
+    _, dz = bptt.softmax_loss(z[:, -1:], targets[:, -1:])  # L_T: the last step only
+    _, df = bptt.ACTIVATIONS["tanh"]
+    g = dz[:, 0] @ V.T  # dL_T/ds_T
+    want = [np.linalg.norm(g, axis=-1)]
+    for k in range(10, 1, -1):  # dL/ds_{k-1} = (dL/ds_k * f'(s_k)) W^T, states[k] = s_k
+        g = (g * df(states[k])) @ W.T
+        want.append(np.linalg.norm(g, axis=-1))
+    np.testing.assert_allclose(got, np.stack(want, 1), rtol=1e-4)
+
+
+def linear_rnn(scale, units=4):
+    tokens = keras.Input((None,), dtype="int32")
+    h = OneHot(5)(tokens)
+    layer = RNN(units, activation="linear", return_sequences=True, name="rnn_0")
+    h = layer(h)
+    model = keras.Model(tokens, keras.layers.Dense(5, name="head")(h))
+    layer.cell.recurrent_kernel.assign(scale * np.eye(units, dtype=np.float32))
+    return model
+
+
+@pytest.mark.parametrize("scale", [1.0, 0.5])
+def test_identity_keeps_and_contraction_decays_geometrically(scale):
+    tokens = np.random.default_rng(2).integers(1, 5, (3, 20)).astype(np.int32)
+    norms = decay.jacobian_norms(linear_rnn(scale), tokens)["rnn_0 forward"]
+    slope = np.polyfit(np.arange(20), np.log(norms.mean(0)), 1)[0]
+    assert slope == pytest.approx(math.log(scale), abs=1e-6)  # 0 for the identity: no decay
+    np.testing.assert_allclose(norms[:, 0], 2.0)  # ||I||_F of 4 units
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("inspect")
+    text = play_text(folder, "hamlet", 8000)
+    made = {}
+    for name, extra in (("lm", ["--layers", "2"]), ("tag", ["--task", "tag", "--layers", "2"])):
+        made[name] = folder / name
+        flags = cli_flags(text, made[name], 4, units=8, batch_size=4, seq_len=20)
+        assert train.cli([*flags, *extra]) == 0
+    return made
+
+
+def test_the_cli_writes_every_figure_and_a_self_contained_page(runs, capsys):
+    assert inspect_cli.cli([str(runs["tag"]), "--windows", "4", "--length", "30"]) == 0
+    out = runs["tag"] / "inspect"
+    for name in ("decay.png", "units.png", "directions.png", "report.json", "index.html"):
+        assert (out / name).is_file(), name
+    printed = capsys.readouterr().out
+    assert "bidirectional_1 backward" in printed and "falls 10x by" in printed
+    page = (out / "index.html").read_text()
+    own = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", page)
+    assert "data:image/png;base64," in page  # the figures are inside the page
+    assert not re.search(r"https?:|//[a-z0-9]|url\(", own)  # and nothing is fetched
+    assert (
+        inspect_cli.cli(
+            [
+                str(runs["lm"]),
+                "--text",
+                "To be, or not to be, " * 10,
+                "--windows",
+                "2",
+                "--length",
+                "20",
+                "--out",
+                str(runs["lm"] / "fig"),
+            ]
+        )
+        == 0
+    )
+    assert (runs["lm"] / "fig" / "index.html").is_file()
+
+
+def test_the_page_opens_in_chromium_without_console_errors(runs):
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    if not pathlib.Path(chromium).is_file():
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+    out = runs["lm"] / "inspect"
+    if not (out / "index.html").is_file():
+        assert inspect_cli.cli([str(runs["lm"]), "--windows", "2", "--length", "20"]) == 0
+    errors = []
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        tab = browser.new_page()
+        tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        tab.on("pageerror", lambda e: errors.append(str(e)))
+        tab.goto((out / "index.html").as_uri())
+        spans = tab.locator("#text span").count()
+        options = tab.locator("#unit option").count()
+        browser.close()
+    assert not errors and spans > 100 and options > 0
+
+
+def test_bad_run_folders_are_one_line(tmp_path, runs, capsys):
+    assert inspect_cli.cli([str(tmp_path / "nowhere")]) == 2
+    assert "not a run folder" in capsys.readouterr().err
+    broken = tmp_path / "broken"
+    shutil.copytree(runs["lm"], broken)
+    (broken / "best.keras").write_bytes(b"junk")
+    assert inspect_cli.cli([str(broken)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and err.count("\n") == 1
