@@ -7,8 +7,9 @@ from .metadata import MetadataError
 
 def user_errors():
     from .session import DeviceError
+    from .web import WebError
 
-    kinds = [MetadataError, DeviceError, FileNotFoundError, ValueError]
+    kinds = [MetadataError, DeviceError, WebError, FileNotFoundError, ValueError]
     try:
         from .parity import ParityError
 

@@ -11,8 +11,8 @@ import dataclasses
 
 import numpy as np
 
+from .errors import DeviceError
 from .metadata import MetadataError
-from .session import DeviceError
 
 RUNTIMES = ("onnxruntime", "openvino")
 

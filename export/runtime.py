@@ -117,7 +117,7 @@ class LanguageModel(Model):
         sampling.check_sampling_args(temperature, top_k, top_p)
         if not prime:
             raise ValueError("`prime` must hold at least one character, e.g. '\\n' or 'ROMEO:'.")
-        rng = np.random.default_rng(seed)
+        rng = sampling.SplitMix64(seed)
         logits, states = self.step([self.vocab.encode(prime)], self.zero_states(1))
         if fast and self.runtime != "onnxruntime":
             raise ValueError("`fast` is onnxruntime's IOBinding; drop it with another runtime.")

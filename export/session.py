@@ -6,13 +6,10 @@ fast path), so neither imports the other.
 
 import onnxruntime as ort
 
+from .errors import DeviceError
 from .metadata import MetadataError
 
 DEVICES = ("cpu", "cuda", "auto")
-
-
-class DeviceError(RuntimeError):
-    """The requested device cannot be used; no silent fallback to another."""
 
 
 def _providers(device, cuda_options):

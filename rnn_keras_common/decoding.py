@@ -1,10 +1,36 @@
 """Choosing the next character from logits: temperature, top-k, top-p (nucleus).
 
 Written once, in NumPy, and used by both the TensorFlow and the onnxruntime
-generators, so the same seed gives the same text in both runtimes.
+generators, so the same seed gives the same text in both runtimes. The random
+draws come from `SplitMix64`, small enough that the web page (`export/web/`)
+implements it too: the same seed gives the same text in the browser as well.
 """
 
 import numpy as np
+
+MASK = (1 << 64) - 1
+
+
+class SplitMix64:
+    """Steele, Lea & Flood's SplitMix64 (2014): 64-bit state, one uniform float per call.
+
+    Chosen over NumPy's PCG64 for portability: four lines of 64-bit arithmetic that
+    JavaScript's BigInt reproduces exactly (`export/web/sampling.js`).
+    """
+
+    def __init__(self, seed=0):
+        self.state = int(seed) & MASK
+
+    def next_uint64(self):
+        self.state = (self.state + 0x9E3779B97F4A7C15) & MASK
+        z = self.state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK
+        return z ^ (z >> 31)
+
+    def random(self):
+        """A float in [0, 1) from the top 53 bits, as NumPy's `random()` builds one."""
+        return (self.next_uint64() >> 11) * 2.0**-53
 
 
 def check_sampling_args(temperature=1.0, top_k=0, top_p=1.0):
@@ -37,7 +63,7 @@ def probabilities(logits, temperature=1.0, top_k=0, top_p=1.0):
 
 
 def sample(logits, rng, temperature=1.0, top_k=0, top_p=1.0):
-    """One id drawn from `probabilities(...)` with the NumPy `Generator` `rng`."""
+    """One id drawn from `probabilities(...)` with `rng` (anything with `random()`)."""
     p = probabilities(logits, temperature, top_k, top_p)
     # inverse CDF on one uniform draw: a tiny logit difference between runtimes
     # changes the choice only if the draw falls right on a boundary

@@ -122,7 +122,9 @@ def test_wheel_installs_and_runs_outside_the_repository(tmp_path):
     """
     source = tmp_path / "src"  # a copy: setuptools' build/ never lands in the checkout
     for name in ("rnn_keras", "rnn_keras_common", "export"):
-        shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(
+            ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__", "node_modules")
+        )
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, source / name)
     run(

@@ -1,0 +1,104 @@
+"""The exported models in a web page, through onnxruntime-web (see `__main__` for the CLI).
+
+`build(run_dir, out)` writes a static folder: our page (`page/`), onnxruntime-web's
+WebAssembly build copied from the pinned npm package (`package.json`,
+`package-lock.json`; installed with `npm ci` on first use), the run's ONNX file and
+`models.json` (its metadata). `serve(folder, host, port)` serves it with the
+cross-origin-isolation headers onnxruntime-web needs for threads.
+"""
+
+import functools
+import http.server
+import json
+import pathlib
+import shutil
+import subprocess
+
+from .. import runtime
+
+HERE = pathlib.Path(__file__).resolve().parent
+ORT_FILES = ("ort.wasm.min.js", "ort-wasm-simd-threaded.wasm", "ort-wasm-simd-threaded.mjs")
+ISOLATION = {
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Embedder-Policy": "require-corp",
+}
+
+
+class WebError(RuntimeError):
+    """The page cannot be built; the message says why and what to do."""
+
+
+def ort_dist():
+    """onnxruntime-web's `dist/`, installed from the lock file if it is not there yet."""
+    dist = HERE / "node_modules" / "onnxruntime-web" / "dist"
+    if not dist.is_dir():
+        npm = shutil.which("npm")
+        if npm is None:
+            raise WebError("The page needs onnxruntime-web from npm: install Node.js and npm.")
+        done = subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund"], cwd=HERE, capture_output=True, text=True
+        )
+        if done.returncode or not dist.is_dir():
+            raise WebError(f"npm ci in {HERE} failed: {done.stderr.strip()[-300:]}")
+    return dist
+
+
+def model_file(run_dir):
+    """The run's file the page runs: `step.onnx` for the LM, else `model.onnx`."""
+    run_dir = pathlib.Path(run_dir)
+    for name in ("step.onnx", "model.onnx"):
+        if (run_dir / name).is_file():
+            return run_dir / name
+    return None
+
+
+def build(run_dir, out):
+    """Write the static page for the run's exported model into `out`; returns `out`."""
+    path = model_file(run_dir)
+    if path is None:
+        raise WebError(f"{run_dir} has no model.onnx yet; export it first (python -m export).")
+    meta = runtime.read_metadata(path)
+    out = pathlib.Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    for page_file in (HERE / "page").iterdir():
+        shutil.copy(page_file, out / page_file.name)
+    dist = ort_dist()
+    for name in ORT_FILES:
+        shutil.copy(dist / name, out / name)
+    shutil.copy(path, out / path.name)
+    models = {
+        "run": pathlib.Path(run_dir).resolve().name,
+        "file": path.name,
+        "task": meta["task"],
+        "unit": meta["unit"],
+        "vocab": meta["vocab"],
+        "labels": meta["labels"],
+        "state_sizes": meta["state_sizes"] if meta["kind"] == "step" else [],
+    }
+    (out / "models.json").write_text(json.dumps(models, ensure_ascii=False), encoding="utf-8")
+    return out
+
+
+class IsolatedHandler(http.server.SimpleHTTPRequestHandler):
+    """Static files with COOP/COEP (so `crossOriginIsolated` is true and threads work)."""
+
+    extensions_map = {
+        **http.server.SimpleHTTPRequestHandler.extensions_map,
+        ".mjs": "text/javascript",
+        ".wasm": "application/wasm",
+    }
+
+    def end_headers(self):
+        for key, value in ISOLATION.items():
+            self.send_header(key, value)
+        self.send_header("Cache-Control", "no-store")
+        super().end_headers()
+
+    def log_message(self, *args):  # quiet: the CLI prints the address once
+        pass
+
+
+def serve(folder, host="127.0.0.1", port=8000):
+    """A `ThreadingHTTPServer` for `folder` (call `serve_forever()`; port 0 picks a free one)."""
+    handler = functools.partial(IsolatedHandler, directory=str(folder))
+    return http.server.ThreadingHTTPServer((host, port), handler)

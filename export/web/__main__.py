@@ -1,0 +1,71 @@
+"""Run a training run's exported model in the browser (onnxruntime-web, no TensorFlow there).
+
+    python -m export.web RUN_DIR                    # serve at http://127.0.0.1:8000/
+    python -m export.web RUN_DIR --port 8080
+    python -m export.web RUN_DIR --out site/        # static files for any host instead
+
+A language model gets a generation panel (prime, length, temperature, top-k,
+top-p, seed; the same seed gives the text `python -m export.infer` gives) and
+its memory, each character coloured by a chosen hidden unit; a tagger or a
+classifier gets a text box. A run not exported yet is exported first (that
+needs TensorFlow).
+"""
+
+import argparse
+import sys
+import tempfile
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(
+        prog="python -m export.web",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("run_dir", help="a folder written by train.py")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--out", help="write the static page here instead of serving it")
+    args = p.parse_args(argv)
+    from . import WebError, build, model_file, serve
+
+    if model_file(args.run_dir) is None:
+        _export(args.run_dir)
+    folder = build(args.run_dir, args.out or tempfile.mkdtemp(prefix="rnn-keras-web-"))
+    if args.out:
+        print(f"{folder}/index.html (serve the folder with COOP/COEP headers for threads)")
+        return 0
+    try:
+        server = serve(folder, args.host, args.port)
+    except OSError as err:
+        raise WebError(
+            f"cannot listen on {args.host}:{args.port} ({err.strerror}); pass another --port."
+        ) from err
+    print(f"http://{args.host}:{server.server_address[1]}/  (Ctrl-C to stop)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+def _export(run_dir):
+    from rnn_keras_common._quiet import import_tensorflow
+
+    import_tensorflow()
+    from .. import api
+
+    for path, diff in api.export_run(run_dir):
+        print(f"exported {path} (max abs diff vs TensorFlow {diff:.2g})")
+
+
+def cli(argv=None):
+    from ..cli_errors import run_cli
+
+    return run_cli(lambda: main(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(cli())

@@ -1,0 +1,176 @@
+// The page's logic: load models.json (written by python -m export.web), then one panel per task.
+// Generation mirrors export/runtime.py: the prime goes through step.onnx one character at a time,
+// then one call per sampled character with the states carried.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const WORD = /\p{Alphabetic}+(?:'\p{Alphabetic}+)*|\p{Nd}+|[^\p{Alphabetic}\p{Nd}_\s]/gu;
+let info = null, session = null, stopRequested = false, history = [];
+
+function fail(message) { $("error").textContent = message; }
+
+function encode(text) {
+  // as rnn_keras_common.vocab: characters must all be known; words and tokens fall back to <unk>
+  if (info.unit === "word" || info.unit === "token") {
+    const tokens = info.unit === "word" ? (text.toLowerCase().match(WORD) || []) : text.split(/\s+/).filter(Boolean);
+    return { tokens, ids: tokens.map((t) => info.ids.get(t) ?? 1) };
+  }
+  const ids = [], unknown = new Set();
+  for (const c of text) {
+    const id = info.ids.get(c);
+    if (id === undefined) unknown.add(c); else ids.push(id);
+  }
+  if (unknown.size) {
+    const shown = [...unknown].sort().slice(0, 20).join("");
+    throw new Error(`The text holds ${unknown.size} character(s) the model was not trained on: ` +
+                    `${JSON.stringify(shown)}. Remove or replace them.`);
+  }
+  return { tokens: [...text], ids };
+}
+
+function numberOf(id, integer) {
+  const raw = $(id).value.trim(), value = Number(raw);
+  if (raw === "" || !Number.isFinite(value) || (integer && !Number.isInteger(value))) {
+    throw new Error(`${id} must be ${integer ? "an integer" : "a number"}, got '${raw}'.`);
+  }
+  return value;
+}
+
+async function step(id, states) {
+  const feeds = { tokens: new ort.Tensor("int32", Int32Array.from([id]), [1, 1]) };
+  states.forEach((s, i) => { feeds[`state_${i}`] = new ort.Tensor("float32", s, [1, s.length]); });
+  const out = await session.run(feeds);
+  return [out.logits.data, states.map((_, i) => out[`state_${i}_out`].data)];
+}
+
+async function generate() {
+  const output = $("output");
+  fail(""); stopRequested = false; output.dataset.done = "0"; output.textContent = ""; history = [];
+  try {
+    const prime = $("prime").value;
+    if (!prime) throw new Error("The prime must hold at least one character, e.g. a line break or 'ROMEO:'.");
+    const length = numberOf("length", true), temperature = numberOf("temperature", false);
+    const topK = numberOf("top-k", true), topP = numberOf("top-p", false), seed = numberOf("seed", true);
+    if (length < 0 || length > 100000) throw new Error(`length must be in [0, 100000], got ${length}.`);
+    checkSamplingArgs(temperature, topK, topP);
+    let states = info.state_sizes.map((n) => new Float32Array(n)), logits = null;
+    for (const id of encode(prime).ids) [logits, states] = await step(id, states);
+    const rng = new SplitMix64(BigInt(seed)), started = performance.now();
+    let text = prime;
+    for (let i = 0; i < length && !stopRequested; i++) {
+      const id = sample(logits, rng, temperature, topK, topP), char = info.vocab[id - 1];
+      text += char;
+      [logits, states] = await step(id, states);
+      history.push({ char, states });
+      if (i % 16 === 0 || i === length - 1) {
+        output.textContent = text;
+        $("speed").textContent = `${(history.length / ((performance.now() - started) / 1000)).toFixed(0)} chars/s`;
+      }
+    }
+    output.textContent = text;
+    drawMemory();
+  } catch (err) {
+    fail(err.message);
+  } finally {
+    output.dataset.done = "1";
+  }
+}
+
+function drawMemory() {
+  const layer = Number($("layer").value || 0), unit = Number($("unit").value || 0), box = $("memory");
+  box.textContent = "";
+  for (const { char, states } of history) {
+    const v = states[layer][unit] ?? 0, a = Math.min(Math.abs(v), 1), span = document.createElement("span");
+    span.textContent = char;
+    span.style.background = v >= 0 ? `rgba(220,50,40,${a})` : `rgba(40,90,220,${a})`;
+    span.title = v.toFixed(3);
+    box.appendChild(span);
+  }
+}
+
+async function runText() {
+  fail(""); $("result").textContent = ""; $("bars").textContent = "";
+  try {
+    const text = $("text").value;
+    const { tokens, ids } = encode(text);
+    if (!ids.length) throw new Error("The text must hold at least one character.");
+    if (info.task === "classify") return showClasses(await logitsOf([ids]));
+    const windows = info.unit === "char" ? chunks(ids, 64) : [ids];
+    const logits = await logitsOf(windows), tags = [];
+    windows.forEach((w, b) => w.forEach((_, t) => tags.push(argmax(logits, b, t))));
+    $("result").textContent = info.unit === "char"
+      ? tokens.map((c, i) => c + (tags[i] === 1 ? " " : "")).join("").trimEnd()
+      : tokens.map((t, i) => `${t}/${info.labels[tags[i]]}`).join(" ");
+  } catch (err) {
+    fail(err.message);
+  } finally {
+    $("result").dataset.done = "1";
+  }
+}
+
+function chunks(ids, size) {
+  const out = [];
+  for (let i = 0; i < ids.length; i += size) out.push(ids.slice(i, i + size));
+  return out;
+}
+
+async function logitsOf(rows) {
+  const width = Math.max(...rows.map((r) => r.length)), flat = new Int32Array(rows.length * width);
+  rows.forEach((r, b) => flat.set(r, b * width));
+  const out = await session.run({ tokens: new ort.Tensor("int32", flat, [rows.length, width]) });
+  return out.logits;
+}
+
+function argmax(logits, b, t) {
+  const [, time, classes] = logits.dims, base = (b * time + t) * classes;
+  let best = 0;
+  for (let k = 1; k < classes; k++) if (logits.data[base + k] > logits.data[base + best]) best = k;
+  return best;
+}
+
+function showClasses(logits) {
+  const z = Array.from(logits.data, Number), max = Math.max(...z);
+  const e = z.map((v) => Math.exp(v - max)), total = e.reduce((a, b) => a + b, 0);
+  const p = e.map((v) => v / total), best = p.indexOf(Math.max(...p));
+  $("result").textContent = `${info.labels[best]} (${p[best].toFixed(3)})`;
+  p.map((v, i) => [v, i]).sort((a, b) => b[0] - a[0]).slice(0, 10).forEach(([v, i]) => {
+    const row = document.createElement("div"), bar = document.createElement("div");
+    row.textContent = `${info.labels[i]} ${v.toFixed(3)}`;
+    bar.className = "bar"; bar.style.width = `${(100 * v).toFixed(1)}%`; bar.dataset.label = info.labels[i];
+    row.appendChild(bar); $("bars").appendChild(row);
+  });
+}
+
+async function start() {
+  try {
+    const response = await fetch("models.json");
+    if (!response.ok) throw new Error("models.json is missing: serve the page with python -m export.web RUN_DIR.");
+    info = await response.json();
+    if (!info || !["lm", "tag", "classify"].includes(info.task) || !Array.isArray(info.vocab)) {
+      throw new Error("models.json does not describe an rnn-keras export; re-run python -m export.web.");
+    }
+    info.ids = new Map(info.vocab.map((c, i) => [c, i + 1]));
+    ort.env.wasm.wasmPaths = "./";
+    ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
+    session = await ort.InferenceSession.create(info.file);
+    $("title").textContent = `${info.run} (${info.task})`;
+    $("about").textContent = `${info.file} in onnxruntime-web ${ort.env.versions.web}, ` +
+      `${ort.env.wasm.numThreads} thread(s), cross-origin isolated: ${self.crossOriginIsolated}`;
+    const lm = info.task === "lm";
+    $("lm-panel").hidden = !lm; $("text-panel").hidden = lm;
+    info.state_sizes.forEach((n, i) => {
+      const o = document.createElement("option"); o.value = i; o.textContent = `rnn_${i} (${n} units)`; $("layer").appendChild(o);
+    });
+    document.body.dataset.ready = "1";
+  } catch (err) {
+    fail(`Cannot load the model: ${err.message || err}`);
+    document.body.dataset.ready = "error";
+  }
+}
+
+$("generate").addEventListener("click", generate);
+$("stop").addEventListener("click", () => { stopRequested = true; });
+$("run").addEventListener("click", runText);
+$("layer").addEventListener("change", drawMemory);
+$("unit").addEventListener("change", drawMemory);
+start();

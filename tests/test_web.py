@@ -1,0 +1,152 @@
+"""`python -m export.web`: the exported models in headless Chromium through onnxruntime-web,
+giving Python's answers (the same text for the same seed)."""
+
+import pathlib
+import re
+import shutil
+import threading
+
+import pytest
+
+from export import runtime, web
+from export.web import __main__ as web_cli
+from rnn_keras_common import train_cli as train
+from tests.helpers import cli_flags, play_text
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+pytestmark = pytest.mark.skipif(
+    not pathlib.Path(CHROMIUM).is_file(), reason="Debian's chromium is not installed"
+)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("web")
+    text = play_text(folder, "hamlet", 8000)
+    made = {}
+    for task, extra in (("lm", []), ("tag", ["--layers", "2"]), ("classify", ["--unit", "char"])):
+        made[task] = folder / task
+        flags = cli_flags(text, made[task], 6, units=12, batch_size=4, seq_len=20)
+        flags = [f for f in flags if f != "--no-export"]
+        if task == "classify":  # the bundled plays, passages of 4 lines
+            i = flags.index("--text")
+            flags = flags[:i] + flags[i + 2 :] + ["--seq-len", "4", "--batch-size", "16"]
+        assert train.cli([*flags, "--task", task, *extra]) == 0
+    return made
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def pages(runs, tmp_path_factory):
+    """`{task: base URL}` of each run's page, served with COOP/COEP from a thread."""
+    urls, servers = {}, []
+    for task, run in runs.items():
+        folder = web.build(run, tmp_path_factory.mktemp(f"site-{task}"))
+        server = web.serve(folder, "127.0.0.1", 0)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        urls[task] = f"http://127.0.0.1:{server.server_address[1]}/"
+    yield urls
+    for server in servers:
+        server.shutdown()
+
+
+def open_page(browser, url, requests=None):
+    tab = browser.new_page()
+    errors = []
+    tab.on("pageerror", lambda e: errors.append(str(e)))
+    if requests is not None:
+        tab.on("request", lambda r: requests.append(r.url))
+    tab.goto(url)
+    tab.wait_for_selector("body[data-ready]", timeout=30000)
+    assert tab.get_attribute("body", "data-ready") == "1", tab.inner_text("#error")
+    return tab, errors
+
+
+CASES = [
+    ("ROMEO:", dict(length=60, temperature=0.8, top_k=0, top_p=1.0, seed=0)),
+    ("To be", dict(length=40, temperature=1.3, top_k=5, top_p=1.0, seed=7)),
+    ("\n", dict(length=50, temperature=0.6, top_k=0, top_p=0.9, seed=123456789)),
+]
+
+
+def generate(tab, prime, settings):
+    tab.fill("#prime", prime)
+    for key, value in settings.items():
+        tab.fill(f"#{key.replace('_', '-')}", str(value))
+    tab.click("#generate")
+    tab.wait_for_selector("#output[data-done='1']", timeout=60000)
+    return tab.text_content("#output")
+
+
+def test_the_page_generates_pythons_text_for_the_same_seed(browser, pages, runs):
+    tab, errors = open_page(browser, pages["lm"])
+    python = runtime.load(runs["lm"] / "step.onnx")
+    for prime, settings in CASES:
+        assert generate(tab, prime, settings) == python.generate(prime, **settings), prime
+    assert tab.locator("#memory span").count() == CASES[-1][1]["length"]  # the memory, coloured
+    assert re.match(r"\d+ chars/s", tab.text_content("#speed"))
+    assert not errors and tab.text_content("#error") == ""
+
+
+def test_bad_input_fills_error_and_stop_stops(browser, pages):
+    tab, _ = open_page(browser, pages["lm"])
+    generate(tab, "ROMEO: \u00a7\u00b6", dict(length=5))
+    assert "2 character(s) the model was not trained on" in tab.text_content("#error")
+    generate(tab, "", dict(length=5))
+    assert "at least one character" in tab.text_content("#error")
+    generate(tab, "A", dict(length=5, top_p=1.5))
+    assert "top-p" in tab.text_content("#error")
+    tab.fill("#prime", "A")
+    tab.fill("#length", "100000")
+    tab.click("#generate")
+    tab.wait_for_timeout(300)
+    tab.click("#stop")
+    tab.wait_for_selector("#output[data-done='1']", timeout=10000)
+    assert len(tab.text_content("#output")) < 100000
+
+
+def test_tagger_and_classifier_panels_answer_as_python(browser, pages, runs):
+    tab, _ = open_page(browser, pages["tag"])
+    text = "Tobeornottobethatisthequestion"
+    tab.fill("#text", text)
+    tab.click("#run")
+    tab.wait_for_selector("#result[data-done='1']")
+    assert tab.text_content("#result") == runtime.load(runs["tag"] / "model.onnx").tag(text)
+    tab, _ = open_page(browser, pages["classify"])
+    passage = "Now is the winter of our discontent\nMade glorious summer by this sun of York"
+    tab.fill("#text", passage)
+    tab.click("#run")
+    tab.wait_for_selector("#result[data-done='1']")
+    label, probs = runtime.load(runs["classify"] / "model.onnx").classify(passage)
+    assert tab.text_content("#result") == f"{label} ({probs[label]:.3f})"
+    assert tab.locator(".bar").count() == min(10, len(probs))
+
+
+def test_the_page_fetches_nothing_from_other_hosts(browser, pages, tmp_path):
+    requests = []
+    tab, _ = open_page(browser, pages["lm"], requests)
+    generate(tab, "ROMEO:", dict(length=5))
+    assert requests and all(u.startswith(pages["lm"]) for u in requests), requests
+    assert tab.evaluate("self.crossOriginIsolated")  # the COOP/COEP headers are served
+    tab.screenshot(path=str(tmp_path / "page.png"))
+    for name in ("index.html", "app.js", "sampling.js", "style.css"):
+        own = (web.HERE / "page" / name).read_text()
+        assert not re.search(r"https?://", own), name
+
+
+def test_the_cli_writes_a_static_site_and_refuses_a_run_without_export(runs, tmp_path, capsys):
+    assert web_cli.cli([str(runs["tag"]), "--out", str(tmp_path / "site")]) == 0
+    assert {"index.html", "models.json", "model.onnx", "ort.wasm.min.js"} <= {
+        p.name for p in (tmp_path / "site").iterdir()
+    }
+    assert web_cli.cli([str(tmp_path / "nowhere"), "--out", str(tmp_path / "x")]) == 2
+    assert capsys.readouterr().err.startswith("error:")
