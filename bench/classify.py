@@ -12,12 +12,13 @@ real `train.py` run (its folder under `--out`, with `classes.csv` and
 `confusion.png`); the table names the best one's folder.
 """
 
-import argparse
 import dataclasses
 import json
 import pathlib
 import platform
 import time
+
+from rnn_keras_common.cli import parser as cli_parser
 
 RNNS = {  # name: TrainConfig fields on top of the classify defaults (the last: --only)
     "uni_max": dict(bidirectional=False, pool="max"),
@@ -94,11 +95,7 @@ def cpu_flags():
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(
-        prog="python -m bench.classify",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = cli_parser("python -m bench.classify", __doc__)
     p.add_argument("--steps", type=int, default=2000, help="training steps per RNN")
     p.add_argument("--only", help="comma-separated RNNs to train: " + ",".join(RNNS))
     p.add_argument("--out", default="runs/classify-compare", help="folder for the RNN runs")

@@ -9,13 +9,14 @@ form; each file runs in every runtime on the same right-padded token batches
 difference to TensorFlow at real positions. Nothing here is asserted in tests.
 """
 
-import argparse
 import pathlib
 import statistics
 import tempfile
 import time
 
 import numpy as np
+
+from rnn_keras_common.cli import parser as cli_parser
 
 FORMS = ("scan", "native", "loop")
 RUNTIMES = ("onnxruntime", "openvino")
@@ -42,11 +43,7 @@ def median_ms(session, feeds, repeats):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(
-        prog="python -m bench.runtimes",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = cli_parser("python -m bench.runtimes", __doc__)
     p.add_argument("--repeats", type=int, default=30)
     p.add_argument("--forms", default=",".join(FORMS))
     args = p.parse_args(argv)

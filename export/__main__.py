@@ -9,16 +9,13 @@ Each file passes onnx.checker and a TensorFlow-vs-onnxruntime parity check on
 real inputs (max abs difference <= 1e-4) before it is written under its name.
 """
 
-import argparse
 import sys
+
+from rnn_keras_common.cli import parser as cli_parser
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(
-        prog="python -m export",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = cli_parser("python -m export", __doc__)
     parser.add_argument("run_dir", help="a folder written by train.py")
     parser.add_argument(
         "--path",

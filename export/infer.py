@@ -6,16 +6,13 @@ python -m export.infer RUN/step.onnx --compare RUN                  # TensorFlow
 python -m export.infer RUN/model.onnx --text "..." --runtime openvino  # the same file in OpenVINO
 """
 
-import argparse
 import sys
+
+from rnn_keras_common.cli import parser as cli_parser
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(
-        prog="python -m export.infer",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = cli_parser("python -m export.infer", __doc__)
     p.add_argument("model", help="an .onnx file written by `python -m export`")
     p.add_argument("--device", choices=["cpu", "cuda", "auto"], default="cpu")
     p.add_argument(

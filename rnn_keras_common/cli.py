@@ -5,6 +5,7 @@ exception types whose messages are written for users; they are looked up only on
 exception arrives, so a CLI answers `--help` and argument errors before heavy imports.
 """
 
+import argparse
 import errno
 import sys
 
@@ -48,3 +49,10 @@ def run_cli(main, user_errors, interrupted="the last good checkpoint is intact")
     except user_errors() as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+
+
+def parser(prog, doc):
+    """Every CLI's parser: its module docstring as the help, kept as written."""
+    return argparse.ArgumentParser(
+        prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
+    )

@@ -21,6 +21,7 @@ import sys
 import typing
 
 from rnn_keras_common._quiet import import_tensorflow
+from rnn_keras_common.cli import parser as cli_parser
 from rnn_keras_common.cli import run_cli
 
 
@@ -28,9 +29,7 @@ def parse_args(argv):
     from rnn_keras_common import config
     from rnn_keras_common.config import TrainConfig
 
-    p = argparse.ArgumentParser(
-        prog="train.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    p = cli_parser("train.py", __doc__)
     p.add_argument("--run-dir", help="folder for this run's artefacts (default runs/TASK-TIME)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR")
     p.add_argument("--overwrite", action="store_true", help="replace a run already in --run-dir")

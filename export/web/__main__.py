@@ -11,17 +11,14 @@ classifier gets a text box. A run not exported yet is exported first (that
 needs TensorFlow).
 """
 
-import argparse
 import sys
 import tempfile
 
+from rnn_keras_common.cli import parser as cli_parser
+
 
 def main(argv=None):
-    p = argparse.ArgumentParser(
-        prog="python -m export.web",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = cli_parser("python -m export.web", __doc__)
     p.add_argument("run_dir", help="a folder written by train.py")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)

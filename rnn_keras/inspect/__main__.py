@@ -11,20 +11,16 @@ model's forward and backward shares of each prediction), report.json, and
 index.html, one self-contained page with a unit picker.
 """
 
-import argparse
 import json
 import pathlib
 import sys
 
+from rnn_keras_common.cli import parser as cli_parser
 from rnn_keras_common.cli import run_cli
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(
-        prog="python -m rnn_keras.inspect",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = cli_parser("python -m rnn_keras.inspect", __doc__)
     p.add_argument("run_dir", help="a folder written by train.py")
     p.add_argument("--text", help="a text file, or the text itself (default: the run's text)")
     p.add_argument("--out", help="where to write (default RUN_DIR/inspect)")
