@@ -97,7 +97,8 @@ def test_the_page_generates_pythons_text_for_the_same_seed(browser, pages, runs)
     assert not errors and tab.text_content("#error") == ""
 
 
-def test_bad_input_fills_error_and_stop_stops(browser, pages):
+def test_bad_input_fills_error_and_stop_stops(browser, pages, tmp_path_factory):
+    shots = tmp_path_factory.mktemp("screenshots")
     tab, _ = open_page(browser, pages["lm"])
     generate(tab, "ROMEO: \u00a7\u00b6", dict(length=5))
     assert "2 character(s) the model was not trained on" in tab.text_content("#error")
@@ -109,9 +110,11 @@ def test_bad_input_fills_error_and_stop_stops(browser, pages):
     tab.fill("#length", "100000")
     tab.click("#generate")
     tab.wait_for_timeout(300)
+    tab.screenshot(path=str(shots / "mid-generation.png"))  # the README's kind of picture
     tab.click("#stop")
     tab.wait_for_selector("#output[data-done='1']", timeout=10000)
     assert len(tab.text_content("#output")) < 100000
+    assert (shots / "mid-generation.png").stat().st_size > 10_000
 
 
 def test_tagger_and_classifier_panels_answer_as_python(browser, pages, runs):
