@@ -14,8 +14,6 @@ import numpy as np
 from .errors import DeviceError
 from .metadata import MetadataError
 
-RUNTIMES = ("onnxruntime", "openvino")
-
 
 @dataclasses.dataclass
 class Port:
