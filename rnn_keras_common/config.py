@@ -130,7 +130,7 @@ class TrainConfig:
     layers: int | None = None  # number of stacked recurrent layers
     bidirectional: bool | None = None  # tag/classify only: forward + backward recurrences
     activation: str = "tanh"  # f in s_t = f(U x_t + W s_{t-1} + b)
-    dropout: float = 0.0  # dropout between stacked layers (tag/classify)
+    dropout: float = 0.0  # dropout between stacked layers, and on classify's pooled features
     optimizer: str = "adam"  # adam, or sgd (the article's; see momentum/nesterov)
     lr: float | None = None  # peak learning rate
     momentum: float = 0.0  # sgd momentum (0 = plain SGD)

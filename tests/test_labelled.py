@@ -207,7 +207,7 @@ def test_pooled_classifiers_export_equal_to_tensorflow(tmp_path, path, mode):
     from rnn_keras_common.vocab import Vocab
 
     vocab = Vocab(LETTERS + " x")
-    model = classifier(len(vocab), 3, units=6, num_layers=2, bidirectional=True, pool=mode)
+    model = classifier(len(vocab), 3, units=6, num_layers=2, pool=mode, dropout=0.3)
     text = " ".join(rule_tsv(tmp_path / "x.tsv").read_text().replace("\t", " ").split())
     cfg = {"task": "classify", "text": None}
     [(_, diff)] = api.export_model(model, cfg, vocab, ["a", "b", "c"], tmp_path, path, sample=text)

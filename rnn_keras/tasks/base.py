@@ -131,6 +131,8 @@ def token_model(
     if not per_step:
         backward = sizes[-1] if bidirectional else 0
         h = SequencePool(pool, backward_units=backward, name="pool")(h)
+        if dropout:  # the pooled features feed the head: the one place a 1-layer model can drop
+            h = keras.layers.Dropout(dropout, name="pool_dropout")(h)
     logits = keras.layers.Dense(outputs, name="head")(h)  # V s + c
     return keras.Model(tokens, logits, name=name)
 
