@@ -153,3 +153,17 @@ def test_the_cli_writes_a_static_site_and_refuses_a_run_without_export(runs, tmp
     }
     assert web_cli.cli([str(tmp_path / "nowhere"), "--out", str(tmp_path / "x")]) == 2
     assert capsys.readouterr().err.startswith("error:")
+
+
+def test_an_onnx_file_that_is_not_ours_is_one_line(runs, tmp_path, capsys):
+    import onnx
+    from onnx import TensorProto, helper
+
+    run = tmp_path / "foreign"
+    shutil.copytree(runs["tag"], run)
+    io = [helper.make_tensor_value_info(n, TensorProto.FLOAT, [1]) for n in ("x", "y")]
+    graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "g", io[:1], io[1:])
+    onnx.save(helper.make_model(graph), run / "model.onnx")
+    assert web_cli.cli([str(run), "--out", str(tmp_path / "site")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no rnn-keras metadata" in err
