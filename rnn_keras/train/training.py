@@ -21,30 +21,14 @@ import tensorflow as tf
 
 from rnn_keras.tasks import make_task
 from rnn_keras.tasks.generate import Generator
-from rnn_keras.train import checkpoint, distributed, resources, runs
+from rnn_keras.train import checkpoint, distributed, resources, runs, schedule
 from rnn_keras.train.monitor import Monitor
+from rnn_keras.train.schedule import learning_rate
 from rnn_keras.train.steps import StepFunctions, make_optimizer
-from rnn_keras_common.config import ConfigError
 
 
 class NonFiniteError(RuntimeError):
     """The loss or gradient went NaN/inf; nothing from that step was written."""
-
-
-def learning_rate(cfg, step, start=0):
-    """Linear warm-up over `cfg.warmup_steps`, then cosine decay to 2% of `lr` (or constant).
-
-    The warm-up keeps Adam's first, badly estimated steps from saturating the
-    tanh states (a plateau at the unigram loss that takes hundreds of steps to leave).
-    The cosine runs from `start` to `cfg.steps`: 0 for a run, the step a finished run
-    was extended from for an extension (a warm restart at `lr`, without warm-up;
-    Loshchilov & Hutter, SGDR, 2017).
-    """
-    warm = min((step + 1) / cfg.warmup_steps, 1.0) if cfg.warmup_steps and not start else 1.0
-    if cfg.lr_decay == "none":
-        return cfg.lr * warm
-    frac = min((step - start) / max(cfg.steps - start, 1), 1.0)
-    return warm * cfg.lr * (0.02 + 0.98 * 0.5 * (1.0 + math.cos(math.pi * frac)))
 
 
 class Trainer:
@@ -203,22 +187,6 @@ def _no_lock():
     yield  # no run folder to lock: checkpoint.load gives the user's error
 
 
-def calibrate_steps(trainer, minutes, horizon=10**9):
-    """Time a few steps; the step count at which `minutes` of training from here end.
-
-    The timed steps train with the schedule's `cfg.steps` set to `horizon`: far away
-    (peak lr) for a new run or segment, the old end for a run that goes on.
-    """
-    start = trainer.step
-    trainer.cfg = dataclasses.replace(trainer.cfg, steps=horizon)
-    trainer.train_one()  # compiles; not timed
-    t0, n = time.perf_counter(), 5
-    for _ in range(n):
-        trainer.train_one()
-    per_step = (time.perf_counter() - t0) / n
-    return max(trainer.step + 1, start + int(minutes * 60 / per_step))
-
-
 def _start(cfg):
     """The strategy, made under a watchdog: a cluster that never forms is an error, not a hang."""
     if cfg.strategy != "multi-worker":
@@ -268,7 +236,7 @@ def _start_new(cfg, run_dir, task, strategy):
     if cfg.steps is None:
         # the schedule (cosine decay) needs a step count; a timed start gives it,
         # and it is then saved, so a resumed run follows the same schedule
-        steps = calibrate_steps(trainer, cfg.minutes)
+        steps = schedule.calibrate_steps(trainer, cfg.minutes)
         trainer.cfg = cfg = dataclasses.replace(cfg, steps=steps)
     runs.write_metadata(run_dir, cfg, task)
     return trainer
@@ -300,7 +268,7 @@ def resume(run_dir, cfg=None, text=None):
             model, optimizer_values, carry, state = checkpoint.load(run_dir)
             saved_state = (optimizer_values, carry, state)
             trainer = Trainer(cfg, _writes_to(run_dir, cfg), task, model, saved_state, strategy)
-        _extend(trainer, saved.steps, run_dir)
+        schedule.extend(trainer, saved.steps, run_dir)
         _first_step(trainer)
         if trainer.cfg != saved:
             runs.write_config(trainer.run_dir, trainer.cfg)
@@ -313,20 +281,3 @@ def _check_text_is_there(run_dir, cfg, saved):
             f"--resume {run_dir}: the run's text {cfg.text} is no longer there. Pass "
             "--text PATH with the same content (its SHA-256 is checked against the run's)."
         )
-
-
-def _extend(trainer, planned, run_dir):
-    """Fix the resumed run's step count; a finished run extended restarts the cosine."""
-    cfg, done = trainer.cfg, trainer.step
-    if cfg.steps is not None and cfg.steps <= done:
-        more = "" if cfg.steps == planned else f"--steps {cfg.steps} is not more than that; "
-        raise ConfigError(
-            f"--resume {run_dir}: the run has done {done} of its {planned} steps. {more}"
-            f"Pass --steps N with N > {done}, or --minutes M, to train it further."
-        )
-    finished = done >= planned
-    if finished:
-        trainer.segment_start = done
-    if cfg.steps is None:
-        steps = calibrate_steps(trainer, cfg.minutes, 10**9 if finished else planned)
-        trainer.cfg = dataclasses.replace(cfg, steps=steps)

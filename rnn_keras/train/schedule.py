@@ -1,0 +1,61 @@
+"""The learning-rate schedule, and the step count it runs to.
+
+`learning_rate` is a warm-up then a cosine (or constant) rate; `calibrate_steps`
+turns a time budget into a step count (the cosine needs one); `extend` fixes the
+step count of a resumed run, restarting the cosine when a finished run goes on.
+"""
+
+import dataclasses
+import math
+import time
+
+from rnn_keras_common.config import ConfigError
+
+
+def learning_rate(cfg, step, start=0):
+    """Linear warm-up over `cfg.warmup_steps`, then cosine decay to 2% of `lr` (or constant).
+
+    The warm-up keeps Adam's first, badly estimated steps from saturating the
+    tanh states (a plateau at the unigram loss that takes hundreds of steps to leave).
+    The cosine runs from `start` to `cfg.steps`: 0 for a run, the step a finished run
+    was extended from for an extension (a warm restart at `lr`, without warm-up;
+    Loshchilov & Hutter, SGDR, 2017).
+    """
+    warm = min((step + 1) / cfg.warmup_steps, 1.0) if cfg.warmup_steps and not start else 1.0
+    if cfg.lr_decay == "none":
+        return cfg.lr * warm
+    frac = min((step - start) / max(cfg.steps - start, 1), 1.0)
+    return warm * cfg.lr * (0.02 + 0.98 * 0.5 * (1.0 + math.cos(math.pi * frac)))
+
+
+def calibrate_steps(trainer, minutes, horizon=10**9):
+    """Time a few steps; the step count at which `minutes` of training from here end.
+
+    The timed steps train with the schedule's `cfg.steps` set to `horizon`: far away
+    (peak lr) for a new run or segment, the old end for a run that goes on.
+    """
+    start = trainer.step
+    trainer.cfg = dataclasses.replace(trainer.cfg, steps=horizon)
+    trainer.train_one()  # compiles; not timed
+    t0, n = time.perf_counter(), 5
+    for _ in range(n):
+        trainer.train_one()
+    per_step = (time.perf_counter() - t0) / n
+    return max(trainer.step + 1, start + int(minutes * 60 / per_step))
+
+
+def extend(trainer, planned, run_dir):
+    """Fix the resumed run's step count; a finished run extended restarts the cosine."""
+    cfg, done = trainer.cfg, trainer.step
+    if cfg.steps is not None and cfg.steps <= done:
+        more = "" if cfg.steps == planned else f"--steps {cfg.steps} is not more than that; "
+        raise ConfigError(
+            f"--resume {run_dir}: the run has done {done} of its {planned} steps. {more}"
+            f"Pass --steps N with N > {done}, or --minutes M, to train it further."
+        )
+    finished = done >= planned
+    if finished:
+        trainer.segment_start = done
+    if cfg.steps is None:
+        steps = calibrate_steps(trainer, cfg.minutes, 10**9 if finished else planned)
+        trainer.cfg = dataclasses.replace(cfg, steps=steps)
