@@ -26,6 +26,7 @@ RNNS = {  # name: TrainConfig fields on top of the classify defaults (the last: 
     "bi_mean": dict(pool="mean"),
     "bi_max": dict(pool="max"),
     "deep_bi_max": dict(layers=2, pool="max"),
+    "deep_bi_mean": dict(layers=2, pool="mean"),
     "bi_max_chars": dict(pool="max", unit="char"),
 }
 
