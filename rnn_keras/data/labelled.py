@@ -33,9 +33,12 @@ def read_utf8(path, flag="--data"):
         ) from err
 
 
-def read_labelled(path):
-    """`[(text, label)]` from a TSV or CSV file (see the module docstring)."""
-    text = read_utf8(path)
+def read_labelled(path, text=None):
+    """`[(text, label)]` from a TSV or CSV file (see the module docstring).
+
+    `text`: the file's contents when the caller has read them already.
+    """
+    text = read_utf8(path) if text is None else text
     rows = _csv_rows(path, text) if str(path).lower().endswith(".csv") else _tsv_rows(path, text)
     if not rows:
         raise DataError(f"--data {path}: no examples. Put one `text<TAB>label` per line.")
@@ -96,10 +99,11 @@ def check_stratifiable(path, labels):
     return counts
 
 
-def read_conll(path):
-    """`[(tokens, tags)]` sentences of a CoNLL file (see the module docstring)."""
+def read_conll(path, text=None):
+    """`[(tokens, tags)]` sentences of a CoNLL file (see the module docstring); `text` as above."""
     sentences, tokens, tags, width = [], [], [], None
-    for number, line in enumerate(read_utf8(path).splitlines(), 1):
+    text = read_utf8(path) if text is None else text
+    for number, line in enumerate(text.splitlines(), 1):
         fields = line.split()
         if not fields or fields[0] == "-DOCSTART-":
             if tokens:

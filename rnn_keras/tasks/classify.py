@@ -51,11 +51,11 @@ def play_data(lines_per_passage=6, classify_by="play"):
     return train, val, labels
 
 
-def user_data(path, val_fraction, seed):
-    """`(train, val, labels)` of a labelled file, split by label (stratified)."""
+def user_data(path, val_fraction, seed, text=None):
+    """`(train, val, labels)` of a labelled file (`text`: its contents), split by label."""
     from sklearn.model_selection import train_test_split
 
-    rows = labelled.read_labelled(path)
+    rows = labelled.read_labelled(path, text)
     counts = labelled.check_stratifiable(path, [y for _, y in rows])
     labels = sorted(counts)
     examples = [(text, labels.index(y)) for text, y in rows]
@@ -96,13 +96,13 @@ class Task:
     def __init__(self, cfg, text=None):
         self.cfg = cfg
         if cfg.data:
-            train, val, self.labels = user_data(cfg.data, cfg.val_fraction, cfg.seed)
+            self.source = labelled.read_utf8(cfg.data)  # hashed and sampled into the run
+            train, val, self.labels = user_data(cfg.data, cfg.val_fraction, cfg.seed, self.source)
             if len(train) < cfg.batch_size:
                 raise DataError(
                     f"--data {cfg.data}: {len(train)} training examples, fewer than one batch "
                     f"of {cfg.batch_size}. Add examples or pass a smaller --batch-size."
                 )
-            self.source = labelled.read_utf8(cfg.data)  # hashed and sampled into the run
         else:
             train, val, self.labels = play_data(cfg.seq_len, cfg.classify_by)
             self.source = "\n\n".join(p for p, _ in train + val)

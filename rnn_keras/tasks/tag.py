@@ -64,8 +64,8 @@ class Task:
         self._train, self.val = data.split(examples, cfg.val_fraction)
 
     def _conll(self, cfg):
-        sentences = labelled.read_conll(cfg.data)
-        self.source = labelled.read_utf8(cfg.data)
+        self.source = labelled.read_utf8(cfg.data)  # hashed and sampled into the run
+        sentences = labelled.read_conll(cfg.data, self.source)
         train, val = conll_split(cfg, sentences)
         self.labels = sorted({t for _, tags in sentences for t in tags})
         counts = collections.Counter(tok for tokens, _ in train for tok in tokens)
