@@ -94,9 +94,8 @@ class Task:
         out = {"val_loss": float(t["loss"] / t["count"]), "val_accuracy": scores["accuracy"]}
         if self.cfg.data:
             return {**out, "val_macro_f1": scores["macro_f1"]}
-        precision = t["tp"] / max(t["tp"] + t["fp"], 1)
-        recall = t["tp"] / max(t["tp"] + t["fn"], 1)
-        return {**out, "val_f1": float(2 * precision * recall / max(precision + recall, 1e-12))}
+        _, _, word_end_f1, _ = scores["per_class"][1]  # segmentation: F1 of the word ends
+        return {**out, "val_f1": float(word_end_f1)}
 
 
 def conll_split(cfg, sentences):

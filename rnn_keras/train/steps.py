@@ -63,16 +63,9 @@ class StepFunctions:
         total, count = masked_cross_entropy(logits, targets, weights)
         predicted = tf.argmax(logits, axis=-1, output_type=tf.int32)
         targets = tf.cast(targets, tf.int32)
-        hit = tf.cast(predicted == targets, tf.float32) * weights
-        pos_pred = tf.cast(predicted == 1, tf.float32) * weights
-        pos_true = tf.cast(targets == 1, tf.float32) * weights
-        counts = {
+        counts = {  # accuracy, precision, recall and F1 all follow from the confusion matrix
             "loss": total,
             "count": count,
-            "correct": tf.reduce_sum(hit),
-            "tp": tf.reduce_sum(pos_pred * pos_true),
-            "fp": tf.reduce_sum(pos_pred * (1 - pos_true)),
-            "fn": tf.reduce_sum((1 - pos_pred) * pos_true),
             "confusion": confusion(targets, predicted, weights, logits.shape[-1]),
         }
         return counts, new_states
