@@ -129,7 +129,7 @@ def directions(g, x, layers, seq_lens="", initial=None):
     lengths = g.once(
         ("lengths64", seq_lens), lambda: g.op("Cast", [seq_lens], to=TensorProto.INT64)
     )
-    mask = g.once(("mask", seq_lens), lambda: _time_mask(g, x, seq_lens))
+    mask = time_mask(g, x, seq_lens)
     ys, finals = [], []
     for i, layer in enumerate(layers):
         backward = i == 1
@@ -152,8 +152,12 @@ def _reverse(g, t, lengths):
     return g.op("ReverseSequence", [t, lengths], batch_axis=1, time_axis=0)
 
 
+def time_mask(g, x, seq_lens):
+    """`(time, batch, 1)` float: 1 at real steps, 0 at padding (built once per graph)."""
+    return g.once(("time_mask", seq_lens), lambda: _time_mask(g, x, seq_lens))
+
+
 def _time_mask(g, x, seq_lens):
-    """`(time, batch, 1)` float: 1 at real steps, 0 at padding."""
     time = g.op("Gather", [g.op("Shape", [x]), g.const(np.int64(0))], axis=0)
     steps = g.op("Range", [g.const(np.int64(0)), time, g.const(np.int64(1))])
     lengths = g.op("Cast", [seq_lens], to=TensorProto.INT64)

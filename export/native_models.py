@@ -66,11 +66,7 @@ def _pool(g, x, layer, seq_lens):
     if layer.mode == "max":
         if not seq_lens:
             return g.op("ReduceMax", [x], axes=[0], keepdims=0)  # opset 13: axes an attribute
-        real = g.op(
-            "Not",
-            [g.op("Equal", [g.op("Transpose", ["tokens"], perm=[1, 0]), g.const(np.int32(0))])],
-        )  # (time, batch)
-        real = g.op("Unsqueeze", [real, g.const(np.array([2]))])
+        real = g.op("Cast", [native.time_mask(g, x, seq_lens)], to=native.TensorProto.BOOL)
         lowest = g.op("Where", [real, x, g.const(np.float32(-3.0e38))])
         top = g.op("ReduceMax", [lowest], axes=[0], keepdims=0)
         some = g.op(
