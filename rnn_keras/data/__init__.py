@@ -20,19 +20,26 @@ def read_text(path=None):
     """The UTF-8 text at `path`, or the bundled plays when `path` is None."""
     if path is None:
         return corpus.default_text()
-    path = pathlib.Path(path)
-    if not path.is_file():
-        raise DataError(f"--text {path}: no such file. Pass the path of a UTF-8 text file.")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as err:
-        raise DataError(
-            f"--text {path}: not UTF-8 ({err.reason} at byte {err.start}). "
-            "Convert it, e.g. `iconv -t UTF-8`."
-        ) from err
+    text = read_utf8(path, "--text", "a UTF-8 text file", encoding="utf-8")
     if not text.strip():
         raise DataError(f"--text {path}: the file is empty. Pass a file with some text.")
     return text
+
+
+def read_utf8(path, flag, what, encoding="utf-8-sig"):
+    """The file at `path` decoded; `DataError` naming `flag`, and the line of a bad byte."""
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise DataError(f"{flag} {path}: no such file. Pass the path of {what}.")
+    raw = path.read_bytes()
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        raise DataError(
+            f"{flag} {path}, line {line}: not UTF-8 ({err.reason}). Convert it, "
+            "e.g. `iconv -t UTF-8`."
+        ) from err
 
 
 def split(sequence, val_fraction):

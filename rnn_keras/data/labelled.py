@@ -13,24 +13,14 @@ nothing here writes anything, so a bad file never touches a run folder.
 import collections
 import csv
 import io
-import pathlib
 
+from rnn_keras import data
 from rnn_keras.data import DataError
 
 
-def read_utf8(path, flag="--data"):
-    path = pathlib.Path(path)
-    if not path.is_file():
-        raise DataError(f"{flag} {path}: no such file. Pass the path of your labelled file.")
-    raw = path.read_bytes()
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        line = raw[: err.start].count(b"\n") + 1
-        raise DataError(
-            f"{flag} {path}, line {line}: not UTF-8 ({err.reason}). Convert it, "
-            "e.g. `iconv -t UTF-8`."
-        ) from err
+def read_utf8(path):
+    """The labelled file `--data` names (a byte-order mark dropped)."""
+    return data.read_utf8(path, "--data", "your labelled file")
 
 
 def read_labelled(path, text=None):
