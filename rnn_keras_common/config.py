@@ -6,7 +6,7 @@ import math
 import pathlib
 import typing
 
-TASKS = ("lm", "tag", "classify")
+TASKS = ("lm", "tag", "classify", "translate")
 OPTIMIZERS = ("adam", "sgd")
 DECAYS = ("cosine", "none")
 # the activations whose f' the fused BPTT knows and that XLA compiles (others are refused)
@@ -15,6 +15,7 @@ STRATEGIES = ("default", "mirrored", "multi-worker")
 POOLS = ("last", "mean", "max")  # rnn_keras.layers.pool.MODES
 CLASSIFY_BY = ("play", "category")
 UNITS = ("char", "word")
+TARGET_UNITS = ("words", "chars")
 # the allowed values of each choice field, shown by `train.py --help`
 CHOICES = dict(
     task=TASKS,
@@ -25,6 +26,7 @@ CHOICES = dict(
     pool=POOLS,
     classify_by=CLASSIFY_BY,
     unit=UNITS,
+    target_units=TARGET_UNITS,
 )
 # numeric ranges: (low, high, low_inclusive, high_inclusive); None = unbounded
 RANGES = dict(
@@ -51,6 +53,8 @@ RANGES = dict(
     worker_timeout=(0.0, 86400.0, False, True),
     min_count=(1, None, True, None),
     max_vocab=(1, 1 << 20, True, True),
+    beam=(1, 256, True, True),
+    max_output=(1, 1 << 12, True, True),
 )
 
 # Per-task defaults for the fields left as None. The `lm` defaults reach the
@@ -87,6 +91,17 @@ TASK_DEFAULTS = {
         minutes=5.0,  # about python -m bench.classify's 2,000 steps on 2 cores
         unit="word",
     ),
+    # an RNNsearch-shaped G2P model: 2x256 bidirectional encoder, 512-unit decoder
+    "translate": dict(
+        units=256,
+        layers=2,
+        bidirectional=True,
+        batch_size=64,
+        seq_len=40,
+        lr=2e-3,
+        minutes=12.0,
+        unit="char",
+    ),
 }
 
 
@@ -108,6 +123,8 @@ RESUMABLE = (
     "temperature",
     "progress",
     "jit_compile",
+    "beam",
+    "max_output",
     "worker_timeout",
 )
 
@@ -126,6 +143,11 @@ class TrainConfig:
     unit: str | None = None  # classify: read characters or words (lowercased; default word)
     min_count: int = 1  # word/token vocabularies: rarer tokens share the unknown-token id
     max_vocab: int = 8000  # word/token vocabularies: keep the most frequent this many
+    attention: bool = True  # translate: the decoder attends to the encoder's states
+    beam: int = 5  # translate: beam width of the final test evaluation (1 = greedy)
+    max_output: int = 64  # translate: most output tokens decoded per input
+    stress: bool = False  # translate on CMUdict: keep the phonemes' stress digits
+    target_units: str = "words"  # translate --data: targets as whitespace tokens or characters
     units: int | None = None  # size of each hidden state s_t (task default if None)
     layers: int | None = None  # number of stacked recurrent layers
     bidirectional: bool | None = None  # tag/classify only: forward + backward recurrences
@@ -184,14 +206,19 @@ class TrainConfig:
             )
         if self.strategy == "mirrored" and self.batch_size % self.replicas:
             raise ConfigError(f"--batch-size {self.batch_size} must be divisible by --replicas.")
+        if self.task == "translate" and self.text is not None:
+            raise ConfigError(
+                "--task translate reads pairs: pass --data FILE (source<TAB>target per line) "
+                "instead of --text, or neither for CMUdict's spelling -> pronunciation."
+            )
         if self.task == "classify" and self.text is not None:
             raise ConfigError(
                 "--task classify reads labelled examples: pass --data FILE (TSV or CSV with "
                 "text and label columns) instead of --text, or neither for the bundled plays."
             )
-        if self.unit == "word" and self.task != "classify":
+        if self.unit == "word" and self.task not in ("classify", "translate"):
             raise ConfigError(
-                "--unit word is for --task classify; lm and tag read characters "
+                "--unit word is for --task classify or translate; lm and tag read characters "
                 "(tag --data reads the CoNLL file's own tokens)."
             )
         if self.data is not None and self.task == "lm":

@@ -121,6 +121,38 @@ class TokenVocab:
         )
 
 
+END = "</s>"
+
+
+class TargetVocab:
+    """An encoder-decoder's output tokens: id 0 padding, 1 `END` (it also starts), then tokens.
+
+    With `UNKNOWN` among the tokens, an unseen target token maps to it; otherwise
+    it is an error.
+    """
+
+    def __init__(self, tokens):
+        tokens = [t for t in tokens if t != END]
+        if not tokens or len(set(tokens)) != len(tokens):
+            raise ValueError("Target tokens are a non-empty list of distinct tokens.")
+        self.tokens = [END, *tokens]
+        self._ids = {t: i + 1 for i, t in enumerate(self.tokens)}
+
+    def __len__(self):
+        return len(self.tokens) + 1
+
+    def encode(self, tokens):
+        unknown = self._ids.get(UNKNOWN)
+        missing = sorted({t for t in tokens if t not in self._ids})
+        if missing and unknown is None:
+            raise VocabularyError(f"Unknown target token(s) {missing[:10]}.")
+        return [self._ids.get(t, unknown) for t in tokens]
+
+    def decode_tokens(self, ids):
+        """The tokens of `ids`, without padding and `END`."""
+        return tuple(self.tokens[i - 1] for i in ids if i > 1)
+
+
 UNITS = ("char", "token", "word")
 
 

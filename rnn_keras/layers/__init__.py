@@ -6,11 +6,23 @@ import_tensorflow()  # before the layers import it, so its start-up log stays qu
 
 # ruff: noqa: E402
 
+from rnn_keras.layers.attention import AdditiveAttention
 from rnn_keras.layers.bidirectional import Bidirectional
 from rnn_keras.layers.cell import RNNCell
+from rnn_keras.layers.decoder import AttentionDecoder, bridge
 from rnn_keras.layers.deep import DeepBidirectional
 from rnn_keras.layers.onehot import OneHot
 from rnn_keras.layers.pool import SequencePool
 from rnn_keras.layers.sequence import RNN
 
-__all__ = ["RNNCell", "RNN", "Bidirectional", "DeepBidirectional", "OneHot", "SequencePool"]
+__all__ = [
+    "RNNCell",
+    "RNN",
+    "Bidirectional",
+    "DeepBidirectional",
+    "OneHot",
+    "SequencePool",
+    "AdditiveAttention",
+    "AttentionDecoder",
+    "bridge",
+]

@@ -8,7 +8,12 @@ import importlib
 
 from rnn_keras import data
 
-MODULES = {"lm": "lm", "tag": "tag", "classify": "classify"}
+MODULES = {
+    "lm": "lm",
+    "tag": "tag",
+    "classify": "classify",
+    "translate": "translate",
+}
 
 
 def task_module(name):
@@ -19,7 +24,7 @@ def task_module(name):
 def make_task(cfg, text=None):
     """The task named by `cfg.task`, its data read from `cfg.text` (or the bundled plays)."""
     module = task_module(cfg.task)
-    if cfg.task == "classify" or cfg.data:
+    if cfg.task in ("classify", "translate") or cfg.data:
         return module.Task(cfg)  # labelled data: the task reads its own file
     text = data.read_text(cfg.text) if text is None else text
     return module.Task(cfg, text)

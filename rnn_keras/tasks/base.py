@@ -21,14 +21,15 @@ from rnn_keras_common.vocab import PAD, pad
 class ShuffledBatches:
     """Padded batches of `(ids, targets)` pairs in a per-epoch shuffled order."""
 
-    def __init__(self, examples, batch_size, seed, tag_targets):
+    def __init__(self, examples, batch_size, seed, tag_targets=False, arrays=None):
         if len(examples) < batch_size:
             raise DataError(
                 f"Only {len(examples)} training examples for a batch of {batch_size}; "
                 "add data or use a smaller --batch-size."
             )
         self.examples, self.batch_size, self.seed = examples, batch_size, seed
-        self.tag_targets = tag_targets
+        # `arrays(chosen)` makes a batch's arrays; by default `batch_arrays` (tag or classify)
+        self.arrays = arrays or (lambda chosen: batch_arrays(chosen, tag_targets))
         self.per_epoch = len(examples) // batch_size
         self.position = 0
 
@@ -37,7 +38,7 @@ class ShuffledBatches:
         order = np.random.default_rng([self.seed, epoch]).permutation(len(self.examples))
         self.position += 1
         chosen = [self.examples[i] for i in order[k * self.batch_size : (k + 1) * self.batch_size]]
-        return (*batch_arrays(chosen, self.tag_targets), False)
+        return (*self.arrays(chosen), False)
 
 
 BUCKET = 32  # pad time to a multiple of this: few distinct shapes, so XLA compiles few times

@@ -30,6 +30,8 @@ def finish(trainer, result, run_dir):
     totals = getattr(trainer, "last_totals", None)
     if trainer.task.labels and totals is not None and "confusion" in totals:
         per_class(trainer.task, totals["confusion"], run_dir)
+    if hasattr(trainer.task, "final_report"):  # e.g. translate: the test split, beam search
+        trainer.task.final_report(trainer.model, run_dir)
     if trainer.task.name == "lm":
         sample = trainer.sample(trainer.cfg.sample_length)
         print(f"\nSample (TensorFlow, temperature {trainer.cfg.temperature:.2g}):\n{sample}")

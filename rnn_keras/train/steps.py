@@ -36,8 +36,9 @@ def model_outputs(model, tokens, states, training):
 class StepFunctions:
     """`gradients(...)`, `apply(...)` and `evaluate(...)`, compiled once per run."""
 
-    def __init__(self, model, optimizer, clip_norm, jit_compile):
+    def __init__(self, model, optimizer, clip_norm, jit_compile, confusion=True):
         self.model, self.optimizer, self.clip_norm = model, optimizer, clip_norm
+        self.confusion = confusion  # off where classes are many (a translation's targets)
         compile_ = dict(jit_compile=jit_compile, reduce_retracing=True)
         self.gradients = tf.function(self._gradients, **compile_)
         self.apply = tf.function(self._apply, **compile_)
@@ -63,11 +64,9 @@ class StepFunctions:
         total, count = masked_cross_entropy(logits, targets, weights)
         predicted = tf.argmax(logits, axis=-1, output_type=tf.int32)
         targets = tf.cast(targets, tf.int32)
-        counts = {  # accuracy, precision, recall and F1 all follow from the confusion matrix
-            "loss": total,
-            "count": count,
-            "confusion": confusion(targets, predicted, weights, logits.shape[-1]),
-        }
+        counts = {"loss": total, "count": count}
+        if self.confusion:  # accuracy, precision, recall and F1 all follow from it
+            counts["confusion"] = confusion(targets, predicted, weights, logits.shape[-1])
         return counts, new_states
 
 

@@ -46,7 +46,10 @@ class Trainer:
                 model, self.optimizer, cfg.clip_norm, strategy
             )
         else:
-            self.fns = StepFunctions(model, self.optimizer, cfg.clip_norm, cfg.jit_compile)
+            confusion = getattr(task, "confusion", True)
+            self.fns = StepFunctions(
+                model, self.optimizer, cfg.clip_norm, cfg.jit_compile, confusion
+            )
         self.step, self.best, self.carry, history = 0, math.inf, None, []
         self.segment_start = 0  # where the learning-rate schedule's cosine starts
         self.losses = []  # every step's training loss, kept in checkpoints
@@ -112,7 +115,10 @@ class Trainer:
             for k, v in counts.items():
                 totals[k] = totals.get(k, 0.0) + np.asarray(v, np.float64)
         self.last_totals = totals  # the report's per-class table and confusion matrix
-        return self.task.metrics(totals)
+        metrics = self.task.metrics(totals)
+        if hasattr(self.task, "decoded_metrics"):  # encoder-decoders: decode, not teacher-force
+            metrics.update(self.task.decoded_metrics(self.model))
+        return metrics
 
     def sample(self, length=None, seed=None):
         generator = Generator(self.model, self.task.vocab)

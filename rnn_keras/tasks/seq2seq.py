@@ -1,0 +1,95 @@
+"""What encoder-decoder tasks share (translation now, captioning next): batches, the
+decoder side of the model, and decoding a trained Keras model step by step.
+
+The training model maps `[source, target_in]` to logits over the target vocabulary
+by teacher forcing: `target_in` is the target shifted right behind the start token,
+and the loss is the masked cross-entropy against the target followed by the end
+token. Token id 1 (`END`, "</s>") both starts and ends every target.
+"""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from rnn_keras.layers import AttentionDecoder, SequencePool, bridge
+from rnn_keras_common import decoding
+from rnn_keras_common.vocab import PAD, pad
+
+END = 1  # the id of "</s>" in every target vocabulary: the first entry of its tokens
+BUCKET = 16  # pad time to a multiple of this: few shapes for XLA, little padding for words
+
+
+def teacher_forcing(source_ids, target_ids):
+    """One example: `(source, decoder input = [END, *target], output = [*target, END])`."""
+    return source_ids, [END, *target_ids], [*target_ids, END]
+
+
+def _bucketed(rows):
+    longest = max(len(r) for r in rows)
+    return pad(rows, -(-longest // BUCKET) * BUCKET)
+
+
+def batch_arrays(examples):
+    """`([source, target_in], target_out, weights)`, padded; `weights` 0 at padding."""
+    source = _bucketed([e[0] for e in examples])
+    target_in = _bucketed([e[1] for e in examples])
+    target_out = pad([e[2] for e in examples], target_in.shape[1])
+    return [source, target_in], target_out, (target_out != PAD).astype(np.float32)
+
+
+def attentive_decoder(memory, summary, target_in, vocab_size, units, attention, activation):
+    """`s_0 = tanh(Dense(summary))`, then the decoder attending to `memory` -> logits."""
+    s0 = bridge(units)(summary)
+    decoder = AttentionDecoder(
+        units,
+        vocab_size,
+        attention_units=attention,
+        activation=activation,
+        name="decoder",
+    )
+    return decoder([target_in, s0, memory])
+
+
+def summary_of(memory, backward_units):
+    """The encoder's final states: forward at the last real step, backward at the first."""
+    return SequencePool("last", backward_units=backward_units, name="summary")(memory)
+
+
+class KerasDecoding:
+    """Greedy or beam decoding of a trained encoder-decoder model in TensorFlow.
+
+    `encode(source)` runs the encoder once; `step` is the decoder's one-step function,
+    compiled once; the search is `rnn_keras_common.decoding`, shared with onnxruntime.
+    """
+
+    def __init__(self, model):
+        self.decoder = next(la for la in model.layers if isinstance(la, AttentionDecoder))
+        _, s0, memory = self.decoder.input
+        self.encoder = keras.Model(model.inputs[0], [memory, s0])
+        self._encode = tf.function(self._encode_fn, reduce_retracing=True)
+        self._step = tf.function(self.decoder.step, reduce_retracing=True)
+
+    def _encode_fn(self, source):
+        memory, s0 = self.encoder(source, training=False)
+        return memory, self.decoder.keys(memory), s0
+
+    def encode(self, source):
+        """`(memory, keys, mask, s0)` as NumPy arrays for padded `source` ids."""
+        memory, keys, s0 = self._encode(tf.constant(source))
+        return memory.numpy(), keys.numpy(), (source != PAD).astype(np.float32), s0.numpy()
+
+    def step_for(self, memory, keys, mask):
+        def step(tokens, state, rows):
+            logits, state, _ = self._step(
+                tf.constant(tokens, tf.int32), state, memory[rows], keys[rows], mask[rows]
+            )
+            return logits.numpy(), state.numpy()
+
+        return step
+
+    def decode(self, source, max_len, beam=1, alpha=1.0, nbest=1):
+        """Per source row, the `nbest` `(tokens, score)` (greedy: one, score None)."""
+        memory, keys, mask, s0 = self.encode(source)
+        return decoding.search(
+            self.step_for(memory, keys, mask), s0, END, max_len, beam, alpha, nbest
+        )

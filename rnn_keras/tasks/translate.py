@@ -1,0 +1,232 @@
+"""`translate`: an encoder-decoder of our tanh RNNs (Bahdanau et al.'s RNNsearch shape).
+
+Default data: English spelling -> ARPAbet pronunciation from CMUdict (`data.pairs`),
+split by word; `--data FILE`: the user's `source<TAB>target` pairs, split by source
+(`md5`, so the same on every machine; `--val-fraction` to validation and as much to
+test). A prediction is right if it equals any reference of its source.
+
+Validation (every `--eval-every` steps): teacher-forced loss per target token, and
+PER / WER of greedy decoding. At the end, the test split with `--beam` (and greedy
+beside it) goes to `RUN_DIR/test.json`, with a few examples printed.
+"""
+
+import collections
+import hashlib
+import json
+
+import keras
+import numpy as np
+
+from rnn_keras.data import DataError, pairs
+from rnn_keras.layers import OneHot
+from rnn_keras.tasks import seq2seq
+from rnn_keras.tasks.base import ShuffledBatches, encoder, units_list
+from rnn_keras_common.vocab import UNKNOWN, TargetVocab, TokenVocab, Vocab, VocabularyError, pad
+
+DECODE_BATCH = 256  # sources decoded together (one decoder call per step for all of them)
+
+
+def translator(source_vocab, target_vocab, units=256, num_layers=2, bidirectional=True,
+               attention=True, activation="tanh", dropout=0.0):  # fmt: skip
+    """`[source (batch, S), target_in (batch, T)]` -> logits `(batch, T, target_vocab)`.
+
+    Encoder: one-hot source -> our (deep) bidirectional RNN -> memory `h_j`; decoder: our
+    tanh RNN of `2 * units` (`units` if unidirectional) from `s_0 = tanh(bridge(...))`.
+    """
+    source = keras.Input((None,), dtype="int32", name="source")
+    target_in = keras.Input((None,), dtype="int32", name="target_in")
+    sizes = units_list(units, num_layers)
+    h = OneHot(source_vocab, mask_zero=True, name="one_hot")(source)
+    memory = encoder(h, sizes, bidirectional, True, activation, dropout)  # (batch, S, 2u)
+    backward = sizes[-1] if bidirectional else 0
+    summary = seq2seq.summary_of(memory, backward)
+    decoder_units = sizes[-1] * (2 if bidirectional else 1)
+    logits = seq2seq.attentive_decoder(
+        memory,
+        summary,
+        target_in,
+        target_vocab,
+        decoder_units,
+        sizes[-1] if attention else 0,
+        activation,
+    )
+    return keras.Model([source, target_in], logits, name="translator")
+
+
+def error_rates(predictions, references):
+    """`(WER, PER)`: share of sources wrong; edits / reference tokens (closest reference)."""
+    from rapidfuzz.distance import Levenshtein
+
+    wrong = edits = length = 0
+    for predicted, options in zip(predictions, references):
+        distances = [Levenshtein.distance(list(predicted), list(r)) for r in options]
+        best = int(np.argmin(distances))
+        wrong += distances[best] > 0
+        edits += distances[best]
+        length += len(options[best])
+    return wrong / max(len(predictions), 1), edits / max(length, 1)
+
+
+class Task:
+    """Spelling -> pronunciation on CMUdict, or the user's pairs (`--data`)."""
+
+    name, stateful, confusion = "translate", False, False
+
+    def __init__(self, cfg, text=None):
+        self.cfg = cfg
+        splits = self._user_pairs(cfg) if cfg.data else self._cmudict(cfg)
+        self.references = {}  # split -> [(source ids, [reference token tuples], source)]
+        for split in ("val", "test"):
+            self.references[split] = self._encodable(splits[split])
+        examples = [
+            seq2seq.teacher_forcing(self._source_ids(s), self.targets.encode(t))
+            for s, options in splits["train"].items()
+            for t in options
+        ]
+        self.val = [
+            seq2seq.teacher_forcing(ids, self.targets.encode(t))
+            for ids, options, _ in self.references["val"]
+            for t in options
+        ]
+        self.train = ShuffledBatches(examples, cfg.batch_size, cfg.seed, arrays=seq2seq.batch_arrays)
+        self.summary += f"; {len(examples)} training pairs"
+        self._decoding = None
+
+    def _cmudict(self, cfg):
+        splits, dropped = pairs.cmudict_splits(cfg.stress)
+        self.source = pairs.cmudict_path().read_text(encoding="utf-8")  # hashed into the run
+        self.vocab = Vocab.from_text("".join(splits["train"]))
+        tokens = {p for options in splits["train"].values() for pr in options for p in pr}
+        self.targets = TargetVocab(sorted(tokens))
+        self.summary = (
+            f"CMUdict: {len(splits['train'])} training / {len(splits['val'])} validation / "
+            f"{len(splits['test'])} test words; {dropped} entries dropped (not only letters "
+            f"and apostrophes); {len(tokens)} phonemes"
+        )
+        return splits
+
+    def _user_pairs(self, cfg):
+        self.source = pairs.data.read_utf8(cfg.data, "--data", "your source<TAB>target file")
+        rows = pairs.read_pairs(cfg.data, self.source, cfg.target_units)
+        splits = {"train": {}, "val": {}, "test": {}}
+        for source, target in rows:
+            options = splits[_user_split(source, cfg.val_fraction)].setdefault(source, [])
+            if target not in options:
+                options.append(target)
+        if not splits["train"] or not splits["val"]:
+            raise DataError(
+                f"--data {cfg.data}: {len(splits['train'])} training and {len(splits['val'])} "
+                "validation sources after the split; add pairs or change --val-fraction."
+            )
+        self.vocab = _source_vocab(cfg, splits["train"])
+        counts = collections.Counter(t for o in splits["train"].values() for tg in o for t in tg)
+        kept = sorted(t for t, _ in counts.most_common(cfg.max_vocab))
+        self.targets = TargetVocab([UNKNOWN, *(t for t in kept if t != UNKNOWN)])
+        self.summary = (
+            f"{cfg.data}: {len(splits['train'])} training / {len(splits['val'])} validation / "
+            f"{len(splits['test'])} test sources; {len(kept)} target tokens"
+        )
+        return splits
+
+    @property
+    def labels(self):
+        return self.targets.tokens  # saved beside the source vocabulary in vocab.json
+
+    def _source_ids(self, source):
+        if isinstance(self.vocab, TokenVocab):
+            return self.vocab.encode(self.vocab.split(source))
+        return self.vocab.encode(source)
+
+    def _encodable(self, split):
+        """Validation/test sources the source vocabulary can spell (others are counted)."""
+        kept, skipped = [], 0
+        for source, options in split.items():
+            try:
+                kept.append((self._source_ids(source), options, source))
+            except VocabularyError:
+                skipped += 1
+        if skipped:
+            self.skipped = getattr(self, "skipped", 0) + skipped
+        return kept
+
+    def model(self):
+        cfg = self.cfg
+        return translator(
+            len(self.vocab),
+            len(self.targets),
+            units=cfg.units,
+            num_layers=cfg.layers,
+            bidirectional=cfg.bidirectional,
+            attention=cfg.attention,
+            activation=cfg.activation,
+            dropout=cfg.dropout,
+        )
+
+    def val_batches(self):
+        limit = self.cfg.eval_batches or len(self.val)
+        for i in range(0, min(len(self.val), limit * self.cfg.batch_size), self.cfg.batch_size):
+            yield seq2seq.batch_arrays(self.val[i : i + self.cfg.batch_size])
+
+    def metrics(self, t):
+        return {"val_loss": float(t["loss"] / t["count"])}
+
+    def decoded_metrics(self, model):
+        """Greedy PER and WER on the validation sources."""
+        wer, per = self.score(model, "val", beam=1)
+        return {"val_wer": wer, "val_per": per}
+
+    def decode(self, model, sources, beam=1, nbest=1):
+        """`[[(target tokens, score)]]` for source id lists, in their order."""
+        if self._decoding is None or self._decoding[0] is not model:
+            self._decoding = (model, seq2seq.KerasDecoding(model))
+        decoder = self._decoding[1]
+        order = np.argsort([len(s) for s in sources], kind="stable")  # little padding per batch
+        out = [None] * len(sources)
+        for i in range(0, len(order), DECODE_BATCH):
+            chosen = order[i : i + DECODE_BATCH]
+            found = decoder.decode(
+                pad([sources[j] for j in chosen]), self.cfg.max_output, beam, nbest=nbest
+            )
+            for j, hyps in zip(chosen, found):
+                out[j] = [(self.targets.decode_tokens(t), score) for t, score in hyps]
+        return out
+
+    def score(self, model, split, beam):
+        refs = self.references[split]
+        found = self.decode(model, [ids for ids, _, _ in refs], beam)
+        return error_rates([f[0][0] for f in found], [options for _, options, _ in refs])
+
+    def final_report(self, model, run_dir):
+        """Test WER/PER greedy and with the beam, written to `test.json`; a few examples."""
+        results = {}
+        for beam in sorted({1, self.cfg.beam}):
+            wer, per = self.score(model, "test", beam)
+            results[f"beam_{beam}"] = {"wer": wer, "per": per}
+        refs = self.references["test"][:8]
+        found = self.decode(model, [ids for ids, _, _ in refs], self.cfg.beam)
+        results["examples"] = [
+            {"source": src, "predicted": " ".join(f[0][0]), "references": [" ".join(o) for o in opts]}
+            for (_, opts, src), f in zip(refs, found)
+        ]  # fmt: skip
+        (run_dir / "test.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+        lines = [f"Test ({len(self.references['test'])} sources):"]
+        for key in (k for k in results if k.startswith("beam")):
+            r = results[key]
+            lines.append(f"  {key.replace('_', ' ')}: WER {r['wer']:.4f}, PER {r['per']:.4f}")
+        lines += [f"  {e['source']}: {e['predicted']}  (dictionary: {' | '.join(e['references'])})"
+                  for e in results["examples"]]  # fmt: skip
+        print("\n".join(lines) + f"\nTest results: {run_dir / 'test.json'}")
+        return results
+
+
+def _user_split(source, val_fraction):
+    """'val', 'test' or 'train' by the source's md5: deterministic, every copy on one side."""
+    u = int(hashlib.md5(source.encode("utf-8")).hexdigest(), 16) % 10_000 / 10_000
+    return "val" if u < val_fraction else "test" if u < 2 * val_fraction else "train"
+
+
+def _source_vocab(cfg, train):
+    if cfg.unit == "word":
+        counts = collections.Counter(t for s in train for t in TokenVocab([UNKNOWN], "word").split(s))
+        return TokenVocab.from_counts(counts, cfg.min_count, cfg.max_vocab, unit="word")
+    return Vocab.from_text("".join(train))
