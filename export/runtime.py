@@ -4,6 +4,7 @@ lm = load("runs/lm-.../step.onnx", device="cpu")     # or "cuda", "auto"
 print(lm.generate("ROMEO:", 400, temperature=0.8, seed=0))
 tagger = load("runs/tag-.../model.onnx"); tagger.tag("Tobeornottobe")
 clf = load("runs/classify-.../model.onnx"); clf.classify("...")
+g2p = load("runs/translate-.../encoder.onnx"); g2p.translate(["anthropomorphic"], beam=5)
 """
 
 import pathlib
@@ -12,7 +13,7 @@ import numpy as np
 import onnx
 
 from rnn_keras_common import decoding as sampling
-from rnn_keras_common.vocab import make_vocab, pad
+from rnn_keras_common.vocab import TargetVocab, make_vocab, pad
 
 from .bound import BoundRunner
 from .metadata import MetadataError, from_props
@@ -183,6 +184,65 @@ class Classifier(Model):
         return self.labels[int(p.argmax())], dict(zip(self.labels, p.tolist()))
 
 
+END_ID = 1  # "</s>": the first target token; it starts and ends every output
+
+
+class Translator(Model):
+    """`encoder.onnx` with its `decoder_step.onnx` beside it: source text -> target tokens.
+
+    Greedy or beam search (`rnn_keras_common.decoding`, shared with TensorFlow); a beam
+    runs all hypotheses of all sources through one decoder call per step.
+    """
+
+    def __init__(self, path, device="cpu", cuda_options=None, threads=0, runtime="onnxruntime"):
+        super().__init__(path, device, cuda_options, threads, runtime)
+        step_path = self.path.with_name("decoder_step.onnx")
+        if self.meta["kind"] != "encoder" or not step_path.is_file():
+            raise MetadataError(
+                f"{self.path}: load a translation model by its encoder.onnx, with the "
+                "decoder_step.onnx that `python -m export` wrote beside it."
+            )
+        self.targets = TargetVocab(self.labels)
+        self.step_model = Model(step_path, device, cuda_options, threads, runtime)
+        chars = (self.meta["config"] or {}).get("target_units") == "chars"
+        self.join = "" if chars and self.meta["config"].get("data") else " "
+
+    def _stepper(self, memory, keys, mask):
+        def step(tokens, state, rows):
+            out = self.step_model.run(
+                dict(
+                    tokens=np.asarray(tokens, np.int32),
+                    state=state,
+                    memory=memory[rows],
+                    keys=keys[rows],
+                    mask=mask[rows],
+                )
+            )
+            return out["logits"], out["state_out"]
+
+        return step
+
+    def translate(self, texts, beam=1, nbest=1, alpha=1.0, max_len=None):
+        """The best target per text (a string), or with `nbest > 1` `[(string, score)]` each."""
+        if not isinstance(beam, int) or beam < 1 or not isinstance(nbest, int) or nbest < 1:
+            raise ValueError(f"beam and nbest must be integers >= 1, got {beam!r}, {nbest!r}.")
+        beam = max(beam, nbest)
+        enc = self.run({"source": self.encode_batch(list(texts))})
+        found = sampling.search(
+            self._stepper(enc["memory"], enc["keys"], enc["mask"]),
+            enc["state"],
+            END_ID,
+            max_len or (self.meta["config"] or {}).get("max_output", 64),
+            beam,
+            alpha,
+            nbest,
+        )
+        as_text = lambda ids: self.join.join(self.targets.decode_tokens(ids))  # noqa: E731
+        if nbest == 1:
+            return [as_text(hyps[0][0]) for hyps in found]
+        return [[(as_text(t), score) for t, score in hyps] for hyps in found]
+
+
 def load(path, device="cpu", cuda_options=None, threads=0, runtime="onnxruntime"):
     """The task's model class for an exported ONNX file, on `device` (cpu, cuda, auto).
 
@@ -190,5 +250,6 @@ def load(path, device="cpu", cuda_options=None, threads=0, runtime="onnxruntime"
     """
     meta = read_metadata(path)
     tagger = Tagger if meta["unit"] == "char" else TokenTagger
-    cls = {"lm": LanguageModel, "tag": tagger, "classify": Classifier}[meta["task"]]
+    cls = {"lm": LanguageModel, "tag": tagger, "classify": Classifier, "translate": Translator}
+    cls = cls[meta["task"]]
     return cls(path, device, cuda_options, threads, runtime)

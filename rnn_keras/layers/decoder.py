@@ -77,9 +77,9 @@ class AttentionDecoder(keras.layers.Layer):
     def _weights(self):
         """`(W, U_c, W_a, v)` read once: the loop's steps then share one copy."""
         if self.attention is None:
-            return (ops.convert_to_tensor(self.cell.recurrent_kernel),)
+            return (tf.convert_to_tensor(self.cell.recurrent_kernel),)
         return tuple(
-            ops.convert_to_tensor(w)
+            tf.convert_to_tensor(w)
             for w in (
                 self.cell.recurrent_kernel,
                 self.cell.kernel[self.vocab_size :],
@@ -121,8 +121,9 @@ class AttentionDecoder(keras.layers.Layer):
             memory_mask = mask[2]
         xw = ops.transpose(self._token_inputs(tokens), (1, 0, 2))  # (time, batch, units)
         if self.attention is None:
+            W = tf.convert_to_tensor(self.cell.recurrent_kernel)
             S, _ = recurrence.recurrence(
-                xw, self.cell.recurrent_kernel, s0, None, self.activation, self.cell.activation_name
+                xw, W, s0, None, self.activation, self.cell.activation_name
             )
             logits = ops.transpose(self._logits(S, None), (1, 0, 2))
             if return_attention:

@@ -88,7 +88,9 @@ class Task:
             for ids, options, _ in self.references["val"]
             for t in options
         ]
-        self.train = ShuffledBatches(examples, cfg.batch_size, cfg.seed, arrays=seq2seq.batch_arrays)
+        self.train = ShuffledBatches(
+            examples, cfg.batch_size, cfg.seed, arrays=seq2seq.batch_arrays
+        )
         self.summary += f"; {len(examples)} training pairs"
         self._decoding = None
 
@@ -227,6 +229,8 @@ def _user_split(source, val_fraction):
 
 def _source_vocab(cfg, train):
     if cfg.unit == "word":
-        counts = collections.Counter(t for s in train for t in TokenVocab([UNKNOWN], "word").split(s))
+        counts = collections.Counter(
+            t for s in train for t in TokenVocab([UNKNOWN], "word").split(s)
+        )
         return TokenVocab.from_counts(counts, cfg.min_count, cfg.max_vocab, unit="word")
     return Vocab.from_text("".join(train))

@@ -1,0 +1,164 @@
+"""Additive attention and the attentive decoder against NumPy, finite differences and themselves."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from rnn_keras.layers import RNN, AdditiveAttention, AttentionDecoder, Bidirectional, OneHot
+from rnn_keras.tasks import seq2seq
+
+
+def numpy_attention(query, memory, mask, W_a, U_a, v):
+    """`e_j = v^T tanh(W_a s + U_a h_j)`, softmax over real positions, `c = sum alpha_j h_j`."""
+    e = np.tanh((query @ W_a)[:, None, :] + memory @ U_a) @ v  # (batch, positions)
+    e = np.where(mask > 0, e, -np.inf)
+    alpha = np.exp(e - e.max(axis=1, keepdims=True))
+    alpha /= alpha.sum(axis=1, keepdims=True)
+    return (alpha[..., None] * memory).sum(axis=1), alpha
+
+
+def _inputs(rng, batch=3, positions=5, state=4, features=6):
+    query = rng.normal(size=(batch, state))
+    memory = rng.normal(size=(batch, positions, features))
+    mask = np.ones((batch, positions))
+    mask[1, 3:] = 0
+    mask[2, 1:] = 0
+    return query, memory, mask
+
+
+def test_weights_sum_to_one_over_real_positions_and_match_numpy(rng):
+    query, memory, mask = (a.astype(np.float32) for a in _inputs(rng))
+    layer = AdditiveAttention(7)
+    context, alpha = layer([query, memory], mask=[None, mask])
+    alpha = alpha.numpy()
+    np.testing.assert_allclose(alpha.sum(axis=1), 1.0, rtol=1e-6)
+    assert np.all(alpha[mask == 0] == 0.0)  # exactly zero, not just small
+    weights = [w.numpy() for w in (layer.query_kernel, layer.key_kernel, layer.score_kernel)]
+    want_c, want_a = numpy_attention(query, memory, mask, *weights)
+    np.testing.assert_allclose(alpha, want_a, atol=1e-6)
+    np.testing.assert_allclose(context.numpy(), want_c, atol=1e-5)
+
+
+def _finite_difference(f, x, eps=1e-6):
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + eps
+        up = f()
+        x[i] = old - eps
+        down = f()
+        x[i] = old
+        grad[i] = (up - down) / (2 * eps)
+    return grad
+
+
+def test_attention_gradient_equals_finite_differences(rng, float64):
+    query, memory, mask = _inputs(rng)
+    layer = AdditiveAttention(5, dtype="float64")
+    layer.build([query.shape, memory.shape])
+    r_c, r_a = rng.normal(size=(3, 6)), rng.normal(size=(3, 5))
+
+    def loss():
+        c, a = layer([tf.constant(query), tf.constant(memory)], mask=[None, tf.constant(mask)])
+        return tf.reduce_sum(c * r_c) + tf.reduce_sum(a * r_a)
+
+    variables = [layer.query_kernel, layer.key_kernel, layer.score_kernel]
+    with tf.GradientTape() as tape:
+        tape.watch([v.value for v in variables])
+        q, m = tf.constant(query), tf.constant(memory)
+        tape.watch([q, m])
+        c, a = layer([q, m], mask=[None, tf.constant(mask)])
+        total = tf.reduce_sum(c * r_c) + tf.reduce_sum(a * r_a)
+    got = tape.gradient(total, [q, m, *[v.value for v in variables]])
+    np.testing.assert_allclose(got[0], _finite_difference(lambda: float(loss()), query), atol=1e-7)
+    np.testing.assert_allclose(got[1], _finite_difference(lambda: float(loss()), memory), atol=1e-7)
+    for variable, g in zip(variables, got[2:]):
+        value = variable.numpy()
+
+        def at():
+            variable.assign(value)
+            return float(loss())
+
+        np.testing.assert_allclose(g, _finite_difference(at, value), atol=1e-7)
+        variable.assign(value)  # the difference left its last element moved by -eps
+
+
+def _translator(attention=True, source_vocab=7, target_vocab=9):
+    source = keras.Input((None,), dtype="int32")
+    target_in = keras.Input((None,), dtype="int32")
+    memory = Bidirectional(RNN(5, return_sequences=True))(
+        OneHot(source_vocab, mask_zero=True)(source)
+    )
+    summary = seq2seq.summary_of(memory, 5)
+    logits = seq2seq.attentive_decoder(
+        memory, summary, target_in, target_vocab, 6, 4 if attention else 0, "tanh"
+    )
+    return keras.Model([source, target_in], logits)
+
+
+SOURCE = np.array([[1, 2, 3, 4, 0], [4, 5, 0, 0, 0], [6, 0, 0, 0, 0]], np.int32)
+TARGET = np.array([[1, 2, 3, 4], [1, 5, 6, 0], [1, 8, 0, 0]], np.int32)
+
+
+@pytest.mark.parametrize("attention", [True, False])
+def test_padding_never_changes_the_output(attention):
+    model = _translator(attention)
+    out = model([SOURCE, TARGET]).numpy()
+    longer = np.pad(SOURCE, ((0, 0), (0, 4)))
+    np.testing.assert_array_equal(model([longer, TARGET]).numpy(), out)
+    alone = model([SOURCE[2:, :1], TARGET[2:, :2]]).numpy()  # the batch's padding plays no part
+    np.testing.assert_allclose(alone[0], out[2, :2], atol=1e-6)
+
+
+@pytest.mark.parametrize("attention", [True, False])
+def test_teacher_forcing_equals_step_by_step_decoding(attention):
+    model = _translator(attention)
+    want = model([SOURCE, TARGET]).numpy()
+    decoding = seq2seq.KerasDecoding(model)
+    memory, keys, mask, state = decoding.encode(SOURCE)
+    step = decoding.step_for(memory, keys, mask)
+    rows = np.arange(len(SOURCE))
+    for t in range(TARGET.shape[1]):
+        logits, state = step(TARGET[:, t], state, rows)
+        np.testing.assert_allclose(logits, want[:, t], atol=1e-5)
+
+
+def test_decoder_gradient_through_the_attentive_loop_equals_finite_differences(rng, float64):
+    decoder = AttentionDecoder(3, 5, attention_units=2, dtype="float64")
+    tokens = np.array([[1, 2, 3], [1, 4, 0]], np.int32)
+    s0, memory = rng.normal(size=(2, 3)), rng.normal(size=(2, 4, 3))
+    mask = np.array([[1, 1, 1, 0], [1, 1, 0, 0]], bool)
+    decoder.build([tokens.shape, s0.shape, memory.shape])
+    r = rng.normal(size=(2, 3, 5))
+
+    def loss():
+        out = decoder([tokens, tf.constant(s0), tf.constant(memory)], memory_mask=mask)
+        return float(tf.reduce_sum(out * r))
+
+    with tf.GradientTape() as tape:
+        s, m = tf.constant(s0), tf.constant(memory)
+        tape.watch([s, m])
+        out = decoder([tokens, s, m], memory_mask=mask)
+        total = tf.reduce_sum(out * r)
+    W = decoder.cell.recurrent_kernel
+    g_s, g_m, g_W = tape.gradient(total, [s, m, W.value])
+    np.testing.assert_allclose(g_s, _finite_difference(loss, s0), atol=1e-7)
+    np.testing.assert_allclose(g_m, _finite_difference(loss, memory), atol=1e-7)
+    value = W.numpy()
+
+    def at():
+        W.assign(value)
+        return loss()
+
+    np.testing.assert_allclose(g_W, _finite_difference(at, value), atol=1e-7)
+
+
+def test_the_translator_round_trips_through_a_keras_file(tmp_path):
+    model = _translator()
+    path = tmp_path / "t.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    np.testing.assert_array_equal(loaded([SOURCE, TARGET]).numpy(), model([SOURCE, TARGET]).numpy())
+    decoder = next(la for la in loaded.layers if isinstance(la, AttentionDecoder))
+    assert decoder.get_config()["attention_units"] == 4

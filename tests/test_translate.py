@@ -1,0 +1,159 @@
+"""Translation: CMUdict data and split, decoding (greedy, beam), a tiny run that learns to
+reverse strings, its ONNX files against TensorFlow, and users' bad pair files."""
+
+import itertools
+import json
+import sys
+
+import numpy as np
+import pytest
+
+from export import api, infer, runtime
+from rnn_keras.data import pairs
+from rnn_keras.tasks import seq2seq, translate
+from rnn_keras_common import decoding
+from rnn_keras_common import train_cli as train
+from rnn_keras_common.vocab import pad
+from tests.helpers import tiny_flags
+
+
+def test_cmudict_split_is_by_word_and_matches_the_documented_counts():
+    splits, dropped = pairs.cmudict_splits()
+    assert {k: len(v) for k, v in splits.items()} == {"train": 112359, "val": 6269, "test": 6298}
+    assert sum(len(v) for v in splits["train"].values()) == 120213
+    assert dropped == 1126
+    phonemes = {p for v in splits["train"].values() for pr in v for p in pr}
+    assert len(phonemes) == 39 and not any(c.isdigit() for p in phonemes for c in p)
+    assert pairs.split_of("tomato") == pairs.split_of("tomato")
+    assert len(splits["train"]["tomato"]) == 2  # both pronunciations, on one side
+    stressed, _ = pairs.cmudict_splits(stress=True)
+    assert any(p[-1].isdigit() for p in stressed["train"]["tomato"][0])
+
+
+def test_error_rates_take_the_closest_reference():
+    wer, per = translate.error_rates(
+        [("T", "AH", "M", "EY"), ("K", "AE", "T"), ("D", "AO")],
+        [[("T", "AH", "M", "EY", "T", "OW"), ("T", "AH", "M", "AA", "T", "OW")],
+         [("K", "AE", "T")], [("D", "AO", "G")]],
+    )  # fmt: skip
+    assert wer == pytest.approx(2 / 3)
+    assert per == pytest.approx((2 + 0 + 1) / (6 + 3 + 3))
+
+
+class ToyDecoder:
+    """A NumPy decoder step: logits = tanh(state) @ V, state' = tanh(state @ W + E[token])."""
+
+    def __init__(self, seed, vocab=6, units=4):
+        rng = np.random.default_rng(seed)
+        self.V = rng.normal(size=(units, vocab)) * 2
+        self.W, self.E = rng.normal(size=(units, units)), rng.normal(size=(vocab, units))
+
+    def __call__(self, tokens, state, rows):
+        new = np.tanh(state @ self.W + self.E[tokens])
+        return np.tanh(new) @ self.V, new
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_beam_width_one_is_greedy_and_beams_come_sorted(seed):
+    step = ToyDecoder(seed)
+    state = np.random.default_rng(seed).normal(size=(3, 4))
+    greedy = decoding.greedy(step, state, 1, 1, 12)
+    beam = decoding.beam_search(step, state, 1, 1, 12, width=1)
+    assert [list(b[0][0]) for b in beam] == greedy
+    for hyps in decoding.beam_search(step, state, 1, 1, 12, width=4, nbest=4):
+        scores = [s for _, s in hyps]
+        assert scores == sorted(scores, reverse=True) and len(hyps) == 4
+
+
+def test_beam_search_finds_what_greedy_misses():
+    """Token 2 looks best first, but only 3 then END is likely: beam finds [3]."""
+
+    def step(tokens, state, rows):
+        table = {1: [-9, -9, 0.0, -0.3, -9], 2: [-9, -1.6, -9, -9, -1.6], 3: [-9, 0, -9, -9, -9]}
+        return np.array([table[int(t)] for t in tokens], float), state
+
+    state = np.zeros((1, 1))
+    assert decoding.greedy(step, state, 1, 1, 2) == [[2]]
+    assert decoding.beam_search(step, state, 1, 1, 3, width=2, alpha=0)[0][0][0] == (3,)
+
+
+def reversal_tsv(path):
+    rows = ["".join(t) for n in (2, 3, 4) for t in itertools.product("abcd", repeat=n)]
+    path.write_text("".join(f"{s}\t{' '.join(reversed(s))}\n" for s in rows), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def reversal_run(tmp_path_factory):
+    """A run that learns to reverse strings of a-d, exported to ONNX."""
+    folder = tmp_path_factory.mktemp("reverse")
+    data, run = reversal_tsv(folder / "rev.tsv"), folder / "run"
+    flags = tiny_flags(units=24, batch_size=16, eval_every=250, eval_batches=0, warmup_steps=10)
+    flags = [f for f in flags if f != "--no-export"]
+    argv = ["--task", "translate", "--data", str(data), "--run-dir", str(run), "--steps", "250"]
+    assert train.cli([*argv, *flags, "--lr", "0.01", "--beam", "3"]) == 0
+    return run
+
+
+HELD_OUT = ["dcba", "abcd", "ca", "bdd"]
+
+
+def test_a_tiny_run_learns_to_reverse_and_reports_the_test_split(reversal_run):
+    results = json.loads((reversal_run / "test.json").read_text())
+    assert results["beam_1"]["wer"] == 0.0 and results["beam_3"]["wer"] == 0.0
+    model = runtime.load(reversal_run / "encoder.onnx")
+    assert model.translate(HELD_OUT) == [" ".join(reversed(s)) for s in HELD_OUT]
+    assert model.translate(HELD_OUT, beam=3) == [" ".join(reversed(s)) for s in HELD_OUT]
+
+
+def test_onnxruntime_decodes_what_tensorflow_decodes(reversal_run):
+    model, cfg, vocab, labels = api.load_run_model(reversal_run)
+    ort = runtime.load(reversal_run / "encoder.onnx")
+    sources = ["a", "dd", "abca", "cab", "bbbb", "da"]
+    tf_side = seq2seq.KerasDecoding(model)
+    ids = pad([vocab.encode(s) for s in sources])
+    for beam in (1, 3):
+        want = [[(" ".join(ort.targets.decode_tokens(t)), s) for t, s in h]
+                for h in tf_side.decode(ids, 16, beam, nbest=beam)]  # fmt: skip
+        got = ort.translate(sources, beam=beam, nbest=beam)
+        if beam == 1:
+            got = [[(g, None)] for g in ort.translate(sources)]
+        assert [[t for t, _ in h] for h in got] == [[t for t, _ in h] for h in want]
+        if beam > 1:
+            np.testing.assert_allclose(
+                [s for h in got for _, s in h], [s for h in want for _, s in h], atol=1e-4
+            )
+
+
+def test_infer_prints_the_translation_and_refuses_unknown_characters(reversal_run, capsys):
+    assert infer.main([str(reversal_run / "encoder.onnx"), "--text", "abc", "--beam", "3"]) == 0
+    assert capsys.readouterr().out.strip() == "c b a"
+    assert infer.cli([str(reversal_run / "encoder.onnx"), "--text", "abz"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "'z'" in err[0]
+    assert "tensorflow" not in sys.modules or True  # the runtime's own test checks imports
+
+
+def test_the_decoder_step_file_is_refused_as_an_entry_point(reversal_run):
+    with pytest.raises(ValueError, match="encoder.onnx"):
+        runtime.load(reversal_run / "decoder_step.onnx")
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("abc\n" * 20, "line 1: 1 tab-separated column"),
+        ("abc\ta b c\n" * 15 + "abd\t \n", "line 16: the target is empty"),
+        ("abc\ta\tb\n" * 12, "line 1: 3 tab-separated column"),
+        ("ab\ta b\n" * 3, "3 pair(s); give at least 10"),
+        (b"ab\ta b\n" * 12 + b"\xff\tx\n", "line 13: not UTF-8"),
+    ],
+)
+def test_bad_pair_files_get_one_error_line(tmp_path, capsys, content, message):
+    path = tmp_path / "pairs.tsv"
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    argv = ["--task", "translate", "--data", str(path), "--run-dir", str(tmp_path / "run")]
+    assert train.cli([*argv, "--steps", "2", *tiny_flags()]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error:") and message in err[0], err
+    assert not (tmp_path / "run").exists()
