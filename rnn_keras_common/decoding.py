@@ -123,7 +123,7 @@ def beam_search(step, state, start, end, max_len, width=5, alpha=1.0, nbest=1):
     n = len(state)
     hyps = [(i, (), 0.0) for i in range(n)]  # (source, tokens, log-probability)
     finished = [[] for _ in range(n)]
-    for t in range(max_len):
+    for _ in range(max_len):
         rows = np.array([h[0] for h in hyps])
         last = np.array([h[1][-1] if h[1] else start for h in hyps])
         logits, new_state = step(last, state, rows)

@@ -76,7 +76,7 @@ def test_attention_gradient_equals_finite_differences(rng, float64):
     for variable, g in zip(variables, got[2:]):
         value = variable.numpy()
 
-        def at():
+        def at(variable=variable, value=value):
             variable.assign(value)
             return float(loss())
 

@@ -207,9 +207,9 @@ class Task:
         refs = self.references["test"][:8]
         found = self.decode(model, [ids for ids, _, _ in refs], self.cfg.beam)
         results["examples"] = [
-            {"source": src, "predicted": " ".join(f[0][0]), "references": [" ".join(o) for o in opts]}
-            for (_, opts, src), f in zip(refs, found)
-        ]  # fmt: skip
+            {"source": src, "predicted": " ".join(f[0][0]), "references": [" ".join(o) for o in o_]}
+            for (_, o_, src), f in zip(refs, found)
+        ]
         (run_dir / "test.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
         lines = [f"Test ({len(self.references['test'])} sources):"]
         for key in (k for k in results if k.startswith("beam")):
