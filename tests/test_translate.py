@@ -157,3 +157,19 @@ def test_bad_pair_files_get_one_error_line(tmp_path, capsys, content, message):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error:") and message in err[0], err
     assert not (tmp_path / "run").exists()
+
+
+def test_inspect_draws_where_a_reversing_decoder_looks(reversal_run, capsys):
+    from rnn_keras.inspect import __main__ as inspect_cli
+    from rnn_keras.inspect import attention
+
+    model, _, vocab, _ = api.load_run_model(reversal_run)
+    [(outputs, alpha)] = attention.attention_maps(model, [vocab.encode("abcd")], 16)
+    assert alpha.shape == (len(outputs) + 1, 4)
+    np.testing.assert_allclose(alpha.sum(axis=1), 1.0, rtol=1e-5)
+    peaks = alpha[:-1].argmax(axis=1)  # the first output reads the last letter, and so on
+    assert peaks[0] == 3 and peaks[-1] == 0
+    out = reversal_run / "inspect"
+    assert inspect_cli.main([str(reversal_run), "--text", "abcd ab", "--out", str(out)]) == 0
+    assert (out / "attention.png").stat().st_size > 5000
+    assert "abcd: d c b a" in capsys.readouterr().out

@@ -8,7 +8,8 @@ Writes into RUN_DIR/inspect/ (or --out): decay.png (gradient norms against the
 distance back, trained beside untrained), units.png (the units that track quotes,
 brackets, line position, speaker names, vowels), directions.png (a bidirectional
 model's forward and backward shares of each prediction), report.json, and
-index.html, one self-contained page with a unit picker.
+index.html, one self-contained page with a unit picker. For a translation run:
+attention.png (where the decoder looked for each output token) and report.json.
 """
 
 import json
@@ -45,6 +46,8 @@ def main(argv=None):
     from rnn_keras.inspect import report
 
     out = pathlib.Path(args.out or pathlib.Path(args.run_dir) / "inspect")
+    if cfg.task == "translate":
+        return _attention(args, cfg, out)
     written = report.inspect(args.run_dir, cfg, out, args)
     for path in written:
         print(path)
@@ -56,6 +59,27 @@ def main(argv=None):
                 f"1000x by {s['fall_1000x']} steps"
             )
     return 0
+
+
+def _attention(args, cfg, out):
+    """A translation run: attention maps of test words (or the words of `--text`)."""
+    from rnn_keras.inspect import attention, report
+    from rnn_keras.tasks import make_task
+
+    task = make_task(cfg)
+    written = attention.inspect(report.load(args.run_dir), task, out, _words(args.text))
+    for path in written:
+        print(path)
+    for row in json.loads((out / "report.json").read_text())["attention"]:
+        print(f"{row['source']}: {row['output']}  (monotone {row['monotone_share']:.0%})")
+    return 0
+
+
+def _words(text):
+    if text is None:
+        return None
+    path = pathlib.Path(text)
+    return (path.read_text(encoding="utf-8") if path.is_file() else text).split()
 
 
 def user_errors():

@@ -1,0 +1,83 @@
+"""Attention maps of an encoder-decoder run: where the decoder looked for each output token.
+
+For a few sources (the run's test words, or `--text` words), the model decodes greedily;
+the teacher-forced pass over its own output then returns the attention weights
+`alpha_tj` it used at every step (the same arithmetic, see `layers/decoder.py`). One
+heatmap per source: source tokens across, output tokens down. The report gives, per
+source, how monotone the alignment is (share of steps whose most attended position
+does not move left), the pattern a G2P model should learn.
+"""
+
+import json
+
+import numpy as np
+
+from rnn_keras.layers import AttentionDecoder
+from rnn_keras.tasks import seq2seq
+from rnn_keras_common.vocab import PAD, pad
+
+EXAMPLES = 6
+
+
+def attention_maps(model, source_ids, max_len):
+    """Per source: `(output ids, alpha (outputs, source positions))` of greedy decoding."""
+    decoding = seq2seq.KerasDecoding(model)
+    source = pad(source_ids)
+    found = decoding.decode(source, max_len)
+    outputs = [list(h[0][0]) for h in found]
+    target_in = pad([[seq2seq.END, *o] for o in outputs])
+    decoder = next(la for la in model.layers if isinstance(la, AttentionDecoder))
+    memory, s0 = decoding.encoder(source)
+    _, alpha = decoder(
+        [target_in, s0, memory], memory_mask=source != PAD, return_attention=True
+    )  # (batch, outputs + 1, positions): the last row chose the end token
+    alpha = np.asarray(alpha)
+    return [(o, alpha[i, : len(o) + 1, : len(ids)]) for i, (o, ids) in enumerate(zip(outputs, source_ids))]  # fmt: skip
+
+
+def monotone_share(alpha):
+    """Share of steps whose most attended position is not left of the previous step's."""
+    peaks = alpha.argmax(axis=1)
+    return float(np.mean(np.diff(peaks) >= 0)) if len(peaks) > 1 else 1.0
+
+
+def plot(examples, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cols = min(3, len(examples))
+    rows = -(-len(examples) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.6 * rows), squeeze=False)
+    for ax, (source, outputs, alpha) in zip(axes.flat, examples):
+        ax.imshow(alpha, cmap="Greys", vmin=0, vmax=1, aspect="auto")
+        ax.set_xticks(range(len(source)), source, fontsize=8)
+        ax.set_yticks(range(len(outputs)), outputs, fontsize=7)
+        ax.set_title(f"{''.join(source)} -> {' '.join(outputs[:-1])}", fontsize=8)
+    for ax in list(axes.flat)[len(examples) :]:
+        ax.axis("off")
+    fig.suptitle("attention: output token (down) x source position (across)", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def inspect(model, task, out, words=None):
+    """`attention.png` and `report.json` for a translate run; returns the paths."""
+    if task.cfg.attention is False:
+        raise ValueError("This run was trained with --no-attention: there is no attention to see.")
+    sources = words or [src for _, _, src in task.references["test"][:EXAMPLES]]
+    ids = [task._source_ids(s) for s in sources]
+    maps = attention_maps(model, ids, task.cfg.max_output)
+    examples, report = [], []
+    for src, (o, alpha) in zip(sources, maps):
+        shown = list(src) if task.vocab.unit == "char" else task.vocab.split(src)
+        outputs = [*task.targets.decode_tokens(o), "</s>"]
+        examples.append((shown, outputs, alpha))
+        report.append({"source": src, "output": " ".join(outputs[:-1]),
+                       "monotone_share": monotone_share(alpha)})  # fmt: skip
+    out.mkdir(parents=True, exist_ok=True)
+    plot(examples, out / "attention.png")
+    (out / "report.json").write_text(json.dumps({"attention": report}, indent=2))
+    return [out / "attention.png", out / "report.json"]
