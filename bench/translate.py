@@ -55,7 +55,9 @@ def main(argv=None):
         return decode
 
     print(f"CPU: {cpu_flags()}; {len(words)} CMUdict test words")
-    print(f"{'decoding':>10} {'batch':>6} {'TensorFlow w/s':>15} {'onnxruntime w/s':>16} {'same':>6}")
+    print(
+        f"{'decoding':>10} {'batch':>6} {'TensorFlow w/s':>15} {'onnxruntime w/s':>16} {'same':>6}"
+    )
     for beam in (1, args.beam):
         for batch in (1, 256):
             tf_rate, tf_out = words_per_second(tf_decode(beam), words, batch)

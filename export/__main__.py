@@ -36,7 +36,8 @@ def main(argv=None):
 
     results = api.export_run(args.run_dir, args.path, out_dir=args.out_dir)
     for path, diff in results:
-        print(f"{path}  ({args.path}; max abs diff vs TensorFlow {diff:.2g})")
+        form = "tf2onnx" if path.name.endswith(("encoder.onnx", "decoder_step.onnx")) else args.path
+        print(f"{path}  ({form}; max abs diff vs TensorFlow {diff:.2g})")
     return 0
 
 

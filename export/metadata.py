@@ -13,7 +13,7 @@ import json
 
 PREFIX = "rnn_keras."
 MAX_VALUE_BYTES = 1 << 20  # a vocabulary or config is a few KiB; refuse anything huge
-TASKS = ("lm", "tag", "classify", "translate")
+TASKS = ("lm", "tag", "classify", "translate", "caption")
 
 
 class MetadataError(ValueError):

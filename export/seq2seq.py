@@ -1,6 +1,8 @@
-"""Encoder-decoder runs (translate) as two ONNX files, both with dynamic batch and lengths:
+"""Encoder-decoder runs as two ONNX files, both with dynamic batch and lengths:
 
-- `encoder.onnx`: `source (batch, S) int32` -> `memory (batch, S, F)`, `keys (batch, S, A)`
+- `encoder.onnx` (translate): `source (batch, S) int32`, or `image_encoder.onnx` (caption):
+  `image (batch, 64, 64, 3) float32` RGB 0..255 -> `memory (batch, S, F)` (S: source
+  positions or feature-grid cells), `keys (batch, S, A)`
   (the attention's `U_a h_j`, computed once per source), `mask (batch, S)` (1 at real
   positions) and `state (batch, units)` (the decoder's `s_0`);
 - `decoder_step.onnx`: `tokens (n,) int32`, `state`, `memory`, `keys`, `mask` ->
@@ -23,7 +25,15 @@ from . import loop, metadata
 from .parity import ParityError
 from .session import make_session
 
-FILES = {"encoder": "encoder.onnx", "decoder_step": "decoder_step.onnx"}
+ENCODER_FILES = {"translate": "encoder.onnx", "caption": "image_encoder.onnx"}
+STEP_FILE = "decoder_step.onnx"
+
+
+def files(task):
+    """`{kind: file name}` of a task's two files."""
+    return {"encoder": ENCODER_FILES[task], "decoder_step": STEP_FILE}
+
+
 OUTPUTS = {
     "encoder": ["memory", "keys", "mask", "state"],
     "decoder_step": ["logits", "state_out", "attention"],
@@ -35,7 +45,11 @@ def _specs(decoding):
     memory, s0 = decoding.encoder.outputs
     features, units = int(memory.shape[-1]), int(s0.shape[-1])
     attention = decoding.decoder.attention_units
-    source = [tf.TensorSpec((None, None), tf.int32, name="source")]
+    first = decoding.encoder.inputs[0]
+    if "int" in str(first.dtype):
+        source = [tf.TensorSpec((None, None), tf.int32, name="source")]
+    else:  # images: (batch, height, width, 3), RGB values 0..255
+        source = [tf.TensorSpec((None, *first.shape[1:]), tf.float32, name="image")]
     step = [
         tf.TensorSpec((None,), tf.int32, name="tokens"),
         tf.TensorSpec((None, units), tf.float32, name="state"),
@@ -52,7 +66,11 @@ def functions(model):
 
     def encoder(source):
         memory, keys, s0 = decoding._encode_fn(source)
-        return memory, keys, tf.cast(tf.not_equal(source, 0), tf.float32), s0
+        if source.dtype.is_integer:
+            mask = tf.cast(tf.not_equal(source, 0), tf.float32)
+        else:  # every cell of an image's feature grid is real
+            mask = tf.ones(tf.shape(memory)[:2], tf.float32)
+        return memory, keys, mask, s0
 
     def decoder_step(tokens, state, memory, keys, mask):
         return decoding.decoder.step(tokens, state, memory, keys, mask)
@@ -93,12 +111,22 @@ def sample_sources(sample, vocab, count=6):
     return pad(rows)
 
 
+def sample_images(count=4):
+    from rnn_keras.data import scenes
+
+    return scenes.scenes("test", count)[0].astype(np.float32)
+
+
 def check(model, paths, sample, vocab, device="cpu"):
-    """Max abs difference of both files vs TensorFlow on real sources; `ParityError` if large."""
-    fns, _ = functions(model)
-    source = sample_sources(sample, vocab)
+    """Max abs difference of both files vs TensorFlow on real sources; `ParityError` if large.
+
+    Sources: words of the run's data `sample` (translate), or generated scenes (caption).
+    """
+    fns, specs = functions(model)
+    name = specs["encoder"][0].name
+    source = sample_sources(sample, vocab) if name == "source" else sample_images()
     enc = make_session(paths["encoder"], device)
-    got = enc.run(OUTPUTS["encoder"], {"source": source})
+    got = enc.run(OUTPUTS["encoder"], {name: source})
     want = [t.numpy() for t in fns["encoder"](tf.constant(source))]
     diffs = [float(np.max(np.abs(g - w))) for g, w in zip(got, want)]
     memory, keys, mask, state = want

@@ -6,7 +6,7 @@ import math
 import pathlib
 import typing
 
-TASKS = ("lm", "tag", "classify", "translate")
+TASKS = ("lm", "tag", "classify", "translate", "caption")
 OPTIMIZERS = ("adam", "sgd")
 DECAYS = ("cosine", "none")
 # the activations whose f' the fused BPTT knows and that XLA compiles (others are refused)
@@ -102,6 +102,16 @@ TASK_DEFAULTS = {
         minutes=12.0,
         unit="char",
     ),
+    # a 3-layer CNN (16/32/64 filters) into a 256-unit tanh decoder attending to its 8x8 grid
+    "caption": dict(
+        units=256,
+        layers=1,
+        bidirectional=False,
+        batch_size=64,
+        seq_len=16,
+        lr=2e-3,
+        minutes=8.0,
+    ),
 }
 
 
@@ -143,9 +153,9 @@ class TrainConfig:
     unit: str | None = None  # classify: read characters or words (lowercased; default word)
     min_count: int = 1  # word/token vocabularies: rarer tokens share the unknown-token id
     max_vocab: int = 8000  # word/token vocabularies: keep the most frequent this many
-    attention: bool = True  # translate: the decoder attends to the encoder's states
-    beam: int = 5  # translate: beam width of the final test evaluation (1 = greedy)
-    max_output: int = 64  # translate: most output tokens decoded per input
+    attention: bool = True  # translate/caption: the decoder attends to the encoder's states
+    beam: int = 5  # translate/caption: beam width of the final test evaluation (1 = greedy)
+    max_output: int = 64  # translate/caption: most output tokens decoded per input
     stress: bool = False  # translate on CMUdict: keep the phonemes' stress digits
     target_units: str = "words"  # translate --data: targets as whitespace tokens or characters
     units: int | None = None  # size of each hidden state s_t (task default if None)
@@ -210,6 +220,11 @@ class TrainConfig:
             raise ConfigError(
                 "--task translate reads pairs: pass --data FILE (source<TAB>target per line) "
                 "instead of --text, or neither for CMUdict's spelling -> pronunciation."
+            )
+        if self.task == "caption" and (self.text is not None or self.bidirectional):
+            raise ConfigError(
+                "--task caption reads images: pass --data FOLDER (images and captions.tsv) "
+                "or neither for the generated scenes; it takes no --text or --bidirectional."
             )
         if self.task == "classify" and self.text is not None:
             raise ConfigError(

@@ -7,6 +7,7 @@ Task-specific preparation (TBPTT streams, tags, passages) lives with its task in
 `rnn_keras.tasks`.
 """
 
+import hashlib
 import pathlib
 
 from rnn_keras.data import plays as corpus
@@ -46,3 +47,11 @@ def split(sequence, val_fraction):
     """Held-out tail: `(train, validation)`."""
     cut = int(len(sequence) * (1.0 - val_fraction))
     return sequence[:cut], sequence[cut:]
+
+
+def hashed_split(key, val_fraction):
+    """'val', 'test' or 'train' for `key` by its md5: the same on every machine, and every
+    example of one key (a source's pairs, an image's captions) on one side.
+    `val_fraction` goes to validation and as much to test."""
+    u = int(hashlib.md5(key.encode("utf-8")).hexdigest(), 16) % 10_000 / 10_000
+    return "val" if u < val_fraction else "test" if u < 2 * val_fraction else "train"

@@ -9,6 +9,7 @@ import_tensorflow()  # before the layers import it, so its start-up log stays qu
 from rnn_keras.layers.attention import AdditiveAttention
 from rnn_keras.layers.bidirectional import Bidirectional
 from rnn_keras.layers.cell import RNNCell
+from rnn_keras.layers.coordinates import AddCoordinates
 from rnn_keras.layers.decoder import AttentionDecoder, bridge
 from rnn_keras.layers.deep import DeepBidirectional
 from rnn_keras.layers.onehot import OneHot
@@ -25,4 +26,5 @@ __all__ = [
     "AdditiveAttention",
     "AttentionDecoder",
     "bridge",
+    "AddCoordinates",
 ]

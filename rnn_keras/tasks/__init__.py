@@ -13,6 +13,7 @@ MODULES = {
     "tag": "tag",
     "classify": "classify",
     "translate": "translate",
+    "caption": "caption",
 }
 
 
@@ -24,7 +25,7 @@ def task_module(name):
 def make_task(cfg, text=None):
     """The task named by `cfg.task`, its data read from `cfg.text` (or the bundled plays)."""
     module = task_module(cfg.task)
-    if cfg.task in ("classify", "translate") or cfg.data:
+    if cfg.task in ("classify", "translate", "caption") or cfg.data:
         return module.Task(cfg)  # labelled data: the task reads its own file
     text = data.read_text(cfg.text) if text is None else text
     return module.Task(cfg, text)

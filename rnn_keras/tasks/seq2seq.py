@@ -29,9 +29,12 @@ def _bucketed(rows):
     return pad(rows, -(-longest // BUCKET) * BUCKET)
 
 
-def batch_arrays(examples):
-    """`([source, target_in], target_out, weights)`, padded; `weights` 0 at padding."""
-    source = _bucketed([e[0] for e in examples])
+def batch_arrays(examples, sources=None):
+    """`([source, target_in], target_out, weights)`, padded; `weights` 0 at padding.
+
+    `sources`: the batch's source array when it is not token rows (captioning's images).
+    """
+    source = _bucketed([e[0] for e in examples]) if sources is None else sources
     target_in = _bucketed([e[1] for e in examples])
     target_out = pad([e[2] for e in examples], target_in.shape[1])
     return [source, target_in], target_out, (target_out != PAD).astype(np.float32)
@@ -55,6 +58,13 @@ def summary_of(memory, backward_units):
     return SequencePool("last", backward_units=backward_units, name="summary")(memory)
 
 
+def memory_mask(source, memory_shape):
+    """1 at real memory positions: the non-padding tokens, or every cell of an image grid."""
+    if np.issubdtype(np.asarray(source).dtype, np.integer):
+        return (source != PAD).astype(np.float32)
+    return np.ones(memory_shape[:2], np.float32)
+
+
 class KerasDecoding:
     """Greedy or beam decoding of a trained encoder-decoder model in TensorFlow.
 
@@ -76,7 +86,7 @@ class KerasDecoding:
     def encode(self, source):
         """`(memory, keys, mask, s0)` as NumPy arrays for padded `source` ids."""
         memory, keys, s0 = self._encode(tf.constant(source))
-        return memory.numpy(), keys.numpy(), (source != PAD).astype(np.float32), s0.numpy()
+        return memory.numpy(), keys.numpy(), memory_mask(source, memory.shape), s0.numpy()
 
     def step_for(self, memory, keys, mask):
         def step(tokens, state, rows):

@@ -11,13 +11,12 @@ beside it) goes to `RUN_DIR/test.json`, with a few examples printed.
 """
 
 import collections
-import hashlib
 import json
 
 import keras
 import numpy as np
 
-from rnn_keras.data import DataError, pairs
+from rnn_keras.data import DataError, hashed_split, pairs
 from rnn_keras.layers import OneHot
 from rnn_keras.tasks import seq2seq
 from rnn_keras.tasks.base import ShuffledBatches, encoder, units_list
@@ -115,7 +114,7 @@ class Task:
         rows = pairs.read_pairs(cfg.data, self.source, cfg.target_units)
         splits = {"train": {}, "val": {}, "test": {}}
         for source, target in rows:
-            options = splits[_user_split(source, cfg.val_fraction)].setdefault(source, [])
+            options = splits[hashed_split(source, cfg.val_fraction)].setdefault(source, [])
             if target not in options:
                 options.append(target)
         if not splits["train"] or not splits["val"]:
@@ -224,12 +223,6 @@ class Task:
                   for e in results["examples"]]  # fmt: skip
         print("\n".join(lines) + f"\nTest results: {run_dir / 'test.json'}")
         return results
-
-
-def _user_split(source, val_fraction):
-    """'val', 'test' or 'train' by the source's md5: deterministic, every copy on one side."""
-    u = int(hashlib.md5(source.encode("utf-8")).hexdigest(), 16) % 10_000 / 10_000
-    return "val" if u < val_fraction else "test" if u < 2 * val_fraction else "train"
 
 
 def _source_vocab(cfg, train):

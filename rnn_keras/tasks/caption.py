@@ -1,0 +1,152 @@
+"""`caption`: image -> caption, a small convolutional encoder and our tanh RNN decoder.
+
+NeuralTalk's shape (Karpathy & Fei-Fei 2015: CNN features into a vanilla tanh RNN
+generator) and, with `--attention` (default), Show, Attend and Tell's (Xu et al.
+2015: attention over the CNN's feature grid), using the translation task's decoder,
+bridge and search (`tasks.seq2seq`, `layers.decoder`).
+
+Data: generated scenes (`data.scenes`), or `--data FOLDER` (images and captions.tsv,
+`data.images`). Validation: per-token loss, and of greedy captions BLEU-4 against all
+references (sacrebleu), exact match and attribute accuracy. At the end: the test and
+held-out-compositions splits (greedy and `--beam`) to `test.json`, and `captions.png`,
+test images with their captions (and `attention.png` with attention).
+"""
+
+import json
+
+import keras
+import numpy as np
+
+from rnn_keras.data import images as folder_images
+from rnn_keras.data import scenes
+from rnn_keras.layers import AddCoordinates
+from rnn_keras.tasks import caption_metrics, seq2seq
+from rnn_keras.tasks.base import ShuffledBatches
+from rnn_keras_common.vocab import UNKNOWN, TargetVocab, TokenVocab
+
+SCENES = {"train": 20_000, "val": 500, "test": 1_000, "compositions": 500}
+DECODE_BATCH = 256
+
+
+def captioner(vocab_size, units=256, attention=True, activation="tanh", size=scenes.SIZE):
+    """`[image (batch, size, size, 3) RGB 0..255, target_in]` -> logits `(batch, T, vocab)`."""
+    image = keras.Input((size, size, 3), name="image")
+    h = keras.layers.Rescaling(1 / 127.5, offset=-1.0, name="normalise")(image)
+    for i, filters in enumerate((16, 32, 64)):
+        h = keras.layers.Conv2D(filters, 3, padding="same", activation="relu", name=f"conv_{i}")(h)
+        h = keras.layers.MaxPooling2D(2, name=f"pool_{i}")(h)
+    grid = AddCoordinates(name="coordinates")(h)  # (batch, size/8, size/8, 66)
+    cells = (size // 8) ** 2
+    memory = keras.layers.Reshape((cells, int(grid.shape[-1])), name="memory")(grid)
+    pooled = keras.layers.MaxPooling2D(2, name="summary_pool")(grid)  # keeps where things are
+    summary = keras.layers.Flatten(name="summary")(pooled)
+    target_in = keras.Input((None,), dtype="int32", name="target_in")
+    logits = seq2seq.attentive_decoder(
+        memory, summary, target_in, vocab_size, units, units // 2 if attention else 0, activation
+    )
+    return keras.Model([image, target_in], logits, name="captioner")
+
+
+class Task:
+    """Captions of generated scenes, or of the user's images (`--data FOLDER`)."""
+
+    name, stateful, confusion = "caption", False, False
+
+    def __init__(self, cfg, text=None):
+        self.cfg = cfg
+        self.images, self.references, self.truth = {}, {}, {}
+        splits = ("train", "val", "test")
+        if cfg.data:
+            self.source, found = folder_images.read_folder(cfg.data, cfg.val_fraction)
+            for split in splits:
+                self.images[split], self.references[split] = found[split]
+        else:
+            self.source = json.dumps({"scenes": SCENES, "version": 1})  # the data is its recipe
+            for split in (*splits, "compositions"):
+                made = [scenes.scene(i, split) for i in range(SCENES[split])]
+                self.images[split] = np.stack([m[0] for m in made])
+                self.references[split] = [m[2] for m in made]
+        words = sorted({w for refs in self.references["train"] for r in refs for w in r.split()})
+        self.targets = TargetVocab([UNKNOWN, *words])
+        self.vocab = TokenVocab([UNKNOWN, *words])  # the run's vocab.json: the caption words
+        self.train = ShuffledBatches(
+            self._examples("train"), cfg.batch_size, cfg.seed, arrays=self._arrays("train")
+        )
+        self.val = self._examples("val")
+        self.summary = (
+            f"{len(self.images['train'])} training / {len(self.images['val'])} validation / "
+            f"{len(self.images['test'])} test images; {len(words)} words"
+        )
+        self._decoding = None
+
+    @property
+    def labels(self):
+        return self.targets.tokens
+
+    def _examples(self, split):
+        """`(image index, target_in, target_out)` for every reference caption."""
+        return [
+            (i, *seq2seq.teacher_forcing(None, self.targets.encode(r.split()))[1:])
+            for i, refs in enumerate(self.references[split])
+            for r in refs
+        ]
+
+    def _arrays(self, split):
+        def arrays(chosen):
+            images = self.images[split][[e[0] for e in chosen]].astype(np.float32)
+            return seq2seq.batch_arrays(chosen, sources=images)
+
+        return arrays
+
+    def model(self):
+        cfg = self.cfg
+        size = self.images["train"].shape[1]
+        return captioner(len(self.targets), cfg.units, cfg.attention, cfg.activation, size)
+
+    def val_batches(self):
+        arrays, size = self._arrays("val"), self.cfg.batch_size
+        limit = (self.cfg.eval_batches or len(self.val)) * size
+        for i in range(0, min(len(self.val), limit), size):
+            yield arrays(self.val[i : i + size])
+
+    def metrics(self, t):
+        return {"val_loss": float(t["loss"] / t["count"])}
+
+    def decoded_metrics(self, model):
+        scores = self.score(model, "val", beam=1)
+        return {f"val_{k}": v for k, v in scores.items()}
+
+    def decode(self, model, images, beam=1):
+        """The best caption (a string) of each image."""
+        if self._decoding is None or self._decoding[0] is not model:
+            self._decoding = (model, seq2seq.KerasDecoding(model))
+        out = []
+        for i in range(0, len(images), DECODE_BATCH):
+            batch = images[i : i + DECODE_BATCH].astype(np.float32)
+            found = self._decoding[1].decode(batch, self.cfg.max_output, beam)
+            out += [" ".join(self.targets.decode_tokens(h[0][0])) for h in found]
+        return out
+
+    def score(self, model, split, beam):
+        captions = self.decode(model, self.images[split], beam)
+        return caption_metrics.scores(
+            captions, self.references[split], attributes=not self.cfg.data
+        )
+
+    def final_report(self, model, run_dir):
+        """Every held-out split, greedy and with the beam, to `test.json`; the picture grid."""
+        results = {}
+        for split in [s for s in ("test", "compositions") if s in self.images]:
+            for beam in sorted({1, self.cfg.beam}):
+                results[f"{split}_beam_{beam}"] = self.score(model, split, beam)
+        (run_dir / "test.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+        print("\n".join(f"  {k}: " + ", ".join(f"{m} {v:.4f}" for m, v in r.items())
+                        for k, r in results.items()))  # fmt: skip
+        shown = self.images["test"][:12]
+        caption_metrics.picture_grid(
+            shown, self.decode(model, shown, self.cfg.beam), run_dir / "captions.png"
+        )
+        if self.cfg.attention:
+            caption_metrics.attention_grid(model, shown[:4], self, run_dir / "attention.png")
+        print(f"Test results: {run_dir / 'test.json'}; captions: {run_dir / 'captions.png'}")
+        return results

@@ -1,0 +1,153 @@
+"""Captioning: the scene generator, the CNN + attentive decoder against itself, a tiny run
+that learns to name colours, its ONNX files against TensorFlow, and users' bad folders."""
+
+import numpy as np
+import pytest
+
+from export import api, infer, runtime
+from rnn_keras.data import scenes
+from rnn_keras.tasks import caption, caption_metrics, seq2seq
+from rnn_keras_common import train_cli as train
+from tests.helpers import tiny_flags
+
+
+def test_scenes_are_deterministic_and_their_captions_describe_them():
+    for seed in range(40):
+        image, objects, captions = scenes.scene(seed, "train")
+        again = scenes.scene(seed, "train")
+        np.testing.assert_array_equal(image, again[0])
+        assert image.shape == (64, 64, 3) and image.dtype == np.uint8
+        for text in captions:  # parse each caption back into the scene's objects
+            found = caption_metrics.OBJECT.findall(text)
+            assert sorted(found) == sorted((o["size"], o["colour"], o["shape"]) for o in objects)
+        if len(objects) == 2:
+            assert len(captions) == 2 and caption_metrics.slots(captions[0])[-1] in scenes.INVERSE
+        for obj in objects:
+            assert (obj["colour"], obj["shape"]) not in scenes.HELD_OUT
+    assert not np.array_equal(scenes.scene(0, "train")[0], scenes.scene(0, "test")[0])
+    held = [scenes.scene(i, "compositions")[1] for i in range(20)]
+    assert all(any((o["colour"], o["shape"]) in scenes.HELD_OUT for o in objs) for objs in held)
+
+
+def test_a_square_is_where_its_caption_says():
+    """The colour named is the colour drawn: the pixel at the object's centre."""
+    for seed in range(30):
+        image, objects, captions = scenes.scene(seed, "val")
+        if len(objects) == 1 and objects[0]["shape"] == "square":
+            rgb = np.array(scenes.COLOURS[objects[0]["colour"]])
+            distances = np.abs(image.reshape(-1, 3).astype(int) - rgb).sum(axis=1)
+            assert (distances < 70).sum() > 60  # a small square is about 12x12 pixels
+            return
+    pytest.fail("no single square among the first scenes")
+
+
+def test_attribute_accuracy_and_exact_match():
+    refs = [["a small red circle left of a large blue square",
+             "a large blue square right of a small red circle"]]  # fmt: skip
+    right = caption_metrics.scores(["a large blue square right of a small red circle"], refs)
+    assert right["exact"] == 1.0 and right["attributes"] == 1.0
+    wrong = caption_metrics.scores(["a small red circle left of a large green square"], refs)
+    assert wrong["exact"] == 0.0 and wrong["attributes"] == pytest.approx(6 / 7)
+
+
+def test_teacher_forcing_equals_step_decoding_over_the_image_grid():
+    model = caption.captioner(12, units=16)
+    images = scenes.scenes("val", 3)[0].astype(np.float32)
+    target = np.array([[1, 2, 3, 4], [1, 5, 6, 0], [1, 7, 0, 0]], np.int32)
+    want = model([images, target]).numpy()
+    decoding = seq2seq.KerasDecoding(model)
+    memory, keys, mask, state = decoding.encode(images)
+    assert memory.shape == (3, 64, 66) and mask.all()  # 8x8 cells, 64 filters + x, y
+    step = decoding.step_for(memory, keys, mask)
+    for t in range(target.shape[1]):
+        logits, state = step(target[:, t], state, np.arange(3))
+        np.testing.assert_allclose(logits, want[:, t], atol=1e-5)
+
+
+def colour_folder(folder, count=48):
+    """Single large squares, captioned by their colour: the smallest thing to learn."""
+    from PIL import Image
+
+    folder.mkdir()
+    colours = ["red", "green", "blue"]
+    lines = []
+    rng = np.random.default_rng(0)
+    for i in range(count):
+        colour = colours[i % 3]
+        image = np.full((64, 64, 3), 235, np.uint8)
+        x, y = rng.integers(8, 32, 2)
+        image[y : y + 24, x : x + 24] = scenes.COLOURS[colour]
+        Image.fromarray(image).save(folder / f"{i}.png")
+        lines.append(f"{i}.png\ta large {colour} square")
+    (folder / "captions.tsv").write_text("\n".join(lines) + "\n")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def colour_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("colours")
+    folder, run = colour_folder(root / "images"), root / "run"
+    flags = [f for f in tiny_flags(units=16, batch_size=8, eval_every=60) if f != "--no-export"]
+    argv = ["--task", "caption", "--data", str(folder), "--run-dir", str(run), "--steps", "60"]
+    assert train.cli([*argv, *flags, "--lr", "0.01", "--beam", "2", "--val-fraction", "0.2"]) == 0
+    return folder, run
+
+
+def test_a_tiny_run_learns_to_name_the_colour_and_onnxruntime_agrees(colour_run):
+    folder, run = colour_run
+    model = runtime.load(run / "image_encoder.onnx")
+    paths = [folder / f"{i}.png" for i in range(6)]
+    want = [f"a large {c} square" for c in ["red", "green", "blue"] * 2]
+    assert model.caption(paths) == want
+    assert model.caption(paths, beam=2) == want
+    tf_model, _, _, _ = api.load_run_model(run)
+    images = model.images(paths)
+    found = seq2seq.KerasDecoding(tf_model).decode(images, 16, beam=2, nbest=2)
+    got = model.caption(paths, beam=2, nbest=2)
+    for tf_hyps, ort_hyps in zip(found, got):
+        assert [" ".join(model.targets.decode_tokens(t)) for t, _ in tf_hyps] == [
+            t for t, _ in ort_hyps
+        ]
+        np.testing.assert_allclose([s for _, s in tf_hyps], [s for _, s in ort_hyps], atol=1e-4)
+
+
+def test_infer_captions_a_png_and_refuses_what_is_not_one(colour_run, capsys):
+    folder, run = colour_run
+    assert infer.main([str(run / "image_encoder.onnx"), "--image", str(folder / "1.png")]) == 0
+    assert capsys.readouterr().out.strip() == "a large green square"
+    assert (
+        infer.cli([str(run / "image_encoder.onnx"), "--image", str(folder / "captions.tsv")]) == 2
+    )
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "not a readable PNG/JPEG image" in err[0]
+    with pytest.raises(ValueError, match=r"\(64, 64, 3\)"):
+        runtime.load(run / "image_encoder.onnx").caption(np.zeros((32, 32, 3)))
+
+
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("no_tsv", "captions.tsv: no such file"),
+        ("missing_image", "no such image"),
+        ("bad_image", "not a readable PNG/JPEG image"),
+        ("empty_caption", "line 2: the caption of 1.png is empty"),
+    ],
+)
+def test_bad_caption_folders_get_one_error_line(tmp_path, capsys, case, message):
+    folder = colour_folder(tmp_path / "images", count=6)
+    tsv = folder / "captions.tsv"
+    if case == "no_tsv":
+        tsv.unlink()
+    elif case == "missing_image":
+        (folder / "3.png").unlink()
+    elif case == "bad_image":
+        (folder / "3.png").write_text("not a picture")
+    else:
+        lines = tsv.read_text().splitlines()
+        lines[1] = "1.png\t   "
+        tsv.write_text("\n".join(lines) + "\n")
+    argv = ["--task", "caption", "--data", str(folder), "--run-dir", str(tmp_path / "run")]
+    assert train.cli([*argv, "--steps", "2", *tiny_flags()]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error:") and message in err[0], err
+    assert not (tmp_path / "run").exists()
