@@ -135,7 +135,7 @@ def test_infer_prints_the_translation_and_refuses_unknown_characters(reversal_ru
 
 
 def test_the_decoder_step_file_is_refused_as_an_entry_point(reversal_run):
-    with pytest.raises(ValueError, match="encoder.onnx"):
+    with pytest.raises(ValueError, match="by its encoder file"):
         runtime.load(reversal_run / "decoder_step.onnx")
 
 

@@ -12,30 +12,9 @@ import json
 
 import numpy as np
 
-from rnn_keras.layers import AttentionDecoder
-from rnn_keras.tasks import seq2seq
-from rnn_keras_common.vocab import pad
+from rnn_keras.tasks.seq2seq import attention_maps
 
 EXAMPLES = 6
-
-
-def attention_maps(model, sources, max_len):
-    """Per source: `(output ids, alpha (outputs + 1, memory positions))` of greedy decoding.
-
-    `sources`: token id lists (translation) or images (captioning).
-    """
-    tokens = not np.issubdtype(np.asarray(sources[0]).dtype, np.floating)
-    source = pad(sources) if tokens else np.stack(sources)
-    decoding = seq2seq.KerasDecoding(model)
-    outputs = [list(h[0][0]) for h in decoding.decode(source, max_len)]
-    target_in = pad([[seq2seq.END, *o] for o in outputs])
-    decoder = next(la for la in model.layers if isinstance(la, AttentionDecoder))
-    memory, s0 = decoding.encoder(source)
-    mask = seq2seq.memory_mask(source, memory.shape) > 0
-    _, alpha = decoder([target_in, s0, memory], memory_mask=mask, return_attention=True)
-    alpha = np.asarray(alpha)  # (batch, outputs + 1, positions): the last row chose the end
-    lengths = mask.sum(axis=1)
-    return [(o, alpha[i, : len(o) + 1, : lengths[i]]) for i, o in enumerate(outputs)]
 
 
 def monotone_share(alpha):

@@ -76,7 +76,7 @@ def picture_grid(images, captions, path, cols=4):
 
 def attention_grid(model, images, task, path):
     """For each image, the attention over the feature grid at every word, over the image."""
-    from rnn_keras.inspect.attention import attention_maps
+    from rnn_keras.tasks.seq2seq import attention_maps
 
     maps = attention_maps(model, list(images.astype(np.float32)), task.cfg.max_output)
     words = max(len(o) for o, _ in maps) + 1

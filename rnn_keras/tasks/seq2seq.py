@@ -103,3 +103,22 @@ class KerasDecoding:
         return decoding.search(
             self.step_for(memory, keys, mask), s0, END, max_len, beam, alpha, nbest
         )
+
+
+def attention_maps(model, sources, max_len):
+    """Per source: `(output ids, alpha (outputs + 1, memory positions))` of greedy decoding.
+
+    `sources`: token id lists (translation) or images (captioning).
+    """
+    tokens = not np.issubdtype(np.asarray(sources[0]).dtype, np.floating)
+    source = pad(sources) if tokens else np.stack(sources)
+    decoding = KerasDecoding(model)
+    outputs = [list(h[0][0]) for h in decoding.decode(source, max_len)]
+    target_in = pad([[END, *o] for o in outputs])
+    decoder = next(la for la in model.layers if isinstance(la, AttentionDecoder))
+    memory, s0 = decoding.encoder(source)
+    mask = memory_mask(source, memory.shape) > 0
+    _, alpha = decoder([target_in, s0, memory], memory_mask=mask, return_attention=True)
+    alpha = np.asarray(alpha)  # (batch, outputs + 1, positions): the last row chose the end
+    lengths = mask.sum(axis=1)
+    return [(o, alpha[i, : len(o) + 1, : lengths[i]]) for i, o in enumerate(outputs)]
