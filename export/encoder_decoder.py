@@ -12,7 +12,7 @@ from rnn_keras_common import decoding as sampling
 from rnn_keras_common.vocab import TargetVocab
 
 from .metadata import MetadataError
-from .runtime import Model
+from .onnx_model import Model
 
 END_ID = 1  # "</s>": the first target token; it starts and ends every output
 

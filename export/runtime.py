@@ -8,73 +8,15 @@ g2p = load("runs/translate-.../encoder.onnx"); g2p.translate(["anthropomorphic"]
 cap = load("runs/caption-.../image_encoder.onnx"); cap.caption("scene.png")
 """
 
-import pathlib
-
 import numpy as np
-import onnx
 
 from rnn_keras_common import decoding as sampling
-from rnn_keras_common.vocab import make_vocab, pad
+from rnn_keras_common.vocab import pad
 
 from .bound import BoundRunner
-from .metadata import MetadataError, from_props
+from .metadata import MetadataError  # noqa: F401  (public here too)
+from .onnx_model import Model, read_metadata
 from .session import DEVICES, DeviceError, make_session  # noqa: F401  (public here too)
-
-
-def read_metadata(path):
-    """Our metadata from an ONNX file, with clear errors for files that are not ours."""
-    path = pathlib.Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such ONNX file.")
-    try:
-        model = onnx.load(str(path), load_external_data=False)
-    except Exception as err:  # onnx raises DecodeError and friends for garbage
-        raise MetadataError(
-            f"{path} is not a readable ONNX model ({type(err).__name__}). "
-            "Pass the model.onnx or step.onnx that `python -m export` wrote."
-        ) from err
-    return from_props({p.key: p.value for p in model.metadata_props}, str(path))
-
-
-class Model:
-    """A session plus what the metadata says: task, vocabulary, labels."""
-
-    def __init__(self, path, device="cpu", cuda_options=None, threads=0, runtime="onnxruntime"):
-        self.path = pathlib.Path(path)
-        self.meta = read_metadata(path)
-        self.vocab = make_vocab(self.meta["vocab"], self.meta["unit"])
-        self.labels = self.meta["labels"]
-        self.session = make_session(path, device, cuda_options, threads, runtime)
-        self.runtime = runtime
-        self.device = device
-        self.inputs = {i.name: i.shape for i in self.session.get_inputs()}
-        self.output_names = [o.name for o in self.session.get_outputs()]
-
-    def run(self, feeds):
-        """Raw outputs `{name: array}` for `feeds` `{name: array}`, checked first."""
-        for name, shape in self.inputs.items():
-            if name not in feeds:
-                raise ValueError(f"{self.path.name} needs input {name!r} {shape}.")
-            got = np.shape(feeds[name])
-            if len(got) != len(shape) or any(
-                isinstance(d, int) and d != g for d, g in zip(shape, got)
-            ):
-                raise ValueError(
-                    f"Input {name!r} of {self.path.name} must have shape {shape} "
-                    f"(named dimensions are free), got {got}."
-                )
-        return dict(zip(self.output_names, self.session.run(self.output_names, feeds)))
-
-    def encode_batch(self, texts):
-        if isinstance(texts, str) or not texts:
-            raise ValueError("Pass a non-empty list of strings.")
-        rows = [
-            self.vocab.encode(t if self.vocab.unit == "char" else self.vocab.split(t))
-            for t in texts
-        ]
-        if not all(rows):
-            raise ValueError("Every text must hold at least one character.")
-        return pad(rows)
 
 
 class LanguageModel(Model):
