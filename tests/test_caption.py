@@ -151,3 +151,12 @@ def test_bad_caption_folders_get_one_error_line(tmp_path, capsys, case, message)
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error:") and message in err[0], err
     assert not (tmp_path / "run").exists()
+
+
+def test_inspect_draws_attention_over_the_image_grid(colour_run, capsys):
+    from rnn_keras.inspect import __main__ as inspect_cli
+
+    _, run = colour_run
+    assert inspect_cli.main([str(run)]) == 0
+    assert (run / "inspect" / "attention.png").stat().st_size > 5000
+    assert "square" in capsys.readouterr().out

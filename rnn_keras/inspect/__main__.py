@@ -46,7 +46,7 @@ def main(argv=None):
     from rnn_keras.inspect import report
 
     out = pathlib.Path(args.out or pathlib.Path(args.run_dir) / "inspect")
-    if cfg.task == "translate":
+    if cfg.task in ("translate", "caption"):
         return _attention(args, cfg, out)
     written = report.inspect(args.run_dir, cfg, out, args)
     for path in written:
@@ -71,7 +71,11 @@ def _attention(args, cfg, out):
     for path in written:
         print(path)
     for row in json.loads((out / "report.json").read_text())["attention"]:
-        print(f"{row['source']}: {row['output']}  (monotone {row['monotone_share']:.0%})")
+        share = row["monotone_share"]
+        print(
+            f"{row['source']}: {row['output']}"
+            + (f"  (monotone {share:.0%})" if share is not None else "")
+        )
     return 0
 
 

@@ -49,6 +49,8 @@ def inspect(model, task, out, words=None):
     """`attention.png` and `report.json` for a translate run; returns the paths."""
     if task.cfg.attention is False:
         raise ValueError("This run was trained with --no-attention: there is no attention to see.")
+    if task.name == "caption":
+        return _captions(model, task, out)
     sources = words or [src for _, _, src in task.references["test"][:EXAMPLES]]
     ids = [task._source_ids(s) for s in sources]
     maps = attention_maps(model, ids, task.cfg.max_output)
@@ -61,5 +63,18 @@ def inspect(model, task, out, words=None):
                        "monotone_share": monotone_share(alpha)})  # fmt: skip
     out.mkdir(parents=True, exist_ok=True)
     plot(examples, out / "attention.png")
+    (out / "report.json").write_text(json.dumps({"attention": report}, indent=2))
+    return [out / "attention.png", out / "report.json"]
+
+
+def _captions(model, task, out):
+    """A captioning run: each test image's attention over its feature grid, word by word."""
+    from rnn_keras.tasks import caption_metrics
+
+    out.mkdir(parents=True, exist_ok=True)
+    images = task.images["test"][:4]
+    caption_metrics.attention_grid(model, images, task, out / "attention.png")
+    report = [{"source": f"test image {i}", "output": c, "monotone_share": None}
+              for i, c in enumerate(task.decode(model, images))]  # fmt: skip
     (out / "report.json").write_text(json.dumps({"attention": report}, indent=2))
     return [out / "attention.png", out / "report.json"]
