@@ -37,9 +37,13 @@ class EncoderDecoder(Model):
         self.config = self.meta["config"] or {}
 
     def _stepper(self, memory, keys, mask):
+        gather = sampling.row_gatherer(memory, keys, mask)
+
         def step(tokens, state, rows):
-            feeds = dict(tokens=np.asarray(tokens, np.int32), state=state, memory=memory[rows])
-            out = self.step_model.run({**feeds, "keys": keys[rows], "mask": mask[rows]})
+            feeds = dict(zip(("memory", "keys", "mask"), gather(rows)))
+            out = self.step_model.run(
+                {**feeds, "tokens": np.asarray(tokens, np.int32), "state": state}
+            )
             return out["logits"], out["state_out"]
 
         return step

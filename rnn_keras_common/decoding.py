@@ -175,3 +175,20 @@ def search(step, state, end, max_len, beam=1, alpha=1.0, nbest=1):
     if beam == 1 and nbest == 1:
         return [[(tuple(t), None)] for t in greedy(step, state, end, end, max_len)]
     return beam_search(step, state, end, end, max_len, beam, alpha, nbest)
+
+
+def row_gatherer(*arrays):
+    """`gather(rows)`: each array's rows for the hypotheses (`arrays[i][rows]`).
+
+    The last result is reused while `rows` is unchanged: greedy keeps one hypothesis
+    per source, and a beam keeps `width` per source for most steps, so the encoder
+    states are copied once rather than at every step.
+    """
+    last = {}
+
+    def gather(rows):
+        if "rows" not in last or not np.array_equal(last["rows"], rows):
+            last["rows"], last["out"] = np.array(rows), [a[rows] for a in arrays]
+        return last["out"]
+
+    return gather

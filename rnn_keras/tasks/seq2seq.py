@@ -89,10 +89,10 @@ class KerasDecoding:
         return memory.numpy(), keys.numpy(), memory_mask(source, memory.shape), s0.numpy()
 
     def step_for(self, memory, keys, mask):
+        gather = decoding.row_gatherer(memory, keys, mask)
+
         def step(tokens, state, rows):
-            logits, state, _ = self._step(
-                tf.constant(tokens, tf.int32), state, memory[rows], keys[rows], mask[rows]
-            )
+            logits, state, _ = self._step(tf.constant(tokens, tf.int32), state, *gather(rows))
             return logits.numpy(), state.numpy()
 
         return step
