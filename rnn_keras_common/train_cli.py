@@ -170,7 +170,7 @@ def export_run(run_dir, trainer):
         print(f"(ONNX export skipped: {err})")
         return
     results = api.export_run(run_dir)
-    form = "tf2onnx" if trainer.cfg.task == "translate" else "Scan form"
+    form = "tf2onnx" if trainer.cfg.task in ("translate", "caption") else "Scan form"
     print(f"\nONNX ({form}; max abs difference to TensorFlow on real inputs):")
     for path, diff in results:
         print(f"  {path}  {diff:.2g}")

@@ -65,10 +65,10 @@ def picture_grid(images, captions, path, cols=4):
     """Images with their captions underneath, wrapped, as one PNG."""
     import textwrap
 
-    plt, fig, axes = _figure(len(images), cols, 3.0)
+    plt, fig, axes = _figure(len(images), cols, 3.3)
     for ax, image, caption in zip(axes.flat, images, captions):
         ax.imshow(image.astype(np.uint8))
-        ax.set_title("\n".join(textwrap.wrap(caption, 28)), fontsize=7, y=-0.32)
+        ax.set_title("\n".join(textwrap.wrap(caption, 30)), fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
