@@ -81,6 +81,13 @@ def test_beam_search_finds_what_greedy_misses():
     assert decoding.beam_search(step, state, 1, 1, 3, width=2, alpha=0)[0][0][0] == (3,)
 
 
+def test_user_pairs_split_targets_into_words_or_characters(tmp_path):
+    path = tmp_path / "p.tsv"
+    path.write_text("".join(f"w{i}\tab c{i}\n" for i in range(10)), encoding="utf-8")
+    assert pairs.read_pairs(path)[0] == ("w0", ("ab", "c0"))
+    assert pairs.read_pairs(path, target_units="chars")[0] == ("w0", tuple("ab c0"))
+
+
 def reversal_tsv(path):
     rows = ["".join(t) for n in (2, 3, 4) for t in itertools.product("abcd", repeat=n)]
     path.write_text("".join(f"{s}\t{' '.join(reversed(s))}\n" for s in rows), encoding="utf-8")
@@ -132,6 +139,10 @@ def test_onnxruntime_decodes_what_tensorflow_decodes(reversal_run):
 def test_infer_prints_the_translation_and_refuses_unknown_characters(reversal_run, capsys):
     assert infer.main([str(reversal_run / "encoder.onnx"), "--text", "abc", "--beam", "3"]) == 0
     assert capsys.readouterr().out.strip() == "c b a"
+    assert infer.main([str(reversal_run / "encoder.onnx"), "--text", "abc", "--nbest", "2"]) == 0
+    best = capsys.readouterr().out.strip().splitlines()
+    assert len(best) == 2 and best[0].endswith("  c b a")
+    assert float(best[0].split()[0]) >= float(best[1].split()[0])
     assert infer.cli([str(reversal_run / "encoder.onnx"), "--text", "abz"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "'z'" in err[0]
