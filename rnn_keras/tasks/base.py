@@ -53,13 +53,15 @@ def batch_arrays(examples, tag_targets):
     return tokens, np.array([y for _, y in examples], np.int32), np.ones(len(examples), np.float32)
 
 
-def in_batches(examples, batch_size, tag_targets, limit=0):
+def in_batches(examples, batch_size, tag_targets=False, limit=0, arrays=None):
+    """Padded batches in order, at most `limit` (0: all); `arrays` as in `ShuffledBatches`."""
+    arrays = arrays or (lambda chosen: batch_arrays(chosen, tag_targets))
     count = 0
     for i in range(0, len(examples), batch_size):
         if limit and count >= limit:
             return
         count += 1
-        yield batch_arrays(examples[i : i + batch_size], tag_targets)
+        yield arrays(examples[i : i + batch_size])
 
 
 def encoder_args(cfg):

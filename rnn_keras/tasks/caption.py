@@ -21,7 +21,7 @@ from rnn_keras.data import images as folder_images
 from rnn_keras.data import scenes
 from rnn_keras.layers import AddCoordinates
 from rnn_keras.tasks import caption_metrics, seq2seq
-from rnn_keras.tasks.base import ShuffledBatches
+from rnn_keras.tasks.base import ShuffledBatches, in_batches
 from rnn_keras_common.vocab import UNKNOWN, TargetVocab, TokenVocab
 
 SCENES = {"train": 20_000, "val": 500, "test": 1_000, "compositions": 500}
@@ -77,7 +77,7 @@ class Task:
             f"{len(self.images['train'])} training / {len(self.images['val'])} validation / "
             f"{len(self.images['test'])} test images; {len(words)} words"
         )
-        self._decoding = None
+        self._decoding = seq2seq.DecodingCache()
 
     @property
     def labels(self):
@@ -104,10 +104,10 @@ class Task:
         return captioner(len(self.targets), cfg.units, cfg.attention, cfg.activation, size)
 
     def val_batches(self):
-        arrays, size = self._arrays("val"), self.cfg.batch_size
-        limit = (self.cfg.eval_batches or len(self.val)) * size
-        for i in range(0, min(len(self.val), limit), size):
-            yield arrays(self.val[i : i + size])
+        cfg = self.cfg
+        return in_batches(
+            self.val, cfg.batch_size, limit=cfg.eval_batches, arrays=self._arrays("val")
+        )
 
     def metrics(self, t):
         return {"val_loss": float(t["loss"] / t["count"])}
@@ -118,12 +118,10 @@ class Task:
 
     def decode(self, model, images, beam=1):
         """The best caption (a string) of each image."""
-        if self._decoding is None or self._decoding[0] is not model:
-            self._decoding = (model, seq2seq.KerasDecoding(model))
-        out = []
+        decoder, out = self._decoding(model), []
         for i in range(0, len(images), DECODE_BATCH):
             batch = images[i : i + DECODE_BATCH].astype(np.float32)
-            found = self._decoding[1].decode(batch, self.cfg.max_output, beam)
+            found = decoder.decode(batch, self.cfg.max_output, beam)
             out += [" ".join(self.targets.decode_tokens(h[0][0])) for h in found]
         return out
 

@@ -58,6 +58,18 @@ def summary_of(memory, backward_units):
     return SequencePool("last", backward_units=backward_units, name="summary")(memory)
 
 
+class DecodingCache:
+    """The `KerasDecoding` of the model last asked for: made once per model, not per evaluation."""
+
+    def __init__(self):
+        self.model = self.decoding = None
+
+    def __call__(self, model):
+        if model is not self.model:
+            self.model, self.decoding = model, KerasDecoding(model)
+        return self.decoding
+
+
 def memory_mask(source, memory_shape):
     """1 at real memory positions: the non-padding tokens, or every cell of an image grid."""
     if np.issubdtype(np.asarray(source).dtype, np.integer):

