@@ -27,6 +27,8 @@ RNNS = {  # name: TrainConfig fields on top of the classify defaults (the last: 
     "bi_max": dict(pool="max"),
     "deep_bi_max": dict(layers=2, pool="max"),
     "deep_bi_mean": dict(layers=2, pool="mean"),
+    "deep_bi_max_mean": dict(layers=2, pool="max_mean"),
+    "bi_max_mean": dict(pool="max_mean"),
     "bi_max_chars": dict(pool="max", unit="char"),
 }
 

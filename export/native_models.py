@@ -64,16 +64,23 @@ def _pool(g, x, layer, seq_lens):
     if layer.mode == "mean":
         return _masked_mean(g, x, seq_lens)
     if layer.mode == "max":
-        if not seq_lens:
-            return g.op("ReduceMax", [x], axes=[0], keepdims=0)  # opset 13: axes an attribute
-        real = g.op("Cast", [native.time_mask(g, x, seq_lens)], to=native.TensorProto.BOOL)
-        lowest = g.op("Where", [real, x, g.const(np.float32(-3.0e38))])
-        top = g.op("ReduceMax", [lowest], axes=[0], keepdims=0)
-        some = g.op(
-            "Unsqueeze", [g.op("Greater", [seq_lens, g.const(np.int32(0))]), g.const(np.array([1]))]
-        )
-        return g.op("Where", [some, top, g.const(np.float32(0.0))])
+        return _masked_max(g, x, seq_lens)
+    if layer.mode == "max_mean":
+        both = [_masked_max(g, x, seq_lens), _masked_mean(g, x, seq_lens)]
+        return g.op("Concat", both, axis=-1)
     return _last(g, x, layer, seq_lens)
+
+
+def _masked_max(g, x, seq_lens):
+    if not seq_lens:
+        return g.op("ReduceMax", [x], axes=[0], keepdims=0)  # opset 13: axes an attribute
+    real = g.op("Cast", [native.time_mask(g, x, seq_lens)], to=native.TensorProto.BOOL)
+    lowest = g.op("Where", [real, x, g.const(np.float32(-3.0e38))])
+    top = g.op("ReduceMax", [lowest], axes=[0], keepdims=0)
+    some = g.op(
+        "Unsqueeze", [g.op("Greater", [seq_lens, g.const(np.int32(0))]), g.const(np.array([1]))]
+    )
+    return g.op("Where", [some, top, g.const(np.float32(0.0))])
 
 
 def _last(g, x, layer, seq_lens):

@@ -168,13 +168,15 @@ def numpy_pool(x, lengths, mode, backward=0):
             out.append(real.mean(0))
         elif mode == "max":
             out.append(real.max(0))
+        elif mode == "max_mean":
+            out.append(np.concatenate([real.max(0), real.mean(0)]))
         else:
             split = row.shape[-1] - backward
             out.append(np.concatenate([real[-1, :split], row[0, split:]]))
     return np.stack(out)
 
 
-@pytest.mark.parametrize("mode", ["last", "mean", "max"])
+@pytest.mark.parametrize("mode", ["last", "mean", "max", "max_mean"])
 def test_pooling_matches_numpy_on_padded_batches(mode):
     rng = np.random.default_rng(1)
     x = rng.standard_normal((4, 7, 6)).astype(np.float32)
@@ -201,7 +203,7 @@ def test_bidirectional_last_pool_is_keras_final_states_for_every_padded_length()
 
 
 @pytest.mark.parametrize("path", ["scan", "native"])
-@pytest.mark.parametrize("mode", ["last", "max"])
+@pytest.mark.parametrize("mode", ["last", "max", "max_mean"])
 def test_pooled_classifiers_export_equal_to_tensorflow(tmp_path, path, mode):
     from rnn_keras.tasks.classify import classifier
     from rnn_keras_common.vocab import Vocab

@@ -9,12 +9,15 @@ the end. Which summary of the states to read is a choice, measured per task:
   step with the backward state at position 0 (the backward direction's summary
   of the whole sequence).
 - `mean` / `max`: over the real (unmasked) steps.
+- `max_mean`: both, joined: the max keeps each unit's strongest evidence, the mean passes
+  gradient to every step (the max alone reaches one step per unit, which leaves a deep
+  encoder on the plateau of the label frequencies for long).
 """
 
 import keras
 from keras import ops
 
-MODES = ("last", "mean", "max")
+MODES = ("last", "mean", "max", "max_mean")
 
 
 @keras.saving.register_keras_serializable(package="rnn_keras")
@@ -41,11 +44,13 @@ class SequencePool(keras.layers.Layer):
     def call(self, x, mask=None):  # x: (batch, time, features)
         real = ops.ones(ops.shape(x)[:2], x.dtype) if mask is None else ops.cast(mask, x.dtype)
         count = ops.sum(real, axis=1, keepdims=True)  # (batch, 1)
+        mean = lambda: ops.sum(x * real[..., None], axis=1) / ops.maximum(count, 1.0)  # noqa: E731
         if self.mode == "mean":
-            return ops.sum(x * real[..., None], axis=1) / ops.maximum(count, 1.0)
-        if self.mode == "max":
+            return mean()
+        if self.mode in ("max", "max_mean"):
             lowest = ops.where(real[..., None] > 0, x, ops.full_like(x, -3.0e38))
-            return ops.where(count > 0, ops.max(lowest, axis=1), 0.0)
+            top = ops.where(count > 0, ops.max(lowest, axis=1), 0.0)
+            return top if self.mode == "max" else ops.concatenate([top, mean()], axis=-1)
         last = ops.maximum(ops.cast(count, "int32") - 1, 0)  # (batch, 1): last real step
         forward = ops.take_along_axis(x, last[..., None], axis=1)[:, 0]  # (batch, features)
         if not self.backward_units:
@@ -57,7 +62,10 @@ class SequencePool(keras.layers.Layer):
         return None  # one vector per sequence: nothing left to mask
 
     def compute_output_shape(self, input_shape):
-        return (input_shape[0], input_shape[2])
+        features = input_shape[2]
+        if self.mode == "max_mean" and features is not None:
+            features *= 2
+        return (input_shape[0], features)
 
     def get_config(self):
         return {**super().get_config(), "mode": self.mode, "backward_units": self.backward_units}
