@@ -197,3 +197,13 @@ def test_inspect_draws_where_a_reversing_decoder_looks(reversal_run, capsys):
     assert inspect_cli.main([str(reversal_run), "--text", "abcd ab", "--out", str(out)]) == 0
     assert (out / "attention.png").stat().st_size > 5000
     assert "abcd: d c b a" in capsys.readouterr().out
+
+
+def test_a_translation_run_resumes_from_its_checkpoint(tmp_path):
+    data, run = reversal_tsv(tmp_path / "rev.tsv"), tmp_path / "run"
+    argv = ["--task", "translate", "--data", str(data), "--run-dir", str(run)]
+    assert train.cli([*argv, "--steps", "4", *tiny_flags(eval_every=4, batch_size=8)]) == 0
+    assert train.cli(["--resume", str(run), "--steps", "8"]) == 0
+    rows = (run / "metrics.csv").read_text().splitlines()
+    assert [r.split(",")[0] for r in rows[1:]] == ["4", "8"]
+    assert json.loads((run / "test.json").read_text())["beam_5"]["wer"] <= 1.0
