@@ -167,3 +167,16 @@ def test_an_onnx_file_that_is_not_ours_is_one_line(runs, tmp_path, capsys):
     assert web_cli.cli([str(run), "--out", str(tmp_path / "site")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no rnn-keras metadata" in err
+
+
+def test_the_page_refuses_an_encoder_decoder_run_before_exporting(tmp_path, capsys):
+    from export.web import __main__ as web_cli
+    from rnn_keras_common.config import TrainConfig
+
+    run = tmp_path / "run"
+    run.mkdir()
+    cfg = TrainConfig(task="translate", steps=1).resolved()
+    (run / "config.json").write_text(cfg.to_json())
+    assert web_cli.cli([str(run), "--out", str(tmp_path / "site")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "translate run" in err[0] and not (tmp_path / "site").exists()

@@ -17,6 +17,18 @@ import tempfile
 from rnn_keras_common.cli import parser as cli_parser
 
 
+def _check_task(run_dir, error):
+    """The page runs lm, tag and classify models; say so before exporting anything."""
+    from rnn_keras_common.config import read_run_config
+
+    task = read_run_config(run_dir).task
+    if task in ("translate", "caption"):
+        raise error(
+            f"{run_dir} is a {task} run: the page runs lm, tag and classify models. Use "
+            "`python -m export.infer` on its encoder file (onnxruntime, no TensorFlow)."
+        )
+
+
 def main(argv=None):
     p = cli_parser("python -m export.web", __doc__)
     p.add_argument("run_dir", help="a folder written by train.py")
@@ -26,6 +38,7 @@ def main(argv=None):
     args = p.parse_args(argv)
     from . import WebError, build, model_file, serve
 
+    _check_task(args.run_dir, WebError)
     if model_file(args.run_dir) is None:
         _export(args.run_dir)
     folder = build(args.run_dir, args.out or tempfile.mkdtemp(prefix="rnn-keras-web-"))
