@@ -12,6 +12,7 @@ from rnn_keras.layers.cell import RNNCell
 from rnn_keras.layers.coordinates import AddCoordinates
 from rnn_keras.layers.decoder import AttentionDecoder, bridge
 from rnn_keras.layers.deep import DeepBidirectional
+from rnn_keras.layers.dropout import Dropout
 from rnn_keras.layers.onehot import OneHot
 from rnn_keras.layers.pool import SequencePool
 from rnn_keras.layers.sequence import RNN
@@ -27,4 +28,5 @@ __all__ = [
     "AttentionDecoder",
     "bridge",
     "AddCoordinates",
+    "Dropout",
 ]

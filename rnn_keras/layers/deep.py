@@ -4,6 +4,7 @@ import keras
 
 from rnn_keras.layers import _checks
 from rnn_keras.layers.bidirectional import Bidirectional, check_merge_mode
+from rnn_keras.layers.dropout import Dropout
 from rnn_keras.layers.sequence import RNN
 
 
@@ -72,7 +73,7 @@ class DeepBidirectional(keras.layers.Layer):
             )
             for i, u in enumerate(units)
         ]
-        self._dropout = keras.layers.Dropout(self.dropout) if self.dropout else None
+        self._dropout = Dropout(self.dropout) if self.dropout else None
         self.supports_masking = True
 
     @property

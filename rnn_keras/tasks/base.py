@@ -14,7 +14,7 @@ import keras
 import numpy as np
 
 from rnn_keras.data import DataError
-from rnn_keras.layers import RNN, Bidirectional, DeepBidirectional, OneHot, SequencePool
+from rnn_keras.layers import RNN, Bidirectional, DeepBidirectional, Dropout, OneHot, SequencePool
 from rnn_keras_common.vocab import PAD, pad
 
 
@@ -101,7 +101,7 @@ def encoder(h, sizes, bidirectional, return_sequences, activation, dropout):
         )(h)
     for i, u in enumerate(sizes):
         if i and dropout:
-            h = keras.layers.Dropout(dropout)(h)
+            h = Dropout(dropout)(h)
         last = i == len(sizes) - 1
         h = RNN(
             u, activation=activation, name=f"rnn_{i}", return_sequences=return_sequences or not last
@@ -135,7 +135,7 @@ def token_model(
         backward = sizes[-1] if bidirectional else 0
         h = SequencePool(pool, backward_units=backward, name="pool")(h)
         if dropout:  # the pooled features feed the head: the one place a 1-layer model can drop
-            h = keras.layers.Dropout(dropout, name="pool_dropout")(h)
+            h = Dropout(dropout, name="pool_dropout")(h)
     logits = keras.layers.Dense(outputs, name="head")(h)  # V s + c
     return keras.Model(tokens, logits, name=name)
 
