@@ -78,6 +78,7 @@ class Task:
         self.cfg = cfg
         splits = self._user_pairs(cfg) if cfg.data else self._cmudict(cfg)
         self.references = {}  # split -> [(source ids, [reference token tuples], source)]
+        self.skipped = 0
         for split in ("val", "test"):
             self.references[split] = self._encodable(splits[split])
         examples = [
@@ -94,6 +95,11 @@ class Task:
             examples, cfg.batch_size, cfg.seed, arrays=seq2seq.batch_arrays
         )
         self.summary += f"; {len(examples)} training pairs"
+        if self.skipped:
+            self.summary += (
+                f"; {self.skipped} validation/test sources left out (characters never seen "
+                "in training)"
+            )
         self._decoding = seq2seq.DecodingCache()
 
     def _cmudict(self, cfg):
@@ -149,8 +155,7 @@ class Task:
                 kept.append((self._source_ids(source), options, source))
             except VocabularyError:
                 skipped += 1
-        if skipped:
-            self.skipped = getattr(self, "skipped", 0) + skipped
+        self.skipped += skipped
         return kept
 
     def model(self):
