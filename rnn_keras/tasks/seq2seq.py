@@ -1,5 +1,5 @@
-"""What encoder-decoder tasks share (translation now, captioning next): batches, the
-decoder side of the model, and decoding a trained Keras model step by step.
+"""What the encoder-decoder tasks (translate, caption) share: batches, the decoder side of
+the model, decoding a trained Keras model step by step, and its attention maps.
 
 The training model maps `[source, target_in]` to logits over the target vocabulary
 by teacher forcing: `target_in` is the target shifted right behind the start token,
