@@ -67,10 +67,15 @@ def convert(model, metadata, time=None):
         def call(inputs):
             return model(inputs, training=False)
 
-    fn = tf.function(call, input_signature=signature)
-    onnx_model, _ = tf2onnx.convert.from_function(fn, input_signature=signature, opset=OPSET)
     names = ["logits"] + [f"state_{i}_out" for i in range(len(signature) - 1)]
-    _rename_outputs(onnx_model, names)
+    return from_function(call, signature, names, metadata)
+
+
+def from_function(fn, signature, output_names, metadata):
+    """tf2onnx of `fn` over `signature`: outputs renamed, opsets trimmed, metadata, checked."""
+    compiled = tf.function(fn, input_signature=signature)
+    onnx_model, _ = tf2onnx.convert.from_function(compiled, input_signature=signature, opset=OPSET)
+    _rename_outputs(onnx_model, output_names)
     _drop_unused_opsets(onnx_model)
     for key, value in metadata.items():
         onnx_model.metadata_props.add(key=key, value=value)

@@ -16,7 +16,6 @@ sources before it is renamed into place.
 
 import numpy as np
 import tensorflow as tf
-import tf2onnx
 
 from rnn_keras.tasks.seq2seq import KerasDecoding
 from rnn_keras_common.vocab import pad
@@ -65,7 +64,7 @@ def functions(model):
     decoding = KerasDecoding(model)
 
     def encoder(source):
-        memory, keys, s0 = decoding._encode_fn(source)
+        memory, keys, s0 = decoding.encode_tensors(source)
         if source.dtype.is_integer:
             mask = tf.cast(tf.not_equal(source, 0), tf.float32)
         else:  # every cell of an image's feature grid is real
@@ -81,18 +80,12 @@ def functions(model):
 def convert(model, props):
     """`{kind: onnx model}` with `props` (metadata) plus each file's kind."""
     fns, specs = functions(model)
-    out = {}
-    for kind, fn in fns.items():
-        compiled = tf.function(fn, input_signature=specs[kind])
-        onnx_model, _ = tf2onnx.convert.from_function(
-            compiled, input_signature=specs[kind], opset=loop.OPSET
+    return {
+        kind: loop.from_function(
+            fn, specs[kind], OUTPUTS[kind], {**props, metadata.PREFIX + "kind": kind}
         )
-        loop._rename_outputs(onnx_model, OUTPUTS[kind])
-        loop._drop_unused_opsets(onnx_model)
-        for key, value in {**props, metadata.PREFIX + "kind": kind}.items():
-            onnx_model.metadata_props.add(key=key, value=value)
-        out[kind] = onnx_model
-    return out
+        for kind, fn in fns.items()
+    }
 
 
 def sample_sources(sample, vocab, count=6):

@@ -52,7 +52,7 @@ def inspect(model, task, out, words=None):
     if task.name == "caption":
         return _captions(model, task, out)
     sources = words or [src for _, _, src in task.references["test"][:EXAMPLES]]
-    ids = [task._source_ids(s) for s in sources]
+    ids = [task.source_ids(s) for s in sources]
     maps = attention_maps(model, ids, task.cfg.max_output)
     examples, report = [], []
     for src, (o, alpha) in zip(sources, maps):

@@ -88,10 +88,11 @@ class KerasDecoding:
         self.decoder = next(la for la in model.layers if isinstance(la, AttentionDecoder))
         _, s0, memory = self.decoder.input
         self.encoder = keras.Model(model.inputs[0], [memory, s0])
-        self._encode = tf.function(self._encode_fn, reduce_retracing=True)
+        self._encode = tf.function(self.encode_tensors, reduce_retracing=True)
         self._step = tf.function(self.decoder.step, reduce_retracing=True)
 
-    def _encode_fn(self, source):
+    def encode_tensors(self, source):
+        """`(memory, keys, s0)` as tensors: what `encoder.onnx` is converted from."""
         memory, s0 = self.encoder(source, training=False)
         return memory, self.decoder.keys(memory), s0
 

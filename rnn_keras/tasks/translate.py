@@ -82,7 +82,7 @@ class Task:
         for split in ("val", "test"):
             self.references[split] = self._encodable(splits[split])
         examples = [
-            seq2seq.teacher_forcing(self._source_ids(s), self.targets.encode(t))
+            seq2seq.teacher_forcing(self.source_ids(s), self.targets.encode(t))
             for s, options in splits["train"].items()
             for t in options
         ]
@@ -142,7 +142,7 @@ class Task:
     def labels(self):
         return self.targets.tokens  # saved beside the source vocabulary in vocab.json
 
-    def _source_ids(self, source):
+    def source_ids(self, source):
         if isinstance(self.vocab, TokenVocab):
             return self.vocab.encode(self.vocab.split(source))
         return self.vocab.encode(source)
@@ -152,7 +152,7 @@ class Task:
         kept, skipped = [], 0
         for source, options in split.items():
             try:
-                kept.append((self._source_ids(source), options, source))
+                kept.append((self.source_ids(source), options, source))
             except VocabularyError:
                 skipped += 1
         self.skipped += skipped
