@@ -9,6 +9,8 @@ import dataclasses
 import math
 import time
 
+import numpy as np
+
 from rnn_keras_common.config import ConfigError
 
 
@@ -37,10 +39,15 @@ def calibrate_steps(trainer, minutes, horizon=10**9):
     start = trainer.step
     trainer.cfg = dataclasses.replace(trainer.cfg, steps=horizon)
     trainer.train_one()  # compiles; not timed
-    t0, n = time.perf_counter(), 5
-    for _ in range(n):
+    times = []
+    for _ in range(20):
+        t0 = time.perf_counter()
         trainer.train_one()
-    per_step = (time.perf_counter() - t0) / n
+        times.append(time.perf_counter() - t0)
+    # a step of a batch shape not seen before also compiles (~2 s, once per shape; length-
+    # sorted batches have a dozen shapes): leave such steps out of the average
+    times = np.array(times)
+    per_step = float(times[times < 5 * np.median(times)].mean())
     return max(trainer.step + 1, start + int(minutes * 60 / per_step))
 
 
