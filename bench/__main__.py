@@ -21,7 +21,7 @@ import statistics
 import subprocess
 import sys
 
-from bench import measure
+from bench import isa, measure
 
 COLUMNS = {
     "ours_tape": "ours (tape)",
@@ -114,7 +114,10 @@ def main(argv=None):
     p.add_argument("--no-lm", action="store_true", help="skip the train.py tokens/s measurement")
     p.add_argument("--rows", default=",".join(measure.ROWS), help=f"of {','.join(measure.ROWS)}")
     p.add_argument("--columns", default=",".join(COLUMNS), help=f"of {','.join(COLUMNS)}")
+    p.add_argument("--isa", choices=["avx2"], help="cap the libraries' kernels (bench.isa)")
     args = p.parse_args(argv)
+    if args.isa:
+        isa.restart_capped(args.isa, "bench", argv)  # the columns' processes inherit it
     rows = [r for r in args.rows.split(",") if r]
     unknown = [r for r in rows if r not in measure.ROWS]
     unknown += [c for c in args.columns.split(",") if c not in COLUMNS]
@@ -125,7 +128,8 @@ def main(argv=None):
     if rounds < 1:
         p.error("--rounds must be at least 1")
     print(
-        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Machine: {platform.processor() or platform.machine()} ({isa.describe()}), "
+        f"{os.cpu_count()} cores, "
         f"Python {platform.python_version()}; GEMM {measure.gemm_gflops():.0f} GFLOP/s (NumPy fp32)"
     )
     floor_us, nbytes = measure.weight_pass_us()

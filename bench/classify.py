@@ -15,9 +15,9 @@ real `train.py` run (its folder under `--out`, with `classes.csv` and
 import dataclasses
 import json
 import pathlib
-import platform
 import time
 
+from bench import isa
 from rnn_keras_common.cli import parser as cli_parser
 
 RNNS = {  # name: TrainConfig fields on top of the classify defaults (the last: --only)
@@ -87,16 +87,6 @@ def train_rnn(name, steps, out, seed):
     return result["val_accuracy"], result["val_macro_f1"], time.perf_counter() - t0
 
 
-def cpu_flags():
-    try:
-        flags = next(
-            ln for ln in open("/proc/cpuinfo", encoding="utf-8") if ln.startswith("flags")
-        ).split()
-    except (OSError, StopIteration):
-        return platform.machine()
-    return "AVX-512" if "avx512f" in flags else ("AVX2" if "avx2" in flags else "no AVX2")
-
-
 def main(argv=None):
     p = cli_parser("python -m bench.classify", __doc__)
     p.add_argument("--steps", type=int, default=2000, help="training steps per RNN")
@@ -109,7 +99,7 @@ def main(argv=None):
     train, val, labels = play_data()
     print(
         f"{len(train)} training / {len(val)} validation passages, {len(labels)} plays, "
-        f"{cpu_flags()}, {args.steps} steps per RNN"
+        f"{isa.describe()}, {args.steps} steps per RNN"
     )
     rows = baselines(train, val)
     out = pathlib.Path(args.out)

@@ -18,7 +18,7 @@ import pathlib
 import numpy as np
 from scipy.special import log_softmax
 
-from bench.classify import cpu_flags
+from bench import isa
 from rnn_keras_common.cli import parser as cli_parser
 
 RECIPES = {"torch_1x512": (512, 1), "torch_2x256": (256, 2), "torch_3x256": (256, 3)}
@@ -91,13 +91,16 @@ def main(argv=None):
     p.add_argument("--only", help="comma-separated models: " + ",".join(names))
     p.add_argument("--out", default="runs/quality", help="folder of our run and results.json")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--isa", choices=["avx2"], help="cap the libraries' kernels (bench.isa)")
     args = p.parse_args(argv)
+    if args.isa:
+        isa.restart_capped(args.isa, "bench.quality", argv)
     from rnn_keras_common.config import TrainConfig
 
     chosen = args.only.split(",") if args.only else names
     cfg = TrainConfig(minutes=args.minutes, seed=args.seed, progress=False).resolved()
     out = pathlib.Path(args.out)
-    print(f"CPU: {cpu_flags()}; budget {args.minutes:g} minutes per model", flush=True)
+    print(f"CPU: {isa.describe()}; budget {args.minutes:g} minutes per model", flush=True)
     rows = {}
     if "ours" in chosen:
         rows["ours"], task = ours(cfg, out / "ours")
@@ -111,7 +114,7 @@ def main(argv=None):
         print(f"{name}: {rows[name]}", flush=True)
     print(table(rows, task))
     out.mkdir(parents=True, exist_ok=True)
-    (out / "results.json").write_text(json.dumps({"cpu": cpu_flags(), "rows": rows}, indent=1))
+    (out / "results.json").write_text(json.dumps({"cpu": isa.describe(), "rows": rows}, indent=1))
     return 0
 
 

@@ -47,7 +47,7 @@ def main(argv=None):
     p.add_argument("--repeats", type=int, default=30)
     p.add_argument("--forms", default=",".join(FORMS))
     args = p.parse_args(argv)
-    from bench.classify import cpu_flags
+    from bench import isa
     from export import api, parity
     from export.session import make_session
     from rnn_keras.tasks.tag import tagger
@@ -56,7 +56,7 @@ def main(argv=None):
     vocab = Vocab([chr(c) for c in range(33, 33 + 63)])
     model = tagger(len(vocab), 2, units=128, num_layers=2)
     folder = pathlib.Path(tempfile.mkdtemp(prefix="bench-runtimes-"))
-    print(f"tagger 2x128 deep bidirectional, T=100, {cpu_flags()}, median of {args.repeats}")
+    print(f"tagger 2x128 deep bidirectional, T=100, {isa.describe()}, median of {args.repeats}")
     print("| form | runtime | max diff (B=32) | B=1 ms | B=32 ms |\n|---|---|---|---|---|")
     for form in args.forms.split(","):
         out = folder / form

@@ -31,7 +31,7 @@ def main(argv=None):
     p.add_argument("--words", type=int, default=256, help="test words decoded per row")
     p.add_argument("--beam", type=int, default=5)
     args = p.parse_args(argv)
-    from bench.classify import cpu_flags
+    from bench import isa
     from rnn_keras_common._quiet import import_tensorflow
 
     import_tensorflow()
@@ -54,7 +54,7 @@ def main(argv=None):
 
         return decode
 
-    print(f"CPU: {cpu_flags()}; {len(words)} CMUdict test words")
+    print(f"CPU: {isa.describe()}; {len(words)} CMUdict test words")
     print(
         f"{'decoding':>10} {'batch':>6} {'TensorFlow w/s':>15} {'onnxruntime w/s':>16} {'same':>6}"
     )

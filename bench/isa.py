@@ -1,0 +1,71 @@
+"""The CPU's vector instructions, and capping them to AVX2 on an AVX-512 machine.
+
+Users' 2-core machines come with AVX-512 or with AVX2 only. `cap("avx2")` asks every
+library that picks its kernels at run time to stop at AVX2, so that an AVX-512 machine
+can show how the AVX2-only kernels compare: oneDNN (TensorFlow's and PyTorch's),
+XLA's code generation, PyTorch's ATen kernels, MKL (PyTorch's BLAS) and OpenBLAS
+(NumPy's). They read it when they load, so `restart_capped` starts the command again
+in a capped process (child processes inherit it). It is an emulation: the same cores,
+caches and clock, fewer instructions. onnxruntime has no such switch, so its rows stay
+AVX-512; `describe()` says so.
+"""
+
+import os
+import platform
+import sys
+
+CAPS = {  # library: (environment variable, value for AVX2)
+    "oneDNN": ("ONEDNN_MAX_CPU_ISA", "AVX2"),
+    "XLA": ("XLA_FLAGS", "--xla_cpu_max_isa=AVX2"),
+    "ATen": ("ATEN_CPU_CAPABILITY", "avx2"),
+    "MKL": ("MKL_ENABLE_INSTRUCTIONS", "AVX2"),
+    "OpenBLAS": ("OPENBLAS_CORETYPE", "Haswell"),
+}
+MARK = "RNN_KERAS_BENCH_ISA"  # set by `cap`, read by `describe` (also in child processes)
+
+
+def flags():
+    """`AVX-512`, `AVX2` or `no AVX2`, from /proc/cpuinfo (the machine, not the cap)."""
+    try:
+        line = next(ln for ln in open("/proc/cpuinfo", encoding="utf-8") if ln.startswith("flags"))
+    except (OSError, StopIteration):
+        return platform.machine()
+    found = line.split()
+    return "AVX-512" if "avx512f" in found else ("AVX2" if "avx2" in found else "no AVX2")
+
+
+def cap(isa):
+    """Cap the libraries' kernels at `isa` (only "avx2"); call before importing them."""
+    if isa != "avx2":
+        raise ValueError(f"only 'avx2' can be capped to, not {isa!r}")
+    for variable, value in CAPS.values():
+        if variable == "XLA_FLAGS":
+            value = f"{os.environ.get(variable, '')} {value}".strip()
+        os.environ[variable] = value
+    os.environ[MARK] = isa
+
+
+def describe():
+    """The CPU as the tables name it, with the cap when there is one."""
+    if os.environ.get(MARK) == "avx2" and flags() == "AVX-512":
+        return "AVX-512 capped to AVX2 (oneDNN, XLA, ATen, MKL, OpenBLAS; not onnxruntime)"
+    return flags()
+
+
+def restart_capped(isa, module, argv):
+    """Run `python -m module argv` again with the cap (NumPy is loaded already); no return.
+
+    Does nothing in the capped process itself.
+    """
+    if os.environ.get(MARK) == isa:
+        return
+    cap(isa)
+    args = sys.argv[1:] if argv is None else list(argv)
+    sys.stdout.flush()
+    os.execv(sys.executable, [sys.executable, "-m", module, *args])
+
+
+if __name__ == "__main__":  # python -m bench.isa: what the tables would name, and the caps set
+    print(describe())
+    for library, (variable, _) in CAPS.items():
+        print(f"{library}: {variable}={os.environ.get(variable, '')}")

@@ -1,0 +1,32 @@
+"""`bench --isa avx2` caps every library's kernels in a restarted process, and says so."""
+
+import os
+import subprocess
+import sys
+
+from bench import isa
+
+
+def test_cap_sets_every_librarys_variable_and_keeps_other_xla_flags(monkeypatch):
+    for variable, _ in isa.CAPS.values():
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.delenv(isa.MARK, raising=False)
+    monkeypatch.setenv("XLA_FLAGS", "--xla_dump_to=/tmp/x")
+    isa.cap("avx2")
+    assert os.environ["ONEDNN_MAX_CPU_ISA"] == "AVX2"
+    assert os.environ["ATEN_CPU_CAPABILITY"] == "avx2"
+    assert os.environ["XLA_FLAGS"] == "--xla_dump_to=/tmp/x --xla_cpu_max_isa=AVX2"
+    monkeypatch.setattr(isa, "flags", lambda: "AVX-512")
+    assert isa.describe().startswith("AVX-512 capped to AVX2")
+    monkeypatch.setattr(isa, "flags", lambda: "AVX2")
+    assert isa.describe() == "AVX2"  # nothing to cap on an AVX2 machine
+
+
+def test_restart_capped_runs_the_command_again_in_a_capped_process():
+    env = {k: v for k, v in os.environ.items() if k != isa.MARK}
+    code = "from bench import isa; isa.restart_capped('avx2', 'bench.isa', []); print('not here')"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    ).stdout
+    assert "not here" not in out
+    assert "oneDNN: ONEDNN_MAX_CPU_ISA=AVX2" in out and "MKL: MKL_ENABLE_INSTRUCTIONS=AVX2" in out
