@@ -98,6 +98,8 @@ def main(argv=None):
     from rnn_keras_common.config import TrainConfig
 
     chosen = args.only.split(",") if args.only else names
+    if unknown := [n for n in chosen if n not in names]:
+        p.error(f"--only: unknown models {unknown}; choose from {','.join(names)}")
     cfg = TrainConfig(minutes=args.minutes, seed=args.seed, progress=False).resolved()
     out = pathlib.Path(args.out)
     print(f"CPU: {isa.describe()}; budget {args.minutes:g} minutes per model", flush=True)

@@ -70,3 +70,14 @@ def test_a_pytorch_recipe_learns_and_is_scored_by_the_same_function():
     after = quality.evaluate(torch_lm.stepper(model), train)
     assert steps > 11 and seconds > 0
     assert before > 0.9 and after < 0.1  # log 3 = 1.10 at chance
+
+
+def test_an_unknown_model_is_one_error_line(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        quality.main(["--only", "ours,torch_9x9"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].endswith(
+        "error: --only: unknown models ['torch_9x9']; choose from "
+        "ours,torch_1x512,torch_2x256,torch_3x256"
+    )
