@@ -3,6 +3,7 @@
     python -m bench                 # quick: 10 repeats per cell, one round
     python -m bench --full          # 30 repeats, 3 rounds
     python -m bench --rows fwd_b32,train_b32 --columns ours_fused,keras --rounds 5
+    python -m bench --isa avx2      # AVX-512 machine, libraries capped at AVX2 (bench.isa)
 
 Every column runs in its own process (so its peak RSS is its own) on the same
 weights; cells are median milliseconds and the ratio to PyTorch (or to Keras
