@@ -14,12 +14,11 @@ from rnn_keras.tasks.lm import LMStreams
 
 
 def streams(n=2 * 3 * 4 + 1, batch=2, seq_len=3, vocab=5, seed=0):
-    ids = np.random.default_rng(seed).integers(0, vocab, n)
-    return LMStreams(ids, batch, seq_len), ids
+    return LMStreams(np.random.default_rng(seed).integers(0, vocab, n), batch, seq_len)
 
 
 def test_evaluate_is_the_mean_cross_entropy_with_the_state_carried():
-    val, _ = streams()
+    val = streams()
     vocab = 5
 
     # a "model" whose logits at every step depend on all characters its stream has read
@@ -61,7 +60,7 @@ def test_our_stepper_matches_the_training_loops_evaluation(tmp_path):
 def test_a_pytorch_recipe_learns_and_is_scored_by_the_same_function():
     from bench import torch_lm
 
-    train, _ = streams(n=4 * 20 * 8 + 1, batch=4, seq_len=8, vocab=3)
+    train = streams(n=4 * 20 * 8 + 1, batch=4, seq_len=8, vocab=3)
     train.inputs[:] = np.arange(train.inputs.size).reshape(train.inputs.shape) % 3
     train.targets[:] = (train.inputs + 1) % 3  # next = this + 1 (mod 3): learnable
     model = torch_lm.make(3, units=16, layers=2)

@@ -10,6 +10,8 @@ the softmax `o_t = softmax(V s_t + c)` is left to the loss (`from_logits=True`)
 and to sampling.
 """
 
+import functools
+
 import keras
 import numpy as np
 
@@ -29,7 +31,7 @@ class ShuffledBatches:
             )
         self.examples, self.batch_size, self.seed = examples, batch_size, seed
         # `arrays(chosen)` makes a batch's arrays; by default `batch_arrays` (tag or classify)
-        self.arrays = arrays or (lambda chosen: batch_arrays(chosen, tag_targets))
+        self.arrays = arrays or functools.partial(batch_arrays, tag_targets=tag_targets)
         self.per_epoch = len(examples) // batch_size
         self.position = 0
 
@@ -55,7 +57,7 @@ def batch_arrays(examples, tag_targets):
 
 def in_batches(examples, batch_size, tag_targets=False, limit=0, arrays=None):
     """Padded batches in order, at most `limit` (0: all); `arrays` as in `ShuffledBatches`."""
-    arrays = arrays or (lambda chosen: batch_arrays(chosen, tag_targets))
+    arrays = arrays or functools.partial(batch_arrays, tag_targets=tag_targets)
     count = 0
     for i in range(0, len(examples), batch_size):
         if limit and count >= limit:
