@@ -33,6 +33,7 @@ RANGES = dict(
     units=(1, 65536, True, True),
     layers=(1, 64, True, True),
     dropout=(0.0, 1.0, True, False),
+    recurrent_gain=(0.0, None, False, None),
     lr=(0.0, None, False, None),
     momentum=(0.0, 1.0, True, False),
     warmup_steps=(0, None, True, None),
@@ -80,6 +81,7 @@ TASK_DEFAULTS = {
         lr=3e-3,
         minutes=2.0,
         unit="char",
+        recurrent_gain=1.0,
     ),
     "classify": dict(
         units=128,
@@ -90,6 +92,9 @@ TASK_DEFAULTS = {
         lr=3e-3,
         minutes=5.0,  # about python -m bench.classify's 2,000 steps on 2 cores
         unit="word",
+        # W orthogonal at gain 1 amplifies a slowly varying input without bound, (I - W)^-1:
+        # a deep classifier's top layer then saturates at the start and never learns (README)
+        recurrent_gain=0.5,
     ),
     # an RNNsearch-shaped G2P model: 2x256 bidirectional encoder, 512-unit decoder
     "translate": dict(
@@ -162,6 +167,7 @@ class TrainConfig:
     layers: int | None = None  # number of stacked recurrent layers
     bidirectional: bool | None = None  # tag/classify only: forward + backward recurrences
     activation: str = "tanh"  # f in s_t = f(U x_t + W s_{t-1} + b)
+    recurrent_gain: float | None = None  # tag/classify: W starts orthogonal times this gain
     dropout: float = 0.0  # dropout between stacked layers, and on classify's pooled features
     optimizer: str = "adam"  # adam, or sgd (the article's; see momentum/nesterov)
     lr: float | None = None  # peak learning rate
@@ -213,6 +219,11 @@ class TrainConfig:
                 "A language model cannot be bidirectional: the backward "
                 "direction would see the character it must predict. "
                 "Use --bidirectional with --task tag or classify."
+            )
+        if self.recurrent_gain is not None and self.task not in ("tag", "classify"):
+            raise ConfigError(
+                f"--recurrent-gain is for --task tag or classify; {self.task} keeps its "
+                "measured initialisation. Leave the flag out."
             )
         if self.strategy == "mirrored" and self.batch_size % self.replicas:
             raise ConfigError(f"--batch-size {self.batch_size} must be divisible by --replicas.")

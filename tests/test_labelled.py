@@ -217,3 +217,34 @@ def test_pooled_classifiers_export_equal_to_tensorflow(tmp_path, path, mode):
     model.save(tmp_path / "m.keras")
     again = checkpoint.saving.load_model(tmp_path / "m.keras")
     assert again.get_layer("pool").mode == mode
+
+
+@pytest.mark.parametrize("layers,bidirectional", [(2, True), (1, True), (2, False)])
+def test_recurrent_gain_scales_every_orthogonal_w(layers, bidirectional):
+    """W^T W = gain^2 I in every layer and direction, and no two W alike (one draw each)."""
+    from rnn_keras.tasks.classify import classifier
+
+    model = classifier(
+        30,
+        3,
+        units=8,
+        num_layers=layers,
+        bidirectional=bidirectional,
+        pool="max",
+        recurrent_gain=0.5,
+    )
+    ws = [v.numpy() for v in model.weights if v.path.endswith("recurrent_kernel")]
+    assert len(ws) == layers * (2 if bidirectional else 1)
+    for w in ws:
+        np.testing.assert_allclose(w.T @ w, 0.25 * np.eye(8), atol=1e-5)
+    assert all(not np.allclose(a, b) for i, a in enumerate(ws) for b in ws[i + 1 :])
+
+
+def test_recurrent_gain_defaults_and_refusal(capsys):
+    from rnn_keras_common.config import TrainConfig
+
+    assert TrainConfig(task="classify").resolved().recurrent_gain == 0.5
+    assert TrainConfig(task="tag").resolved().recurrent_gain == 1.0
+    assert TrainConfig(task="lm").resolved().recurrent_gain is None
+    code, out = cli(["--task", "translate", "--recurrent-gain", "0.5", "--steps", "1"], capsys)
+    assert code != 0 and "--recurrent-gain is for --task tag or classify" in out

@@ -22,6 +22,9 @@ LAYERS = {
     "rnn": lambda: rk.RNN(4, activation="relu", return_sequences=True, use_bias=False),
     "bidirectional": lambda: rk.Bidirectional(rk.RNN(4, return_sequences=True), merge_mode="ave"),
     "deep": lambda: rk.DeepBidirectional([4, 3], dropout=0.2, merge_mode="sum"),
+    "deep_gain": lambda: rk.DeepBidirectional(
+        [4, 3], recurrent_initializer=keras.initializers.Orthogonal(gain=0.5)
+    ),
 }
 
 

@@ -1,5 +1,7 @@
 """A stack of bidirectional layers: layer i+1 reads both directions of layer i."""
 
+import copy
+
 import keras
 
 from rnn_keras.layers import _checks
@@ -33,6 +35,7 @@ class DeepBidirectional(keras.layers.Layer):
         dropout: dropout rate on the merged outputs between layers (training only).
         return_sequences: whether the top layer returns every step.
         activation: `f` for every layer.
+        recurrent_initializer: every layer's `W` initializer (default orthogonal).
 
     The layers are `.layers`, in order.
     """
@@ -45,6 +48,7 @@ class DeepBidirectional(keras.layers.Layer):
         dropout=0.0,
         return_sequences=True,
         activation="tanh",
+        recurrent_initializer="orthogonal",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -60,11 +64,19 @@ class DeepBidirectional(keras.layers.Layer):
         self.dropout = _checks.rate("dropout", dropout)
         self.return_sequences = bool(return_sequences)
         self.activation = activation
+        # kept serialised: each layer deserialises its own, as Keras 3 warns that one unseeded
+        # initializer called twice returns the same values
+        self.recurrent_initializer = keras.initializers.serialize(
+            keras.initializers.get(recurrent_initializer)
+        )
         self._stack = [
             Bidirectional(
                 RNN(
                     u,
                     activation=activation,
+                    recurrent_initializer=keras.initializers.deserialize(
+                        copy.deepcopy(self.recurrent_initializer)
+                    ),
                     name=f"rnn_{i}",
                     return_sequences=(i < num_layers - 1 or self.return_sequences),
                 ),
@@ -113,4 +125,5 @@ class DeepBidirectional(keras.layers.Layer):
             "dropout": self.dropout,
             "return_sequences": self.return_sequences,
             "activation": self.activation,
+            "recurrent_initializer": copy.deepcopy(self.recurrent_initializer),
         }

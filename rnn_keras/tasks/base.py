@@ -74,6 +74,7 @@ def encoder_args(cfg):
         bidirectional=cfg.bidirectional,
         activation=cfg.activation,
         dropout=cfg.dropout,
+        recurrent_gain=cfg.recurrent_gain,
     )
 
 
@@ -86,28 +87,30 @@ def units_list(units, num_layers):
     return list(units) if isinstance(units, (list, tuple)) else [units] * num_layers
 
 
-def encoder(h, sizes, bidirectional, return_sequences, activation, dropout):
-    """Unidirectional stack, one Bidirectional layer, or DeepBidirectional."""
+def encoder(h, sizes, bidirectional, return_sequences, activation, dropout, recurrent_gain=1.0):
+    """Unidirectional stack, one Bidirectional layer, or DeepBidirectional.
+
+    `recurrent_gain`: every W starts as an orthogonal matrix times this gain.
+    """
+    cell = lambda: dict(activation=activation, recurrent_initializer=orthogonal(recurrent_gain))  # noqa: E731
     if bidirectional and len(sizes) > 1:
         return DeepBidirectional(
             sizes,
             dropout=dropout,
-            activation=activation,
             return_sequences=return_sequences,
             name="deep_bidirectional",
+            **cell(),
         )(h)
     if bidirectional:
         return Bidirectional(
-            RNN(sizes[0], activation=activation, name="rnn", return_sequences=return_sequences),
+            RNN(sizes[0], name="rnn", return_sequences=return_sequences, **cell()),
             name="bidirectional",
         )(h)
     for i, u in enumerate(sizes):
         if i and dropout:
             h = Dropout(dropout)(h)
         last = i == len(sizes) - 1
-        h = RNN(
-            u, activation=activation, name=f"rnn_{i}", return_sequences=return_sequences or not last
-        )(h)
+        h = RNN(u, name=f"rnn_{i}", return_sequences=return_sequences or not last, **cell())(h)
     return h
 
 
@@ -122,17 +125,18 @@ def token_model(
     activation="tanh",
     dropout=0.0,
     pool="mean",
+    recurrent_gain=1.0,
 ):
     """`tokens` (0 = padding, masked) -> one-hot -> encoder -> `logits` = V s + c.
 
-    `units` (int or one per layer), `num_layers`, `bidirectional`, `activation`
-    and `dropout` choose the encoder (see `encoder`); `pool` the many-to-one
+    `units` (int or one per layer), `num_layers`, `bidirectional`, `activation`,
+    `dropout` and `recurrent_gain` choose the encoder (see `encoder`); `pool` the many-to-one
     readout when not `per_step` (see `rnn_keras.layers.pool`).
     """
     tokens = keras.Input((None,), dtype="int32", name="tokens")
     h = OneHot(vocab_size, mask_zero=True, name="one_hot")(tokens)
     sizes = units_list(units, num_layers)
-    h = encoder(h, sizes, bidirectional, True, activation, dropout)
+    h = encoder(h, sizes, bidirectional, True, activation, dropout, recurrent_gain)
     if not per_step:
         backward = sizes[-1] if bidirectional else 0
         h = SequencePool(pool, backward_units=backward, name="pool")(h)
@@ -140,6 +144,11 @@ def token_model(
             h = Dropout(dropout, name="pool_dropout")(h)
     logits = keras.layers.Dense(outputs, name="head")(h)  # V s + c
     return keras.Model(tokens, logits, name=name)
+
+
+def orthogonal(gain):
+    """A new recurrent initializer: Keras' own name at gain 1 (the configs saved so far)."""
+    return "orthogonal" if gain == 1.0 else keras.initializers.Orthogonal(gain=gain)
 
 
 def class_scores(confusion):
