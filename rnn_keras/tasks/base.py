@@ -147,8 +147,8 @@ def token_model(
 
 
 def orthogonal(gain):
-    """A new recurrent initializer: Keras' own name at gain 1 (the configs saved so far)."""
-    return "orthogonal" if gain == 1.0 else keras.initializers.Orthogonal(gain=gain)
+    """A new recurrent initializer: Keras' own name at gain 1 or None (the configs saved so far)."""
+    return "orthogonal" if gain in (None, 1.0) else keras.initializers.Orthogonal(gain=gain)
 
 
 def class_scores(confusion):

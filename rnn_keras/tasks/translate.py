@@ -29,7 +29,7 @@ DECODE_BATCH = 256  # sources decoded together (one decoder call per step for al
 
 
 def translator(source_vocab, target_vocab, units=256, num_layers=2, bidirectional=True,
-               attention=True, activation="tanh", dropout=0.0):  # fmt: skip
+               attention=True, activation="tanh", dropout=0.0, recurrent_gain=None):  # fmt: skip
     """`[source (batch, S), target_in (batch, T)]` -> logits `(batch, T, target_vocab)`.
 
     Encoder: one-hot source -> our (deep) bidirectional RNN -> memory `h_j`; decoder: our
@@ -39,7 +39,8 @@ def translator(source_vocab, target_vocab, units=256, num_layers=2, bidirectiona
     target_in = keras.Input((None,), dtype="int32", name="target_in")
     sizes = units_list(units, num_layers)
     h = OneHot(source_vocab, mask_zero=True, name="one_hot")(source)
-    memory = encoder(h, sizes, bidirectional, True, activation, dropout)  # (batch, S, 2u)
+    # (batch, S, 2u)
+    memory = encoder(h, sizes, bidirectional, True, activation, dropout, recurrent_gain)
     backward = sizes[-1] if bidirectional else 0
     summary = seq2seq.summary_of(memory, backward)
     decoder_units = sizes[-1] * (2 if bidirectional else 1)
