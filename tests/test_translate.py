@@ -207,3 +207,17 @@ def test_a_translation_run_resumes_from_its_checkpoint(tmp_path):
     rows = (run / "metrics.csv").read_text().splitlines()
     assert [r.split(",")[0] for r in rows[1:]] == ["4", "8"]
     assert json.loads((run / "test.json").read_text())["beam_5"]["wer"] <= 1.0
+
+
+def test_recurrent_gain_reaches_encoder_and_decoder_and_survives_a_keras_file(tmp_path):
+    import keras
+
+    model = translate.translator(9, 7, units=4, num_layers=2, recurrent_gain=0.5)
+    ws = [v.numpy() for v in model.weights if v.path.endswith("recurrent_kernel")]
+    assert len(ws) == 5  # 2 layers x 2 directions, and the decoder
+    for w in ws:
+        np.testing.assert_allclose(w.T @ w, 0.25 * np.eye(len(w)), atol=1e-5)
+    model.save(tmp_path / "m.keras")
+    again = keras.saving.load_model(tmp_path / "m.keras")
+    decoder = again.get_layer("decoder")
+    assert decoder.get_config()["recurrent_initializer"]["config"]["gain"] == 0.5

@@ -45,16 +45,30 @@ class AttentionDecoder(keras.layers.Layer):
         attention_units: size of the attention's hidden layer; 0 for no attention (the
             decoder then sees the memory only through `s_0`).
         activation: `f`.
+        recurrent_initializer: the initializer of `W` (default orthogonal).
     """
 
-    def __init__(self, units, vocab_size, attention_units=0, activation="tanh", **kwargs):
+    def __init__(
+        self,
+        units,
+        vocab_size,
+        attention_units=0,
+        activation="tanh",
+        recurrent_initializer="orthogonal",
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.units = _checks.positive_int("units", units)
         self.vocab_size = _checks.positive_int("vocab_size", vocab_size)
         if not isinstance(attention_units, int) or attention_units < 0:
             raise ValueError(f"`attention_units` must be an int >= 0, got {attention_units!r}.")
         self.attention_units = attention_units
-        self.cell = RNNCell(units, activation=activation, name="cell")
+        self.cell = RNNCell(
+            units,
+            activation=activation,
+            recurrent_initializer=recurrent_initializer,
+            name="cell",
+        )
         self.activation = self.cell.activation
         self.attention = (
             AdditiveAttention(attention_units, name="attention") if attention_units else None
@@ -168,4 +182,5 @@ class AttentionDecoder(keras.layers.Layer):
             "vocab_size": self.vocab_size,
             "attention_units": self.attention_units,
             "activation": keras.activations.serialize(self.activation),
+            "recurrent_initializer": keras.initializers.serialize(self.cell.recurrent_initializer),
         }

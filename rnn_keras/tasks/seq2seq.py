@@ -12,6 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from rnn_keras.layers import AttentionDecoder, SequencePool, bridge
+from rnn_keras.tasks.base import orthogonal
 from rnn_keras_common import decoding
 from rnn_keras_common.vocab import PAD, pad
 
@@ -40,14 +41,20 @@ def batch_arrays(examples, sources=None):
     return [source, target_in], target_out, (target_out != PAD).astype(np.float32)
 
 
-def attentive_decoder(memory, summary, target_in, vocab_size, units, attention, activation):
-    """`s_0 = tanh(Dense(summary))`, then the decoder attending to `memory` -> logits."""
+def attentive_decoder(
+    memory, summary, target_in, vocab_size, units, attention, activation, recurrent_gain=None
+):
+    """`s_0 = tanh(Dense(summary))`, then the decoder attending to `memory` -> logits.
+
+    `recurrent_gain`: the decoder's `W` starts orthogonal times this gain (None: 1).
+    """
     s0 = bridge(units)(summary)
     decoder = AttentionDecoder(
         units,
         vocab_size,
         attention_units=attention,
         activation=activation,
+        recurrent_initializer=orthogonal(recurrent_gain),
         name="decoder",
     )
     return decoder([target_in, s0, memory])

@@ -52,6 +52,7 @@ def translator(source_vocab, target_vocab, units=256, num_layers=2, bidirectiona
         decoder_units,
         sizes[-1] if attention else 0,
         activation,
+        recurrent_gain,
     )
     return keras.Model([source, target_in], logits, name="translator")
 
