@@ -1,7 +1,5 @@
 """A stack of bidirectional layers: layer i+1 reads both directions of layer i."""
 
-import copy
-
 import keras
 
 from rnn_keras.layers import _checks
@@ -64,18 +62,16 @@ class DeepBidirectional(keras.layers.Layer):
         self.dropout = _checks.rate("dropout", dropout)
         self.return_sequences = bool(return_sequences)
         self.activation = activation
-        # kept serialised: each layer deserialises its own, as Keras 3 warns that one unseeded
-        # initializer called twice returns the same values
-        self.recurrent_initializer = keras.initializers.serialize(
-            keras.initializers.get(recurrent_initializer)
-        )
+        self.recurrent_initializer = keras.initializers.get(recurrent_initializer)
         self._stack = [
             Bidirectional(
                 RNN(
                     u,
                     activation=activation,
+                    # a copy per layer: one unseeded initializer called twice in Keras 3
+                    # returns the same values
                     recurrent_initializer=keras.initializers.deserialize(
-                        copy.deepcopy(self.recurrent_initializer)
+                        keras.initializers.serialize(self.recurrent_initializer)
                     ),
                     name=f"rnn_{i}",
                     return_sequences=(i < num_layers - 1 or self.return_sequences),
@@ -125,5 +121,5 @@ class DeepBidirectional(keras.layers.Layer):
             "dropout": self.dropout,
             "return_sequences": self.return_sequences,
             "activation": self.activation,
-            "recurrent_initializer": copy.deepcopy(self.recurrent_initializer),
+            "recurrent_initializer": keras.initializers.serialize(self.recurrent_initializer),
         }

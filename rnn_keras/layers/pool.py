@@ -10,9 +10,9 @@ the end. Which summary of the states to read is a choice, measured per task:
   of the whole sequence).
 - `mean` / `max`: over the real (unmasked) steps.
 - `max_mean`: both, joined: the max keeps each unit's strongest evidence, the mean passes
-  gradient to every step (the max alone reaches one step per unit; a deep encoder's top
-  layer saturating, its max then ~1 for every sequence, is what keeps it on the plateau
-  of the label frequencies: see the README's classification results).
+  gradient to every step (the max alone reaches one step per unit). Neither readout frees
+  a deep encoder whose top layer saturates; what made it saturate was `W`'s gain (see
+  `--recurrent-gain` and the README's classification results).
 """
 
 import keras

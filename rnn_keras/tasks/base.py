@@ -92,7 +92,10 @@ def encoder(h, sizes, bidirectional, return_sequences, activation, dropout, recu
 
     `recurrent_gain`: every W starts as an orthogonal matrix times this gain.
     """
-    cell = lambda: dict(activation=activation, recurrent_initializer=orthogonal(recurrent_gain))  # noqa: E731
+
+    def cell():  # a new initializer per RNN (see `orthogonal`)
+        return dict(activation=activation, recurrent_initializer=orthogonal(recurrent_gain))
+
     if bidirectional and len(sizes) > 1:
         return DeepBidirectional(
             sizes,
@@ -147,7 +150,10 @@ def token_model(
 
 
 def orthogonal(gain):
-    """A new recurrent initializer: Keras' own name at gain 1 or None (the configs saved so far)."""
+    """A new recurrent initializer: Keras' own name at gain 1 or None (the configs saved so far).
+
+    New per call: one unseeded Keras 3 initializer called twice returns the same values.
+    """
     return "orthogonal" if gain in (None, 1.0) else keras.initializers.Orthogonal(gain=gain)
 
 
