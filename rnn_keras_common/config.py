@@ -155,7 +155,7 @@ class TrainConfig:
     text: str | None = None  # UTF-8 text file for lm/tag; None = the bundled Shakespeare plays
     data: str | None = None  # your labelled file: classify TSV/CSV (text,label); tag CoNLL
     classify_by: str = "play"  # classify on the plays: which play (38 labels) or category (6)
-    pool: str = "max"  # classify: the last, mean or max state over real steps, or max+mean
+    pool: str = "max_mean"  # classify: the last, mean or max state over real steps, or max+mean
     unit: str | None = None  # classify: read characters or words (lowercased; default word)
     min_count: int = 1  # word/token vocabularies: rarer tokens share the unknown-token id
     max_vocab: int = 8000  # word/token vocabularies: keep the most frequent this many
