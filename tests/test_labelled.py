@@ -257,13 +257,3 @@ def test_recurrent_gain_defaults_and_refusal(capsys):
     assert TrainConfig(task="translate").resolved().recurrent_gain == 0.5
     code, out = cli(["--task", "caption", "--recurrent-gain", "0.5", "--steps", "1"], capsys)
     assert code != 0 and "--recurrent-gain is for --task lm, tag, classify or translate" in out
-
-
-def test_recurrent_gain_reaches_every_layer_of_the_lm():
-    from rnn_keras.tasks.lm import char_lm
-
-    model = char_lm(12, units=6, num_layers=3, recurrent_gain=0.5)
-    ws = [v.numpy() for v in model.weights if v.path.endswith("recurrent_kernel")]
-    assert len(ws) == 3
-    for w in ws:
-        np.testing.assert_allclose(w.T @ w, 0.25 * np.eye(6), atol=1e-5)

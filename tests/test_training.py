@@ -101,3 +101,13 @@ def test_classify_task_reports_accuracy_and_majority_baseline(tmp_path):
     _, result = training.train_and_evaluate(cfg, tmp_path / "run")
     assert 0.0 < result["majority_baseline"] < 1.0
     assert 0.0 <= result["val_accuracy"] <= 1.0
+
+
+def test_recurrent_gain_reaches_every_layer_of_the_lm():
+    from rnn_keras.tasks.lm import char_lm
+
+    model = char_lm(12, units=6, num_layers=3, recurrent_gain=0.5)
+    ws = [v.numpy() for v in model.weights if v.path.endswith("recurrent_kernel")]
+    assert len(ws) == 3
+    for w in ws:
+        np.testing.assert_allclose(w.T @ w, 0.25 * np.eye(6), atol=1e-5)
