@@ -87,10 +87,10 @@ def units_list(units, num_layers):
     return list(units) if isinstance(units, (list, tuple)) else [units] * num_layers
 
 
-def encoder(h, sizes, bidirectional, return_sequences, activation, dropout, recurrent_gain=1.0):
+def encoder(h, sizes, bidirectional, return_sequences, activation, dropout, recurrent_gain=None):
     """Unidirectional stack, one Bidirectional layer, or DeepBidirectional.
 
-    `recurrent_gain`: every W starts as an orthogonal matrix times this gain.
+    `recurrent_gain`: every W starts as an orthogonal matrix times this gain (None: 1).
     """
 
     def cell():  # a new initializer per RNN (see `orthogonal`)
@@ -128,7 +128,7 @@ def token_model(
     activation="tanh",
     dropout=0.0,
     pool="mean",
-    recurrent_gain=1.0,
+    recurrent_gain=None,
 ):
     """`tokens` (0 = padding, masked) -> one-hot -> encoder -> `logits` = V s + c.
 
