@@ -34,6 +34,7 @@ RANGES = dict(
     layers=(1, 64, True, True),
     dropout=(0.0, 1.0, True, False),
     recurrent_gain=(0.0, None, False, None),
+    embedding=(0, 1 << 16, True, True),
     lr=(0.0, None, False, None),
     momentum=(0.0, 1.0, True, False),
     warmup_steps=(0, None, True, None),
@@ -108,6 +109,9 @@ TASK_DEFAULTS = {
         minutes=12.0,
         unit="char",
         recurrent_gain=0.5,  # 3,000 steps: validation WER 36.3% against 38.0% at gain 1
+        # letters and phonemes embedded in 64 dims in front of U, as PyTorch's recipe does:
+        # training loss 0.38 after 1,000 steps against 0.50 one-hot (README, "Translation")
+        embedding=64,
     ),
     # a 3-layer CNN (16/32/64 filters) into a 256-unit tanh decoder attending to its 8x8 grid
     "caption": dict(
@@ -170,6 +174,7 @@ class TrainConfig:
     bidirectional: bool | None = None  # tag/classify only: forward + backward recurrences
     activation: str = "tanh"  # f in s_t = f(U x_t + W s_{t-1} + b)
     recurrent_gain: float | None = None  # every W starts orthogonal times this (not caption)
+    embedding: int | None = None  # translate: tokens embedded in this many dims (0 = one-hot)
     dropout: float = 0.0  # dropout between stacked layers, and on classify's pooled features
     optimizer: str = "adam"  # adam, or sgd (the article's; see momentum/nesterov)
     lr: float | None = None  # peak learning rate
@@ -226,6 +231,11 @@ class TrainConfig:
             raise ConfigError(
                 "--recurrent-gain is for --task lm, tag, classify or translate; caption keeps "
                 "its measured initialisation. Leave the flag out."
+            )
+        if self.embedding and self.task != "translate":
+            raise ConfigError(
+                "--embedding is for --task translate; the other tasks feed one-hot tokens "
+                "to U, the article's notation. Leave the flag out."
             )
         if self.strategy == "mirrored" and self.batch_size % self.replicas:
             raise ConfigError(f"--batch-size {self.batch_size} must be divisible by --replicas.")

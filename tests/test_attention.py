@@ -84,7 +84,7 @@ def test_attention_gradient_equals_finite_differences(rng, float64):
         variable.assign(value)  # the difference left its last element moved by -eps
 
 
-def _translator(attention=True, source_vocab=7, target_vocab=9):
+def _translator(attention=True, source_vocab=7, target_vocab=9, embedding=0):
     source = keras.Input((None,), dtype="int32")
     target_in = keras.Input((None,), dtype="int32")
     memory = Bidirectional(RNN(5, return_sequences=True))(
@@ -92,7 +92,7 @@ def _translator(attention=True, source_vocab=7, target_vocab=9):
     )
     summary = seq2seq.summary_of(memory, 5)
     logits = seq2seq.attentive_decoder(
-        memory, summary, target_in, target_vocab, 6, 4 if attention else 0, "tanh"
+        memory, summary, target_in, target_vocab, 6, 4 if attention else 0, "tanh", None, embedding
     )
     return keras.Model([source, target_in], logits)
 
@@ -101,9 +101,9 @@ SOURCE = np.array([[1, 2, 3, 4, 0], [4, 5, 0, 0, 0], [6, 0, 0, 0, 0]], np.int32)
 TARGET = np.array([[1, 2, 3, 4], [1, 5, 6, 0], [1, 8, 0, 0]], np.int32)
 
 
-@pytest.mark.parametrize("attention", [True, False])
-def test_padding_never_changes_the_output(attention):
-    model = _translator(attention)
+@pytest.mark.parametrize("attention,embedding", [(True, 0), (False, 0), (True, 3), (False, 3)])
+def test_padding_never_changes_the_output(attention, embedding):
+    model = _translator(attention, embedding=embedding)
     out = model([SOURCE, TARGET]).numpy()
     longer = np.pad(SOURCE, ((0, 0), (0, 4)))
     np.testing.assert_array_equal(model([longer, TARGET]).numpy(), out)
@@ -111,9 +111,9 @@ def test_padding_never_changes_the_output(attention):
     np.testing.assert_allclose(alone[0], out[2, :2], atol=1e-6)
 
 
-@pytest.mark.parametrize("attention", [True, False])
-def test_teacher_forcing_equals_step_by_step_decoding(attention):
-    model = _translator(attention)
+@pytest.mark.parametrize("attention,embedding", [(True, 0), (False, 0), (True, 3), (False, 3)])
+def test_teacher_forcing_equals_step_by_step_decoding(attention, embedding):
+    model = _translator(attention, embedding=embedding)
     want = model([SOURCE, TARGET]).numpy()
     decoding = seq2seq.KerasDecoding(model)
     memory, keys, mask, state = decoding.encode(SOURCE)
@@ -124,8 +124,11 @@ def test_teacher_forcing_equals_step_by_step_decoding(attention):
         np.testing.assert_allclose(logits, want[:, t], atol=1e-5)
 
 
-def test_decoder_gradient_through_the_attentive_loop_equals_finite_differences(rng, float64):
-    decoder = AttentionDecoder(3, 5, attention_units=2, dtype="float64")
+@pytest.mark.parametrize("embedding", [0, 2])
+def test_decoder_gradient_through_the_attentive_loop_equals_finite_differences(
+    rng, float64, embedding
+):
+    decoder = AttentionDecoder(3, 5, attention_units=2, embedding_dim=embedding, dtype="float64")
     tokens = np.array([[1, 2, 3], [1, 4, 0]], np.int32)
     s0, memory = rng.normal(size=(2, 3)), rng.normal(size=(2, 4, 3))
     mask = np.array([[1, 1, 1, 0], [1, 1, 0, 0]], bool)
@@ -141,17 +144,20 @@ def test_decoder_gradient_through_the_attentive_loop_equals_finite_differences(r
         tape.watch([s, m])
         out = decoder([tokens, s, m], memory_mask=mask)
         total = tf.reduce_sum(out * r)
-    W = decoder.cell.recurrent_kernel
-    g_s, g_m, g_W = tape.gradient(total, [s, m, W.value])
+    weights = [decoder.cell.recurrent_kernel] + ([decoder.embeddings] if embedding else [])
+    g_s, g_m, *g_weights = tape.gradient(total, [s, m, *(w.value for w in weights)])
     np.testing.assert_allclose(g_s, _finite_difference(loss, s0), atol=1e-7)
     np.testing.assert_allclose(g_m, _finite_difference(loss, memory), atol=1e-7)
-    value = W.numpy()
+    for weight, g in zip(weights, g_weights):  # W, and E when there is one
+        value = weight.numpy()
 
-    def at():
-        W.assign(value)
-        return loss()
+        def at(weight=weight, value=value):
+            weight.assign(value)
+            return loss()
 
-    np.testing.assert_allclose(g_W, _finite_difference(at, value), atol=1e-7)
+        g = tf.convert_to_tensor(g)  # E's gradient comes as IndexedSlices (a gather's)
+        np.testing.assert_allclose(g, _finite_difference(at, value), atol=1e-7)
+        weight.assign(value)  # the difference left its last element moved by -eps
 
 
 def test_the_translator_round_trips_through_a_keras_file(tmp_path):
@@ -162,3 +168,32 @@ def test_the_translator_round_trips_through_a_keras_file(tmp_path):
     np.testing.assert_array_equal(loaded([SOURCE, TARGET]).numpy(), model([SOURCE, TARGET]).numpy())
     decoder = next(la for la in loaded.layers if isinstance(la, AttentionDecoder))
     assert decoder.get_config()["attention_units"] == 4
+
+
+def test_an_embedded_token_enters_as_u_times_its_embedding(rng):
+    decoder = AttentionDecoder(3, 5, attention_units=2, embedding_dim=4)
+    memory, s0 = rng.normal(size=(2, 6, 3)).astype("f4"), np.zeros((2, 3), "f4")
+    decoder.build([(2, 1), s0.shape, memory.shape])
+    assert decoder.embeddings.shape == (5, 4) and decoder.cell.kernel.shape == (4 + 3, 3)
+    E, U, b = decoder.embeddings.numpy(), decoder.cell.kernel.numpy(), decoder.cell.bias.numpy()
+    tokens = np.array([2, 4])
+    np.testing.assert_allclose(decoder._token_inputs(tokens), E[tokens] @ U[:4] + b, atol=1e-6)
+    # U_c, the context's rows, starts right after the embedding's 4 rows
+    np.testing.assert_array_equal(decoder._weights()[1], U[4:])
+    assert 0.7 < E.std() < 1.3  # N(0, 1), as PyTorch's nn.Embedding
+
+
+def test_the_embedded_translator_round_trips_and_its_gradient_reaches_e(tmp_path):
+    model = _translator(embedding=3)
+    path = tmp_path / "e.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    np.testing.assert_array_equal(loaded([SOURCE, TARGET]).numpy(), model([SOURCE, TARGET]).numpy())
+    decoder = next(la for la in loaded.layers if isinstance(la, AttentionDecoder))
+    assert decoder.get_config()["embedding_dim"] == 3
+    with tf.GradientTape() as tape:
+        out = tf.reduce_sum(model([SOURCE, TARGET]))
+    E = next(la for la in model.layers if isinstance(la, AttentionDecoder)).embeddings
+    grad = tf.convert_to_tensor(tape.gradient(out, E.value)).numpy()
+    used = np.unique(TARGET[TARGET > 0])
+    assert np.abs(grad[used]).min() > 0 and not grad[7].any()  # 7 never comes

@@ -10,6 +10,7 @@ from export import api, infer, runtime
 from rnn_keras.layers import RNN, Bidirectional, SequencePool
 from rnn_keras.train import checkpoint
 from rnn_keras_common import train_cli as train
+from rnn_keras_common.config import TrainConfig
 from tests.helpers import tiny_flags
 
 LETTERS = "abcdefgh"
@@ -248,8 +249,6 @@ def test_recurrent_gain_scales_every_orthogonal_w(layers, bidirectional):
 
 
 def test_recurrent_gain_defaults_and_refusal(capsys):
-    from rnn_keras_common.config import TrainConfig
-
     assert TrainConfig(task="classify").resolved().recurrent_gain == 0.5
     assert TrainConfig(task="tag").resolved().recurrent_gain == 1.0
     assert TrainConfig(task="lm").resolved().recurrent_gain == 0.5
@@ -257,3 +256,11 @@ def test_recurrent_gain_defaults_and_refusal(capsys):
     assert TrainConfig(task="translate").resolved().recurrent_gain == 0.5
     code, out = cli(["--task", "caption", "--recurrent-gain", "0.5", "--steps", "1"], capsys)
     assert code != 0 and "--recurrent-gain is for --task lm, tag, classify or translate" in out
+
+
+def test_embedding_default_and_refusal(capsys):
+    assert TrainConfig(task="translate").resolved().embedding == 64
+    assert TrainConfig(task="translate", embedding=0).resolved().embedding == 0
+    assert TrainConfig(task="classify").resolved().embedding is None
+    code, out = cli(["--task", "classify", "--embedding", "8", "--steps", "1"], capsys)
+    assert code != 0 and "--embedding is for --task translate" in out

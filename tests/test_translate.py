@@ -222,3 +222,17 @@ def test_recurrent_gain_reaches_encoder_and_decoder_and_survives_a_keras_file(tm
     again = keras.saving.load_model(tmp_path / "m.keras")
     decoder = again.get_layer("decoder")
     assert decoder.get_config()["recurrent_initializer"]["config"]["gain"] == 0.5
+
+
+@pytest.mark.parametrize("embedding", [0, 5])
+def test_letters_and_phonemes_enter_one_hot_or_embedded(embedding):
+    model = translate.translator(9, 7, units=4, embedding=embedding)
+    names = {layer.name for layer in model.layers}
+    decoder = model.get_layer("decoder")
+    if embedding:
+        assert "embedding" in names and "one_hot" not in names
+        assert model.get_layer("embedding").embeddings.shape == (9, 5)
+        assert decoder.embeddings.shape == (7, 5) and decoder.cell.kernel.shape[0] == 5 + 8
+    else:
+        assert "one_hot" in names and "embedding" not in names
+        assert not hasattr(decoder, "embeddings") and decoder.cell.kernel.shape[0] == 7 + 8

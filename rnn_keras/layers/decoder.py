@@ -8,7 +8,8 @@ With attention (Bahdanau et al. 2014, "context fed with the previous token"):
 
 Without: `s_t = f(U y_{t-1} + W s_{t-1} + b)`, `o_t = softmax(V s_t + c)`, the plain
 recurrence (`rnn_keras.recurrence`, with its fused BPTT gradient). `y_{t-1}` is one-hot,
-so `U y_{t-1}` is a row of `U`, gathered rather than multiplied. The initial state
+so `U y_{t-1}` is a row of `U`, gathered rather than multiplied; with `embedding_dim` D
+it is first embedded, `U E y_{t-1}` with `E` `(vocab, D)`. The initial state
 `s_0` comes from the encoder (see `bridge`).
 
 `call` runs teacher forcing over whole target sequences (training, evaluation); `step`
@@ -46,6 +47,10 @@ class AttentionDecoder(keras.layers.Layer):
             decoder then sees the memory only through `s_0`).
         activation: `f`.
         recurrent_initializer: the initializer of `W` (default orthogonal).
+        embedding_dim: 0 for one-hot `y_{t-1}`; D for an embedding `E` in front of `U`,
+            drawn from N(0, 1) as PyTorch's `nn.Embedding` is. A shared `U` behind `E`
+            learns from every token of every step, so the previous token's path learns
+            faster than one-hot rows that move only when their token comes.
     """
 
     def __init__(
@@ -55,6 +60,7 @@ class AttentionDecoder(keras.layers.Layer):
         attention_units=0,
         activation="tanh",
         recurrent_initializer="orthogonal",
+        embedding_dim=0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -63,6 +69,10 @@ class AttentionDecoder(keras.layers.Layer):
         if not isinstance(attention_units, int) or attention_units < 0:
             raise ValueError(f"`attention_units` must be an int >= 0, got {attention_units!r}.")
         self.attention_units = attention_units
+        if not isinstance(embedding_dim, int) or embedding_dim < 0:
+            raise ValueError(f"`embedding_dim` must be an int >= 0, got {embedding_dim!r}.")
+        self.embedding_dim = embedding_dim
+        self.token_width = embedding_dim or vocab_size  # the rows of U that y_{t-1} reaches
         self.cell = RNNCell(
             units,
             activation=activation,
@@ -78,14 +88,24 @@ class AttentionDecoder(keras.layers.Layer):
     def build(self, input_shape):
         _, _, memory_shape = input_shape
         context = memory_shape[-1] if self.attention else 0
-        self.cell.build((None, self.vocab_size + context))  # U = [U_y; U_c]
+        if self.embedding_dim:
+            self.embeddings = self.add_weight(  # E
+                name="embeddings",
+                shape=(self.vocab_size, self.embedding_dim),
+                initializer=keras.initializers.RandomNormal(stddev=1.0),
+            )
+        self.cell.build((None, self.token_width + context))  # U = [U_y; U_c]
         if self.attention:
             self.attention.build([(None, self.units), memory_shape])
         self.head.build((None, self.units + context))
 
     def _token_inputs(self, tokens):
-        """`U y + b` for one-hot `y`: rows of `U_y`, `(..., units)`."""
-        x = ops.take(self.cell.kernel[: self.vocab_size], tokens, axis=0)
+        """`U y + b` for one-hot `y` (rows of `U_y`) or `U E y + b`: `(..., units)`."""
+        if self.embedding_dim:
+            embedded = ops.take(self.embeddings, tokens, axis=0)  # (..., D)
+            x = ops.matmul(embedded, self.cell.kernel[: self.token_width])
+        else:
+            x = ops.take(self.cell.kernel[: self.vocab_size], tokens, axis=0)
         return x + self.cell.bias if self.cell.bias is not None else x
 
     def _weights(self):
@@ -96,7 +116,7 @@ class AttentionDecoder(keras.layers.Layer):
             tf.convert_to_tensor(w)
             for w in (
                 self.cell.recurrent_kernel,
-                self.cell.kernel[self.vocab_size :],
+                self.cell.kernel[self.token_width :],
                 self.attention.query_kernel,
                 self.attention.score_kernel,
             )
@@ -183,4 +203,5 @@ class AttentionDecoder(keras.layers.Layer):
             "attention_units": self.attention_units,
             "activation": keras.activations.serialize(self.activation),
             "recurrent_initializer": keras.initializers.serialize(self.cell.recurrent_initializer),
+            "embedding_dim": self.embedding_dim,
         }

@@ -41,12 +41,12 @@ def batch_arrays(examples, sources=None):
     return [source, target_in], target_out, (target_out != PAD).astype(np.float32)
 
 
-def attentive_decoder(
-    memory, summary, target_in, vocab_size, units, attention, activation, recurrent_gain=None
-):
+def attentive_decoder(memory, summary, target_in, vocab_size, units, attention, activation,
+                      recurrent_gain=None, embedding=0):  # fmt: skip
     """`s_0 = tanh(Dense(summary))`, then the decoder attending to `memory` -> logits.
 
-    `recurrent_gain`: the decoder's `W` starts orthogonal times this gain (None: 1).
+    `recurrent_gain`: the decoder's `W` starts orthogonal times this gain (None: 1);
+    `embedding`: the previous token's embedding size (0: one-hot).
     """
     s0 = bridge(units)(summary)
     decoder = AttentionDecoder(
@@ -55,6 +55,7 @@ def attentive_decoder(
         attention_units=attention,
         activation=activation,
         recurrent_initializer=orthogonal(recurrent_gain),
+        embedding_dim=embedding,
         name="decoder",
     )
     return decoder([target_in, s0, memory])

@@ -29,16 +29,27 @@ DECODE_BATCH = 256  # sources decoded together (one decoder call per step for al
 
 
 def translator(source_vocab, target_vocab, units=256, num_layers=2, bidirectional=True,
-               attention=True, activation="tanh", dropout=0.0, recurrent_gain=None):  # fmt: skip
+               attention=True, activation="tanh", dropout=0.0, recurrent_gain=None,
+               embedding=0):  # fmt: skip
     """`[source (batch, S), target_in (batch, T)]` -> logits `(batch, T, target_vocab)`.
 
-    Encoder: one-hot source -> our (deep) bidirectional RNN -> memory `h_j`; decoder: our
-    tanh RNN of `2 * units` (`units` if unidirectional) from `s_0 = tanh(bridge(...))`.
+    Encoder: one-hot (or, `embedding` > 0, embedded) source -> our (deep) bidirectional
+    RNN -> memory `h_j`; decoder: our tanh RNN of `2 * units` (`units` if unidirectional)
+    from `s_0 = tanh(bridge(...))`, its previous token one-hot or embedded alike.
     """
     source = keras.Input((None,), dtype="int32", name="source")
     target_in = keras.Input((None,), dtype="int32", name="target_in")
     sizes = units_list(units, num_layers)
-    h = OneHot(source_vocab, mask_zero=True, name="one_hot")(source)
+    if embedding:  # N(0, 1) as PyTorch's nn.Embedding, so its U starts as in the recipe
+        h = keras.layers.Embedding(
+            source_vocab,
+            embedding,
+            embeddings_initializer=keras.initializers.RandomNormal(stddev=1.0),
+            mask_zero=True,
+            name="embedding",
+        )(source)
+    else:
+        h = OneHot(source_vocab, mask_zero=True, name="one_hot")(source)
     # (batch, S, 2u)
     memory = encoder(h, sizes, bidirectional, True, activation, dropout, recurrent_gain)
     backward = sizes[-1] if bidirectional else 0
@@ -53,6 +64,7 @@ def translator(source_vocab, target_vocab, units=256, num_layers=2, bidirectiona
         sizes[-1] if attention else 0,
         activation,
         recurrent_gain,
+        embedding,
     )
     return keras.Model([source, target_in], logits, name="translator")
 
@@ -162,7 +174,13 @@ class Task:
 
     def model(self):
         args = encoder_args(self.cfg)
-        return translator(len(self.vocab), len(self.targets), attention=self.cfg.attention, **args)
+        return translator(
+            len(self.vocab),
+            len(self.targets),
+            attention=self.cfg.attention,
+            embedding=self.cfg.embedding,
+            **args,
+        )
 
     def val_batches(self):
         cfg = self.cfg
