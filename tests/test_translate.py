@@ -94,30 +94,32 @@ def reversal_tsv(path):
     return path
 
 
+def _reversal_run(tmp_path_factory, name, steps, extra, **flags):
+    folder = tmp_path_factory.mktemp(name)
+    data, run = reversal_tsv(folder / "rev.tsv"), folder / "run"
+    flags = [f for f in tiny_flags(**flags) if f != "--no-export"]
+    argv = ["--task", "translate", "--data", str(data), "--run-dir", str(run), "--steps", steps]
+    assert train.cli([*argv, *flags, "--beam", "3", *extra]) == 0
+    return run
+
+
 @pytest.fixture(scope="module")
 def reversal_run(tmp_path_factory):
     """A run that learns to reverse strings of a-d, exported to ONNX."""
-    folder = tmp_path_factory.mktemp("reverse")
-    data, run = reversal_tsv(folder / "rev.tsv"), folder / "run"
     # 32 units: at 24, with W at the default gain 0.5, beam 3 ended "bdd" a token early;
     # one-hot: 64-dim N(0, 1) embeddings saturate so small a model (WER 11% at 250 steps)
-    flags = tiny_flags(units=32, batch_size=16, eval_every=250, eval_batches=0, warmup_steps=10)
-    flags = [f for f in flags if f != "--no-export"]
-    argv = ["--task", "translate", "--data", str(data), "--run-dir", str(run), "--steps", "250"]
-    assert train.cli([*argv, *flags, "--lr", "0.01", "--beam", "3", "--embedding", "0"]) == 0
-    return run
+    extra = ["--lr", "0.01", "--embedding", "0"]
+    flags = dict(units=32, batch_size=16, eval_every=250, eval_batches=0, warmup_steps=10)
+    return _reversal_run(tmp_path_factory, "reverse", "250", extra, **flags)
 
 
 @pytest.fixture(scope="module")
 def embedded_run(tmp_path_factory):
     """A short run with letters and phonemes embedded (the CMUdict default), exported."""
-    folder = tmp_path_factory.mktemp("embedded")
-    data, run = reversal_tsv(folder / "rev.tsv"), folder / "run"
-    flags = [f for f in tiny_flags(units=8, batch_size=16, warmup_steps=5) if f != "--no-export"]
-    argv = ["--task", "translate", "--data", str(data), "--run-dir", str(run), "--steps", "30"]
     # barely trained: it may never end a word, so both sides stop at the same length
-    assert train.cli([*argv, *flags, "--beam", "3", "--embedding", "8", "--max-output", "16"]) == 0
-    return run
+    extra = ["--embedding", "8", "--max-output", "16"]
+    return _reversal_run(tmp_path_factory, "embedded", "30", extra, units=8, batch_size=16,
+                         warmup_steps=5)  # fmt: skip
 
 
 HELD_OUT = ["dcba", "abcd", "ca", "bdd"]
