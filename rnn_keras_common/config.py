@@ -365,8 +365,12 @@ def read_run_config(run_dir):
             f"{run_dir} is not a run folder (no config.json). Pass a folder written by train.py."
         )
     try:
-        return TrainConfig.from_json(path.read_text()).resolved()
-    except (ValueError, TypeError) as err:
+        saved = json.loads(path.read_text())
+        # a field added after the run was written: what that run trained with, not today's
+        # default (a one-hot model read back as embedded would misdescribe it and its export)
+        before = {"embedding": 0, "recurrent_gain": None if saved.get("task") == "caption" else 1.0}
+        return TrainConfig.from_json(json.dumps({**before, **saved})).resolved()
+    except (ValueError, TypeError, AttributeError) as err:  # AttributeError: not an object
         raise ConfigError(
             f"{path} is unreadable or from another version of rnn-keras ({err})."
         ) from err

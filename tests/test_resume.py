@@ -17,7 +17,7 @@ from export import __main__ as export_cli
 from export import infer
 from rnn_keras.train import checkpoint, training
 from rnn_keras_common import train_cli as train
-from rnn_keras_common.config import TrainConfig
+from rnn_keras_common.config import ConfigError, TrainConfig, read_run_config
 from tests.helpers import cli_flags, play_text, tiny
 from tests.test_faults import wait_for_checkpoint_after
 
@@ -205,3 +205,18 @@ def test_a_folder_made_read_only_mid_run_is_one_line(tmp_path, capsys, monkeypat
     monkeypatch.undo()
     assert checkpoint.load(tmp_path / "run")[3]["step"] == 3  # the last good one
     assert math.isfinite(checkpoint.load(tmp_path / "run")[3]["losses"][-1])
+
+
+@pytest.mark.parametrize("task,gain", [("translate", 1.0), ("lm", 1.0), ("caption", None)])
+def test_a_run_from_before_a_field_existed_reads_back_as_it_was_trained(tmp_path, task, gain):
+    saved = json.loads(TrainConfig(task=task, steps=5).resolved().to_json())
+    del saved["embedding"], saved["recurrent_gain"]  # written before these flags existed
+    (tmp_path / "config.json").write_text(json.dumps(saved))
+    cfg = read_run_config(tmp_path)
+    assert cfg.embedding == 0 and cfg.recurrent_gain == gain  # one-hot, W at Keras' gain 1
+    saved["embedding"] = 64 if task == "translate" else 0  # a field the run wrote is kept
+    (tmp_path / "config.json").write_text(json.dumps(saved))
+    assert read_run_config(tmp_path).embedding == saved["embedding"]
+    (tmp_path / "config.json").write_text("[1, 2]")
+    with pytest.raises(ConfigError, match="unreadable"):
+        read_run_config(tmp_path)
