@@ -268,8 +268,10 @@ class TrainConfig:
         return json.dumps(dataclasses.asdict(self), indent=2)
 
     @classmethod
-    def from_json(cls, text):
-        data = json.loads(text)
+    def from_dict(cls, data):
+        """The config of `to_json`'s fields, parsed; unknown fields refused."""
+        if not isinstance(data, dict):
+            raise TypeError(f"a config is a JSON object, not {type(data).__name__}")
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = set(data) - known
         if unknown:
@@ -357,6 +359,12 @@ def for_resume(saved, overrides, run_dir):
     return cfg
 
 
+def _written_before(cfg):
+    """Fields a config saved before they existed leaves None: the values it trained with."""
+    before = {"embedding": 0, "recurrent_gain": None if cfg.task == "caption" else 1.0}
+    return {k: v for k, v in before.items() if getattr(cfg, k) is None}
+
+
 def read_run_config(run_dir):
     """The resolved `TrainConfig` saved in `run_dir/config.json` (no TensorFlow needed)."""
     path = pathlib.Path(run_dir) / "config.json"
@@ -365,12 +373,11 @@ def read_run_config(run_dir):
             f"{run_dir} is not a run folder (no config.json). Pass a folder written by train.py."
         )
     try:
-        saved = json.loads(path.read_text())
+        saved = TrainConfig.from_dict(json.loads(path.read_text()))
         # a field added after the run was written: what that run trained with, not today's
         # default (a one-hot model read back as embedded would misdescribe it and its export)
-        before = {"embedding": 0, "recurrent_gain": None if saved.get("task") == "caption" else 1.0}
-        return TrainConfig.from_json(json.dumps({**before, **saved})).resolved()
-    except (ValueError, TypeError, AttributeError) as err:  # AttributeError: not an object
+        return dataclasses.replace(saved, **_written_before(saved)).resolved()
+    except (ValueError, TypeError) as err:
         raise ConfigError(
             f"{path} is unreadable or from another version of rnn-keras ({err})."
         ) from err

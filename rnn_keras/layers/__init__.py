@@ -13,7 +13,7 @@ from rnn_keras.layers.coordinates import AddCoordinates
 from rnn_keras.layers.decoder import AttentionDecoder, bridge
 from rnn_keras.layers.deep import DeepBidirectional
 from rnn_keras.layers.dropout import Dropout
-from rnn_keras.layers.onehot import OneHot
+from rnn_keras.layers.onehot import OneHot, embedding_initializer
 from rnn_keras.layers.pool import SequencePool
 from rnn_keras.layers.sequence import RNN
 
@@ -29,4 +29,5 @@ __all__ = [
     "bridge",
     "AddCoordinates",
     "Dropout",
+    "embedding_initializer",
 ]

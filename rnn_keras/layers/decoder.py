@@ -25,6 +25,7 @@ from rnn_keras import recurrence
 from rnn_keras.layers import _checks
 from rnn_keras.layers.attention import AdditiveAttention
 from rnn_keras.layers.cell import RNNCell
+from rnn_keras.layers.onehot import embedding_initializer
 
 
 def bridge(units, name="bridge"):
@@ -92,7 +93,7 @@ class AttentionDecoder(keras.layers.Layer):
             self.embeddings = self.add_weight(  # E
                 name="embeddings",
                 shape=(self.vocab_size, self.embedding_dim),
-                initializer=keras.initializers.RandomNormal(stddev=1.0),
+                initializer=embedding_initializer(),
             )
         self.cell.build((None, self.token_width + context))  # U = [U_y; U_c]
         if self.attention:

@@ -6,6 +6,14 @@ import tensorflow as tf
 from rnn_keras.layers import _checks
 
 
+def embedding_initializer():
+    """N(0, 1), as PyTorch's `nn.Embedding` draws: the embeddings `E` put in front of U.
+
+    A new instance per use: one unseeded Keras 3 initializer called twice repeats its values.
+    """
+    return keras.initializers.RandomNormal(stddev=1.0)
+
+
 @keras.saving.register_keras_serializable(package="rnn_keras")
 class OneHot(keras.layers.Layer):
     """`x_t` = one-hot of token `t`: `(batch, time)` ints to `(batch, time, depth)`.

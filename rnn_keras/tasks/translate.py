@@ -17,7 +17,7 @@ import keras
 import numpy as np
 
 from rnn_keras.data import DataError, hashed_split, pairs
-from rnn_keras.layers import OneHot
+from rnn_keras.layers import OneHot, embedding_initializer
 from rnn_keras.tasks import seq2seq
 from rnn_keras.tasks.base import ShuffledBatches, encoder, encoder_args, in_batches, units_list
 from rnn_keras_common.vocab import UNKNOWN, TargetVocab, TokenVocab, Vocab, VocabularyError, pad
@@ -40,11 +40,11 @@ def translator(source_vocab, target_vocab, units=256, num_layers=2, bidirectiona
     source = keras.Input((None,), dtype="int32", name="source")
     target_in = keras.Input((None,), dtype="int32", name="target_in")
     sizes = units_list(units, num_layers)
-    if embedding:  # N(0, 1) as PyTorch's nn.Embedding, so its U starts as in the recipe
+    if embedding:
         h = keras.layers.Embedding(
             source_vocab,
             embedding,
-            embeddings_initializer=keras.initializers.RandomNormal(stddev=1.0),
+            embeddings_initializer=embedding_initializer(),
             mask_zero=True,
             name="embedding",
         )(source)
