@@ -84,7 +84,7 @@ def test_attention_gradient_equals_finite_differences(rng, float64):
         variable.assign(value)  # the difference left its last element moved by -eps
 
 
-def _translator(attention=True, source_vocab=7, target_vocab=9, embedding=0):
+def _translator(attention=True, source_vocab=7, target_vocab=9, embedding=0, dropout=0.0):
     source = keras.Input((None,), dtype="int32")
     target_in = keras.Input((None,), dtype="int32")
     memory = Bidirectional(RNN(5, return_sequences=True))(
@@ -92,8 +92,9 @@ def _translator(attention=True, source_vocab=7, target_vocab=9, embedding=0):
     )
     summary = seq2seq.summary_of(memory, 5)
     logits = seq2seq.attentive_decoder(
-        memory, summary, target_in, target_vocab, 6, 4 if attention else 0, "tanh", None, embedding
-    )
+        memory, summary, target_in, target_vocab, 6, 4 if attention else 0, "tanh", None,
+        embedding, dropout,
+    )  # fmt: skip
     return keras.Model([source, target_in], logits)
 
 
@@ -160,9 +161,9 @@ def test_decoder_gradient_through_the_attentive_loop_equals_finite_differences(
         weight.assign(value)  # the difference left its last element moved by -eps
 
 
-@pytest.mark.parametrize("embedding", [0, 3])
-def test_the_translator_round_trips_through_a_keras_file(tmp_path, embedding):
-    model = _translator(embedding=embedding)
+@pytest.mark.parametrize("embedding,dropout", [(0, 0.0), (3, 0.3)])
+def test_the_translator_round_trips_through_a_keras_file(tmp_path, embedding, dropout):
+    model = _translator(embedding=embedding, dropout=dropout)
     path = tmp_path / "t.keras"
     model.save(path)
     loaded = keras.models.load_model(path)
@@ -170,6 +171,27 @@ def test_the_translator_round_trips_through_a_keras_file(tmp_path, embedding):
     decoder = next(la for la in loaded.layers if isinstance(la, AttentionDecoder))
     config = decoder.get_config()
     assert config["attention_units"] == 4 and config["embedding_dim"] == embedding
+    assert config["dropout"] == dropout
+
+
+@pytest.mark.parametrize("embedding", [0, 3])
+def test_decoder_dropout_acts_in_training_only_and_never_cuts_the_memory(embedding):
+    model = _translator(embedding=embedding, dropout=0.5)
+    decoder = next(la for la in model.layers if isinstance(la, AttentionDecoder))
+    plain = _translator(embedding=embedding)
+    plain.set_weights(model.get_weights())
+    want = plain([SOURCE, TARGET]).numpy()
+    np.testing.assert_array_equal(model([SOURCE, TARGET]).numpy(), want)  # inference: none
+    dropped = [model([SOURCE, TARGET], training=True).numpy() for _ in range(2)]
+    assert np.abs(dropped[0] - want).max() > 0.1 and np.abs(dropped[0] - dropped[1]).max() > 0.1
+    # the head's dropout leaves the recurrence alone: the attention (which reads s_{t-1})
+    # changes only when the embedded tokens are dropped
+    rng = np.random.default_rng(0)
+    s0, memory = rng.normal(size=(3, 6)).astype("f4"), rng.normal(size=(3, 5, 10)).astype("f4")
+    inputs = [TARGET, s0, memory]
+    _, a_train = decoder(inputs, memory_mask=SOURCE > 0, return_attention=True, training=True)
+    _, a_infer = decoder(inputs, memory_mask=SOURCE > 0, return_attention=True)
+    assert np.array_equal(a_train, a_infer) == (embedding == 0)
 
 
 def test_an_embedded_token_enters_as_u_times_its_embedding(rng):

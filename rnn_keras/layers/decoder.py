@@ -25,6 +25,7 @@ from rnn_keras import recurrence
 from rnn_keras.layers import _checks
 from rnn_keras.layers.attention import AdditiveAttention
 from rnn_keras.layers.cell import RNNCell
+from rnn_keras.layers.dropout import Dropout
 from rnn_keras.layers.onehot import embedding_initializer
 
 
@@ -52,6 +53,10 @@ class AttentionDecoder(keras.layers.Layer):
             drawn from N(0, 1) as PyTorch's `nn.Embedding` is. A shared `U` behind `E`
             learns from every token of every step, so the previous token's path learns
             faster than one-hot rows that move only when their token comes.
+        dropout: in training, the fraction of `[s_t; c_t]` dropped before `V` and (with
+            `embedding_dim`) of `E y_{t-1}` before `U`: the non-recurrent paths, as
+            Zaremba et al. (2014) drop, so the memory `s_t` itself is never cut. Not in
+            `step` (decoding).
     """
 
     def __init__(
@@ -62,6 +67,7 @@ class AttentionDecoder(keras.layers.Layer):
         activation="tanh",
         recurrent_initializer="orthogonal",
         embedding_dim=0,
+        dropout=0.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -74,6 +80,10 @@ class AttentionDecoder(keras.layers.Layer):
             raise ValueError(f"`embedding_dim` must be an int >= 0, got {embedding_dim!r}.")
         self.embedding_dim = embedding_dim
         self.token_width = embedding_dim or vocab_size  # the rows of U that y_{t-1} reaches
+        self.dropout = _checks.rate("dropout", dropout)
+        drop = lambda name: Dropout(self.dropout, name=name) if self.dropout else None  # noqa: E731
+        self.token_dropout = drop("token_dropout") if embedding_dim else None
+        self.head_dropout = drop("head_dropout")
         self.cell = RNNCell(
             units,
             activation=activation,
@@ -100,10 +110,12 @@ class AttentionDecoder(keras.layers.Layer):
             self.attention.build([(None, self.units), memory_shape])
         self.head.build((None, self.units + context))
 
-    def _token_inputs(self, tokens):
+    def _token_inputs(self, tokens, training=False):
         """`U y + b` for one-hot `y` (rows of `U_y`) or `U E y + b`: `(..., units)`."""
         if self.embedding_dim:
             embedded = ops.take(self.embeddings, tokens, axis=0)  # (..., D)
+            if training and self.token_dropout is not None:
+                embedded = self.token_dropout(embedded, training=True)
             x = ops.matmul(embedded, self.cell.kernel[: self.token_width])
         else:
             x = ops.take(self.cell.kernel[: self.vocab_size], tokens, axis=0)
@@ -132,8 +144,11 @@ class AttentionDecoder(keras.layers.Layer):
         a = a + ops.matmul(context, weights[1])  # + U_c c_t
         return self.activation(a), context, alpha
 
-    def _logits(self, s, context):
-        return self.head(s if context is None else ops.concatenate([s, context], axis=-1))
+    def _logits(self, s, context, training=False):
+        features = s if context is None else ops.concatenate([s, context], axis=-1)
+        if training and self.head_dropout is not None:
+            features = self.head_dropout(features, training=True)
+        return self.head(features)
 
     def keys(self, memory):
         """What `step` needs from the memory besides itself (`U_a h_j`); empty without attention."""
@@ -150,22 +165,23 @@ class AttentionDecoder(keras.layers.Layer):
             alpha = ops.zeros(ops.shape(memory)[:2], s.dtype)
         return self._logits(s, context), s, alpha
 
-    def call(self, inputs, mask=None, memory_mask=None, return_attention=False):
+    def call(self, inputs, mask=None, memory_mask=None, return_attention=False, training=None):
         tokens, s0, memory = inputs
         if memory_mask is None and isinstance(mask, (list, tuple)):
             memory_mask = mask[2]
-        xw = ops.transpose(self._token_inputs(tokens), (1, 0, 2))  # (time, batch, units)
+        training = bool(training)
+        xw = ops.transpose(self._token_inputs(tokens, training), (1, 0, 2))  # (time, batch, units)
         if self.attention is None:
             W = tf.convert_to_tensor(self.cell.recurrent_kernel)
             S, _ = recurrence.recurrence(
                 xw, W, s0, None, self.activation, self.cell.activation_name
             )
-            logits = ops.transpose(self._logits(S, None), (1, 0, 2))
+            logits = ops.transpose(self._logits(S, None, training), (1, 0, 2))
             if return_attention:
                 return logits, ops.zeros((ops.shape(tokens)[0], ops.shape(tokens)[1], 0))
             return logits
         S, C, A = self._teacher_forced(xw, s0, memory, memory_mask)
-        logits = ops.transpose(self._logits(S, C), (1, 0, 2))  # (batch, time, vocab)
+        logits = ops.transpose(self._logits(S, C, training), (1, 0, 2))  # (batch, time, vocab)
         return (logits, ops.transpose(A, (1, 0, 2))) if return_attention else logits
 
     def _teacher_forced(self, xw, s0, memory, mask):
@@ -205,4 +221,5 @@ class AttentionDecoder(keras.layers.Layer):
             "activation": keras.activations.serialize(self.activation),
             "recurrent_initializer": keras.initializers.serialize(self.cell.recurrent_initializer),
             "embedding_dim": self.embedding_dim,
+            "dropout": self.dropout,
         }

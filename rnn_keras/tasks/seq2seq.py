@@ -42,11 +42,12 @@ def batch_arrays(examples, sources=None):
 
 
 def attentive_decoder(memory, summary, target_in, vocab_size, units, attention, activation,
-                      recurrent_gain=None, embedding=0):  # fmt: skip
+                      recurrent_gain=None, embedding=0, dropout=0.0):  # fmt: skip
     """`s_0 = tanh(Dense(summary))`, then the decoder attending to `memory` -> logits.
 
     `recurrent_gain`: the decoder's `W` starts orthogonal times this gain (None: 1);
-    `embedding`: the previous token's embedding size (0: one-hot).
+    `embedding`: the previous token's embedding size (0: one-hot); `dropout`: the
+    decoder's (see `AttentionDecoder`).
     """
     s0 = bridge(units)(summary)
     decoder = AttentionDecoder(
@@ -56,6 +57,7 @@ def attentive_decoder(memory, summary, target_in, vocab_size, units, attention, 
         activation=activation,
         recurrent_initializer=orthogonal(recurrent_gain),
         embedding_dim=embedding,
+        dropout=dropout,
         name="decoder",
     )
     return decoder([target_in, s0, memory])

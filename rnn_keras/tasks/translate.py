@@ -65,6 +65,7 @@ def translator(source_vocab, target_vocab, units=256, num_layers=2, bidirectiona
         activation,
         recurrent_gain,
         embedding,
+        dropout,
     )
     return keras.Model([source, target_in], logits, name="translator")
 
