@@ -92,6 +92,9 @@ def main(argv=None):
     p.add_argument("--out", default="runs/quality", help="folder of our run and results.json")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--isa", choices=["avx2"], help="cap the libraries' kernels (bench.isa)")
+    p.add_argument(
+        "--embedding", type=int, help="ours with this embedding size (0: one-hot; default: ours')"
+    )
     args = p.parse_args(argv)
     if args.isa:
         isa.restart_capped(args.isa, "bench.quality", argv)
@@ -100,9 +103,15 @@ def main(argv=None):
     chosen = args.only.split(",") if args.only else names
     if unknown := [n for n in chosen if n not in names]:
         p.error(f"--only: unknown models {unknown}; choose from {','.join(names)}")
-    cfg = TrainConfig(minutes=args.minutes, seed=args.seed, progress=False).resolved()
+    cfg = TrainConfig(
+        minutes=args.minutes, seed=args.seed, progress=False, embedding=args.embedding
+    ).resolved()
     out = pathlib.Path(args.out)
-    print(f"CPU: {isa.describe()}; budget {args.minutes:g} minutes per model", flush=True)
+    print(
+        f"CPU: {isa.describe()}; budget {args.minutes:g} minutes per model; ours: "
+        f"embedding {cfg.embedding or 'none (one-hot)'}",
+        flush=True,
+    )
     rows = {}
     if "ours" in chosen:
         rows["ours"], task = ours(cfg, out / "ours")

@@ -61,16 +61,25 @@ def activation_of(rnn_layer):
 
 
 class OneHotInput:
-    """Time-major tokens standing for their one-hot vectors: a form may gather rows of `U`
-    (`U x_t` for one-hot `x_t`) instead of multiplying by the identity."""
+    """Time-major tokens standing for their one-hot vectors, or (with `embeddings` E,
+    `(depth, D)`) for their embeddings `E x_t`: a form may gather rows of `U` (of `E U`
+    when embedded: exact, as `x_t` is one-hot) instead of multiplying."""
 
-    def __init__(self, tokens, depth):
+    def __init__(self, tokens, depth, embeddings=None):
         self.tokens, self.depth = tokens, depth
+        self.embeddings = None if embeddings is None else np.asarray(embeddings, np.float32)
+
+    def rows(self, U):
+        """The matrix whose row `token` is `U x_t`: `U` itself, or `E U`."""
+        return U if self.embeddings is None else self.embeddings @ U
 
     def dense(self, g):
-        return g.op(
-            "Gather", [g.const(np.eye(self.depth, dtype=np.float32), "one_hot"), self.tokens]
-        )
+        """`x_t` itself, `(time, batch, depth or D)`."""
+        if self.embeddings is None:
+            table = g.const(np.eye(self.depth, dtype=np.float32), "one_hot")
+        else:
+            table = g.const(self.embeddings, "E")
+        return g.op("Gather", [table, self.tokens])
 
 
 def cell_weights(rnn_layer):

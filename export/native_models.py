@@ -12,11 +12,12 @@ from rnn_keras.layers import RNN, Bidirectional, DeepBidirectional, OneHot, Sequ
 from . import native, scan
 
 AVERAGE = keras.layers.GlobalAveragePooling1D  # the readout of models from before 0.2
+EMBEDDING = keras.layers.Embedding
 
 
 def _layers(model):
     """The model's layers that compute something (inputs and dropout skipped)."""
-    kinds = (OneHot, RNN, Bidirectional, DeepBidirectional, SequencePool, AVERAGE)
+    kinds = (OneHot, EMBEDDING, RNN, Bidirectional, DeepBidirectional, SequencePool, AVERAGE)
     out = []
     for layer in model.layers:
         if isinstance(layer, kinds) or layer.name == "head":
@@ -131,6 +132,10 @@ def sequence_model(model, metadata, form="scan"):
             if layer.mask_zero:
                 seq_lens = native.sequence_lengths(g, "tokens")
             x = native.OneHotInput(x, layer.depth)  # (time, batch) tokens, expanded lazily
+        elif isinstance(layer, EMBEDDING):
+            if layer.mask_zero:
+                seq_lens = native.sequence_lengths(g, "tokens")
+            x = native.OneHotInput(x, layer.input_dim, layer.embeddings)  # E x_t, lazily
         elif isinstance(layer, RNN):
             state = f"state_{state_index}" if stateful else None
             x = _unidirectional(g, x, layer, seq_lens, state, inputs, outputs, directions)
@@ -162,18 +167,22 @@ def step_model(model, metadata):
     """The LM's one-step graph: plain MatMul/Add/activation ops, no RNN node.
 
     `tokens` `(batch, 1)` and `state_i` -> `logits` `(batch, 1, vocab)` and `state_i_out`:
-    `s_t = f(U[token] + b + s_{t-1} W)`; row `token` of U is `U x_t` for one-hot `x_t`.
+    `s_t = f(U[token] + b + s_{t-1} W)`; row `token` of U is `U x_t` for one-hot `x_t`
+    (of `E U` for an embedded one).
     """
     g = native.Graph()
     rnns = [layer for layer in model.layers if isinstance(layer, RNN)]
+    embedding = [layer for layer in model.layers if isinstance(layer, EMBEDDING)]
+    E = np.asarray(embedding[0].embeddings, np.float32) if embedding else None
     inputs = [native.int_input("tokens", "batch", 1)]
     outputs = []
     x = g.op("Squeeze", ["tokens", g.const(np.array([1]))])  # (batch,)
     for i, layer in enumerate(rnns):
         U, W = (np.asarray(v, np.float32) for v in (layer.cell.kernel, layer.cell.recurrent_kernel))
-        ux = (
-            g.op("Gather", [g.const(U, "U"), x]) if i == 0 else g.op("MatMul", [x, g.const(U, "U")])
-        )
+        if i == 0:  # row `token` of U (of E U when embedded) is `U x_t`
+            ux = g.op("Gather", [g.const(U if E is None else E @ U, "U"), x])
+        else:
+            ux = g.op("MatMul", [x, g.const(U, "U")])
         a = g.op("Add", [ux, g.op("MatMul", [f"state_{i}", g.const(W, "W")])])
         if layer.cell.bias is not None:
             a = g.op("Add", [a, g.const(np.asarray(layer.cell.bias, np.float32), "b")])

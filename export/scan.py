@@ -25,7 +25,7 @@ def _projection(g, x, weights):
     U = np.concatenate([w[0] for w in weights], axis=1)  # (input, sum of units)
     b = np.concatenate([w[2] for w in weights])
     if isinstance(x, native.OneHotInput):  # row `token` of U + b is `U x_t + b`: a Gather
-        proj = g.op("Gather", [g.const(U + b, "U_b"), x.tokens])
+        proj = g.op("Gather", [g.const(x.rows(U) + b, "U_b"), x.tokens])
     else:
         proj = g.op("Add", [g.op("MatMul", [x, g.const(U, "U")]), g.const(b, "b")])
     if len(weights) == 1:

@@ -73,6 +73,7 @@ TASK_DEFAULTS = {
         minutes=5.0,
         unit="char",
         recurrent_gain=0.5,  # 1,000 steps: validation 1.609 nats/char against 1.628 at gain 1
+        embedding=0,
     ),
     "tag": dict(
         units=128,
@@ -174,7 +175,7 @@ class TrainConfig:
     bidirectional: bool | None = None  # tag/classify only: forward + backward recurrences
     activation: str = "tanh"  # f in s_t = f(U x_t + W s_{t-1} + b)
     recurrent_gain: float | None = None  # every W starts orthogonal times this (not caption)
-    embedding: int | None = None  # translate: tokens embedded in this many dims (0 = one-hot)
+    embedding: int | None = None  # lm/translate: tokens embedded in this many dims (0 = one-hot)
     dropout: float = 0.0  # dropout between stacked layers, and on classify's pooled features
     optimizer: str = "adam"  # adam, or sgd (the article's; see momentum/nesterov)
     lr: float | None = None  # peak learning rate
@@ -232,10 +233,10 @@ class TrainConfig:
                 "--recurrent-gain is for --task lm, tag, classify or translate; caption keeps "
                 "its measured initialisation. Leave the flag out."
             )
-        if self.embedding and self.task != "translate":
+        if self.embedding and self.task not in ("lm", "translate"):
             raise ConfigError(
-                "--embedding is for --task translate; the other tasks feed one-hot tokens "
-                "to U, the article's notation. Leave the flag out."
+                "--embedding is for --task lm or translate; the other tasks feed one-hot "
+                "tokens to U, the article's notation. Leave the flag out."
             )
         if self.strategy == "mirrored" and self.batch_size % self.replicas:
             raise ConfigError(f"--batch-size {self.batch_size} must be divisible by --replicas.")

@@ -92,6 +92,16 @@ def test_lm_sequence_and_step_models(lm_files, path):
     np.testing.assert_allclose(np.stack(stepped, 1), whole, atol=1e-5)
 
 
+@pytest.mark.parametrize("path", ["scan", "native", "loop"])
+def test_an_embedded_lm_exports_in_every_form(tmp_path, path):
+    # the hand-built forms fold E into the first U (row `token` of E U); tf2onnx gathers E
+    model = char_lm(len(VOCAB), units=[8, 6], num_layers=2, embedding=5)
+    [(seq, d_seq), (step, d_step)] = export(model, "lm", tmp_path, path)
+    assert d_seq < 1e-5 and d_step < 1e-5  # the export's own TF-vs-ORT gate, on random tokens
+    want = Generator(model, VOCAB).generate("ROMEO:", 60, temperature=0.9, top_k=30, seed=3)
+    assert runtime.load(step).generate("ROMEO:", 60, temperature=0.9, top_k=30, seed=3) == want
+
+
 def test_same_seed_same_text_tensorflow_and_onnxruntime(lm_files):
     model, [_, (step, _)] = lm_files["native"]
     tf_text = Generator(model, VOCAB).generate("ROMEO:", 120, temperature=0.9, top_k=30, seed=3)

@@ -20,8 +20,9 @@ from rnn_keras_common import train_cli as train
 from tests.helpers import cli_flags, play_text
 
 
-def test_unrolled_outputs_equal_the_keras_model():
-    model = char_lm(9, 6, 2)
+@pytest.mark.parametrize("embedding", [0, 4])
+def test_unrolled_outputs_equal_the_keras_model(embedding):
+    model = char_lm(9, 6, 2, embedding=embedding)
     tokens = np.random.default_rng(0).integers(1, 9, (3, 12)).astype(np.int32)
     logits, directions = unrolled.run(model, tf.constant(tokens))
     states = [np.zeros((3, 6), np.float32)] * 2

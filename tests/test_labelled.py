@@ -261,6 +261,7 @@ def test_recurrent_gain_defaults_and_refusal(capsys):
 def test_embedding_default_and_refusal(capsys):
     assert TrainConfig(task="translate").resolved().embedding == 64
     assert TrainConfig(task="translate", embedding=0).resolved().embedding == 0
+    assert TrainConfig(task="lm", embedding=16).resolved().embedding == 16
     assert TrainConfig(task="classify").resolved().embedding is None
     code, out = cli(["--task", "classify", "--embedding", "8", "--steps", "1"], capsys)
-    assert code != 0 and "--embedding is for --task translate" in out
+    assert code != 0 and "--embedding is for --task lm or translate" in out

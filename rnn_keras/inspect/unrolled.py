@@ -54,7 +54,7 @@ def _bidirectional(layer, x, directions):
 def run(model, tokens):
     """`(logits, directions)` of a token model on unpadded `tokens` `(batch, time)`.
 
-    Supports the models the tasks build: one-hot input, stacked `RNN`s, a
+    Supports the models the tasks build: one-hot or embedded input, stacked `RNN`s, a
     `Bidirectional` or `DeepBidirectional` encoder, a per-step `Dense` head
     (pooled readouts are left to the Keras model). Call inside a `GradientTape`.
     """
@@ -62,6 +62,8 @@ def run(model, tokens):
     for layer in model.layers:
         if isinstance(layer, OneHot):
             h = tf.one_hot(tokens, layer.depth)
+        elif isinstance(layer, keras.layers.Embedding):
+            h = tf.gather(layer.embeddings, tokens)  # E x_t
         elif isinstance(layer, RNN):
             d = _recur(layer.name, layer, h, layer.go_backwards)
             directions.append(d)

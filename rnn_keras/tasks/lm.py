@@ -6,7 +6,7 @@ import keras
 import numpy as np
 
 from rnn_keras import data
-from rnn_keras.layers import RNN, OneHot
+from rnn_keras.layers import RNN, OneHot, embedding_initializer
 from rnn_keras.tasks.base import orthogonal, units_list
 from rnn_keras_common.vocab import Vocab
 
@@ -50,10 +50,13 @@ class LMStreams:
             yield self.inputs[:, cols], self.targets[:, cols]
 
 
-def char_lm(vocab_size, units=512, num_layers=1, activation="tanh", recurrent_gain=None):
+def char_lm(vocab_size, units=512, num_layers=1, activation="tanh", recurrent_gain=None,
+            embedding=0):  # fmt: skip
     """Character language model with its states as inputs and outputs (for TBPTT).
 
-    `recurrent_gain`: every `W` starts orthogonal times this gain (None: 1).
+    `recurrent_gain`: every `W` starts orthogonal times this gain (None: 1);
+    `embedding`: 0 feeds one-hot `x_t` to the first `U` (the article's form), D > 0 an
+    embedding `E x_t` of D dims (`U E` is then the one-hot `U`: the exports fold it).
 
     Inputs: `tokens` `(batch, time)` and one `state_i` `(batch, units_i)` per layer.
     Outputs: `logits` `(batch, time, vocab)` and each layer's final state.
@@ -62,7 +65,12 @@ def char_lm(vocab_size, units=512, num_layers=1, activation="tanh", recurrent_ga
     sizes = units_list(units, num_layers)
     tokens = keras.Input((None,), dtype="int32", name="tokens")
     states_in = [keras.Input((u,), name=f"state_{i}") for i, u in enumerate(sizes)]
-    h = OneHot(vocab_size, name="one_hot")(tokens)  # (batch, time, vocab): x_t
+    if embedding:  # (batch, time, D): E x_t
+        h = keras.layers.Embedding(
+            vocab_size, embedding, embeddings_initializer=embedding_initializer(), name="embedding"
+        )(tokens)
+    else:
+        h = OneHot(vocab_size, name="one_hot")(tokens)  # (batch, time, vocab): x_t
     states_out = []
     for i, (u, s0) in enumerate(zip(sizes, states_in)):
         h, s = RNN(
@@ -95,7 +103,14 @@ class Task:
 
     def model(self):
         cfg = self.cfg
-        return char_lm(len(self.vocab), cfg.units, cfg.layers, cfg.activation, cfg.recurrent_gain)
+        return char_lm(
+            len(self.vocab),
+            cfg.units,
+            cfg.layers,
+            cfg.activation,
+            cfg.recurrent_gain,
+            cfg.embedding,
+        )
 
     def val_batches(self):
         for i, (x, y) in enumerate(self.val.all_batches()):

@@ -15,9 +15,15 @@ FLOAT = 4  # bytes of a float32
 
 
 def parameters(cfg, vocab_size, classes):
-    """Weights of the model: U, W, b per direction and layer, then the head V, c."""
+    """Weights of the model: E (if embedded), U, W, b per direction and layer, the head V, c.
+
+    (Of the recurrent stack and its head: a decoder's or a CNN's extra weights are left
+    out, so this stays a lower bound.)
+    """
     dirs = 2 if cfg.bidirectional else 1
     total, fan_in = 0, vocab_size  # x_t is one-hot: U has a row per character
+    if cfg.embedding:  # E (vocab, D), then U reads D
+        total, fan_in = vocab_size * cfg.embedding, cfg.embedding
     for _ in range(cfg.layers):
         total += dirs * (fan_in * cfg.units + cfg.units * cfg.units + cfg.units)
         fan_in = dirs * cfg.units
