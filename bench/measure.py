@@ -124,7 +124,9 @@ def lm_tokens_per_second(steps=20):
     from rnn_keras_common.config import TrainConfig
 
     cfg = TrainConfig().resolved()
-    model = char_lm(80, cfg.units, cfg.layers)
+    model = char_lm(
+        80, cfg.units, cfg.layers, cfg.activation, cfg.recurrent_gain, cfg.embedding
+    )  # the default run's model (its embedding too)
     optimizer = make_optimizer(cfg)
     optimizer.build(model.trainable_variables)
     fns = StepFunctions(model, optimizer, cfg.clip_norm, cfg.jit_compile)
