@@ -1,5 +1,7 @@
 """Progress where no terminal is watching (CI logs, `| tee log`): plain lines, flushed."""
 
+import numpy as np
+
 from rnn_keras.train import monitor
 
 
@@ -25,3 +27,8 @@ def test_no_progress_means_no_lines(tmp_path, capsys):
     m.step(1, 1.0, 10.0, 1e-3)
     m.close()
     assert capsys.readouterr().out == ""
+
+
+def test_progress_lines_print_steps_whole_and_losses_to_four_digits():
+    row = {"step": 16500, "train_loss": 0.148812, "val_wer": np.float32(0.30357)}
+    assert monitor.fields(row) == "step 16500 | train_loss 0.1488 | val_wer 0.3036"

@@ -5,10 +5,19 @@ import pathlib
 import sys
 import time
 
+import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
 PLAIN_EVERY_S = 10.0  # without a terminal: one plain progress line at most this often
+
+
+def fields(row):
+    """`step 12000 | val_loss 0.1881`: numbers to 4 significant digits, counts whole."""
+    return " | ".join(
+        f"{k} {v:.4g}" if isinstance(v, (float, np.floating)) else f"{k} {v}"
+        for k, v in row.items()
+    )
 
 
 class Monitor:

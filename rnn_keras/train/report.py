@@ -5,6 +5,8 @@ import pathlib
 
 import numpy as np
 
+from rnn_keras.train.monitor import fields
+
 
 def weights_fingerprint(model):
     """A short hash of every weight: replicas and workers that agree print the same one."""
@@ -17,12 +19,7 @@ def weights_fingerprint(model):
 def finish(trainer, result, run_dir):
     run_dir = pathlib.Path(run_dir)
     print(f"Weights fingerprint: {weights_fingerprint(trainer.model)}")
-    print(
-        "\nFinal:",
-        " | ".join(
-            f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in result.items()
-        ),
-    )
+    print("\nFinal:", fields(result))
     print(
         f"Artefacts in {run_dir}/: config.json, vocab.json, best.keras, checkpoints/, "
         "metrics.csv, loss.png, tensorboard/"

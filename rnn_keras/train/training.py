@@ -22,7 +22,7 @@ import tensorflow as tf
 from rnn_keras.tasks import make_task
 from rnn_keras.tasks.generate import Generator
 from rnn_keras.train import checkpoint, distributed, resources, runs, schedule
-from rnn_keras.train.monitor import Monitor
+from rnn_keras.train.monitor import Monitor, fields
 from rnn_keras.train.schedule import learning_rate
 from rnn_keras.train.steps import StepFunctions, make_optimizer
 
@@ -178,7 +178,7 @@ class Trainer:
                 **self.evaluate(),
             }
             self.monitor.record(row)
-            self.monitor.message(" | ".join(f"{k} {v:.4g}" for k, v in row.items()))
+            self.monitor.message(fields(row))
             if row["val_loss"] < self.best:
                 self.best = row["val_loss"]
                 checkpoint.atomic_save_model(self.model, self.run_dir / "best.keras")
