@@ -260,6 +260,7 @@ def test_recurrent_gain_defaults_and_refusal(capsys):
 
 def test_embedding_default_and_refusal(capsys):
     assert TrainConfig(task="translate").resolved().embedding == 64
+    assert TrainConfig(task="lm").resolved().embedding == 64
     assert TrainConfig(task="translate", embedding=0).resolved().embedding == 0
     assert TrainConfig(task="lm", embedding=16).resolved().embedding == 16
     assert TrainConfig(task="classify").resolved().embedding is None
