@@ -111,3 +111,28 @@ def test_recurrent_gain_reaches_every_layer_of_the_lm():
     assert len(ws) == 3
     for w in ws:
         np.testing.assert_allclose(w.T @ w, 0.25 * np.eye(6), atol=1e-5)
+
+
+def test_adam_moves_an_embedding_as_dense_adam_does():
+    # Adam's first step moves every weight with a gradient by lr * g / (|g| + eps'), i.e.
+    # by lr: also the rows of E whose token came several times in the batch (Keras 3's Adam,
+    # given the IndexedSlices of the gather, squared each occurrence apart: up to sqrt(k) lr)
+    import tensorflow as tf
+
+    from rnn_keras.tasks.lm import char_lm
+    from rnn_keras.train.steps import StepFunctions, make_optimizer
+
+    cfg = TrainConfig(task="lm", units=4, layers=1, embedding=3, clip_norm=1e6, steps=1).resolved()
+    model = char_lm(6, 4, 1, embedding=3)
+    optimizer = make_optimizer(cfg)
+    optimizer.build(model.trainable_variables)
+    fns = StepFunctions(model, optimizer, cfg.clip_norm, jit_compile=False)
+    x = np.array([[1, 1, 1, 2, 1, 3]], np.int32)  # token 1 four times, 4 and 5 never
+    E = model.get_layer("embedding").embeddings
+    before = E.numpy()
+    _, grads, norm, _ = fns.gradients(x, x, np.ones(x.shape, np.float32), [np.zeros((1, 4), "f4")])
+    fns.apply(grads, norm, np.float32(0.01))
+    moved = np.abs(E.numpy() - before)
+    np.testing.assert_allclose(moved[1:4], 0.01, rtol=1e-3)
+    assert not moved[0].any() and not moved[4:].any()
+    assert all(isinstance(g, tf.Tensor) for g in grads)  # dense, none IndexedSlices

@@ -15,7 +15,12 @@ import sys
 
 import tensorflow as tf
 
-from rnn_keras.train.steps import StepFunctions, masked_cross_entropy, model_outputs
+from rnn_keras.train.steps import (
+    StepFunctions,
+    dense_gradients,
+    masked_cross_entropy,
+    model_outputs,
+)
 from rnn_keras_common.config import ConfigError
 
 STRATEGIES = ("default", "mirrored", "multi-worker")
@@ -168,7 +173,7 @@ class DistributedStepFunctions(StepFunctions):
             logits, new_states = model_outputs(self.model, tokens, states, True)
             total, count = masked_cross_entropy(logits, targets, weights)
             loss = total / tf.maximum(ctx.all_reduce(tf.distribute.ReduceOp.SUM, count), 1.0)
-        grads = tape.gradient(loss, self.model.trainable_variables)
+        grads = dense_gradients(tape, loss, self.model.trainable_variables)
         grads = ctx.all_reduce(tf.distribute.ReduceOp.SUM, grads)  # the global batch's gradient
         loss = ctx.all_reduce(tf.distribute.ReduceOp.SUM, loss)
         if new_states is not None:

@@ -25,6 +25,19 @@ def make_optimizer(cfg):
     return keras.optimizers.Adam(cfg.lr)
 
 
+def dense_gradients(tape, loss, variables):
+    """`tape.gradient`, with an embedding's IndexedSlices (a gather's gradient) made dense.
+
+    Keras 3's Adam squares IndexedSlices row by row: a token seen k times in a batch
+    adds the sum of its k squared slices to `v` instead of the square of their sum,
+    so its rows take larger steps than Adam's (measured: 0.42 against 0.30 after three
+    steps of two equal slices). Dense, every weight gets Adam's update, as PyTorch's
+    dense `nn.Embedding` gradient does; the tables are small (vocabulary x 64).
+    """
+    grads = tape.gradient(loss, variables)
+    return [g if g is None else tf.convert_to_tensor(g) for g in grads]
+
+
 def model_outputs(model, tokens, states, training):
     """Logits and new carried states (the LM) or logits alone (tag/classify)."""
     if states is None:
@@ -49,7 +62,7 @@ class StepFunctions:
             logits, new_states = model_outputs(self.model, tokens, states, True)
             total, count = masked_cross_entropy(logits, targets, weights)
             loss = total / tf.maximum(count, 1.0)  # mean over real tokens
-        grads = tape.gradient(loss, self.model.trainable_variables)
+        grads = dense_gradients(tape, loss, self.model.trainable_variables)
         norm = tf.linalg.global_norm(grads)
         return loss, grads, norm, new_states
 
