@@ -173,14 +173,15 @@ def step_model(model, metadata):
     g = native.Graph()
     rnns = [layer for layer in model.layers if isinstance(layer, RNN)]
     embedding = [layer for layer in model.layers if isinstance(layer, EMBEDDING)]
-    E = np.asarray(embedding[0].embeddings, np.float32) if embedding else None
     inputs = [native.int_input("tokens", "batch", 1)]
     outputs = []
     x = g.op("Squeeze", ["tokens", g.const(np.array([1]))])  # (batch,)
+    vocab = model.get_layer("head").units
+    tokens = native.OneHotInput(x, vocab, embedding[0].embeddings if embedding else None)
     for i, layer in enumerate(rnns):
         U, W = (np.asarray(v, np.float32) for v in (layer.cell.kernel, layer.cell.recurrent_kernel))
         if i == 0:  # row `token` of U (of E U when embedded) is `U x_t`
-            ux = g.op("Gather", [g.const(U if E is None else E @ U, "U"), x])
+            ux = g.op("Gather", [g.const(tokens.rows(U), "U"), x])
         else:
             ux = g.op("MatMul", [x, g.const(U, "U")])
         a = g.op("Add", [ux, g.op("MatMul", [f"state_{i}", g.const(W, "W")])])
