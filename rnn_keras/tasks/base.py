@@ -16,7 +16,15 @@ import keras
 import numpy as np
 
 from rnn_keras.data import DataError
-from rnn_keras.layers import RNN, Bidirectional, DeepBidirectional, Dropout, OneHot, SequencePool
+from rnn_keras.layers import (
+    RNN,
+    Bidirectional,
+    DeepBidirectional,
+    Dropout,
+    OneHot,
+    SequencePool,
+    embedding_initializer,
+)
 from rnn_keras_common.vocab import PAD, pad
 
 
@@ -137,7 +145,7 @@ def token_model(
     readout when not `per_step` (see `rnn_keras.layers.pool`).
     """
     tokens = keras.Input((None,), dtype="int32", name="tokens")
-    h = OneHot(vocab_size, mask_zero=True, name="one_hot")(tokens)
+    h = token_inputs(vocab_size, mask_zero=True)(tokens)
     sizes = units_list(units, num_layers)
     h = encoder(h, sizes, bidirectional, True, activation, dropout, recurrent_gain)
     if not per_step:
@@ -147,6 +155,19 @@ def token_model(
             h = Dropout(dropout, name="pool_dropout")(h)
     logits = keras.layers.Dense(outputs, name="head")(h)  # V s + c
     return keras.Model(tokens, logits, name=name)
+
+
+def token_inputs(vocab_size, embedding=0, mask_zero=False):
+    """The layer that makes `x_t` of token ids: one-hot, or (`embedding` D > 0) `E x_t`."""
+    if embedding:
+        return keras.layers.Embedding(
+            vocab_size,
+            embedding,
+            embeddings_initializer=embedding_initializer(),
+            mask_zero=mask_zero,
+            name="embedding",
+        )
+    return OneHot(vocab_size, mask_zero=mask_zero, name="one_hot")
 
 
 def orthogonal(gain):

@@ -6,8 +6,8 @@ import keras
 import numpy as np
 
 from rnn_keras import data
-from rnn_keras.layers import RNN, OneHot, embedding_initializer
-from rnn_keras.tasks.base import orthogonal, units_list
+from rnn_keras.layers import RNN
+from rnn_keras.tasks.base import orthogonal, token_inputs, units_list
 from rnn_keras_common.vocab import Vocab
 
 
@@ -65,12 +65,7 @@ def char_lm(vocab_size, units=512, num_layers=1, activation="tanh", recurrent_ga
     sizes = units_list(units, num_layers)
     tokens = keras.Input((None,), dtype="int32", name="tokens")
     states_in = [keras.Input((u,), name=f"state_{i}") for i, u in enumerate(sizes)]
-    if embedding:  # (batch, time, D): E x_t
-        h = keras.layers.Embedding(
-            vocab_size, embedding, embeddings_initializer=embedding_initializer(), name="embedding"
-        )(tokens)
-    else:
-        h = OneHot(vocab_size, name="one_hot")(tokens)  # (batch, time, vocab): x_t
+    h = token_inputs(vocab_size, embedding)(tokens)  # (batch, time, vocab or D): x_t
     states_out = []
     for i, (u, s0) in enumerate(zip(sizes, states_in)):
         h, s = RNN(

@@ -17,9 +17,15 @@ import keras
 import numpy as np
 
 from rnn_keras.data import DataError, hashed_split, pairs
-from rnn_keras.layers import OneHot, embedding_initializer
 from rnn_keras.tasks import seq2seq
-from rnn_keras.tasks.base import ShuffledBatches, encoder, encoder_args, in_batches, units_list
+from rnn_keras.tasks.base import (
+    ShuffledBatches,
+    encoder,
+    encoder_args,
+    in_batches,
+    token_inputs,
+    units_list,
+)
 from rnn_keras_common.vocab import UNKNOWN, TargetVocab, TokenVocab, Vocab, VocabularyError, pad
 
 # sources decoded at each periodic evaluation: WER to about +-1 point, a small share of a
@@ -40,16 +46,7 @@ def translator(source_vocab, target_vocab, units=256, num_layers=2, bidirectiona
     source = keras.Input((None,), dtype="int32", name="source")
     target_in = keras.Input((None,), dtype="int32", name="target_in")
     sizes = units_list(units, num_layers)
-    if embedding:
-        h = keras.layers.Embedding(
-            source_vocab,
-            embedding,
-            embeddings_initializer=embedding_initializer(),
-            mask_zero=True,
-            name="embedding",
-        )(source)
-    else:
-        h = OneHot(source_vocab, mask_zero=True, name="one_hot")(source)
+    h = token_inputs(source_vocab, embedding, mask_zero=True)(source)
     # (batch, S, 2u)
     memory = encoder(h, sizes, bidirectional, True, activation, dropout, recurrent_gain)
     backward = sizes[-1] if bidirectional else 0
