@@ -39,6 +39,7 @@ RANGES = dict(
     momentum=(0.0, 1.0, True, False),
     warmup_steps=(0, None, True, None),
     clip_norm=(0.0, None, False, None),
+    label_smoothing=(0.0, 1.0, True, False),
     batch_size=(1, 1 << 16, True, True),
     seq_len=(1, 1 << 16, True, True),
     steps=(1, None, True, None),
@@ -58,6 +59,9 @@ RANGES = dict(
     beam=(1, 256, True, True),
     max_output=(1, 1 << 12, True, True),
 )
+
+# Defaults of the fields left as None that a task's own defaults (below) may change.
+COMMON_DEFAULTS = dict(label_smoothing=0.0)
 
 # Per-task defaults for the fields left as None. The `lm` defaults reach the
 # README's quality target (validation loss <= 1.55 nats/char) in 5 minutes of
@@ -188,6 +192,7 @@ class TrainConfig:
     lr_decay: str = "cosine"  # cosine: decay to 2% of lr over the run; none: constant
     warmup_steps: int = 100  # raise the lr linearly from 0 over this many steps (0 = off)
     clip_norm: float = 1.0  # clip gradients to this global norm (mitigates exploding gradients)
+    label_smoothing: float | None = None  # training loss: this share of the target spread evenly
     batch_size: int | None = None  # lm: parallel streams; tag/classify: sequences per batch
     seq_len: int | None = None  # lm: TBPTT length; tag: max characters per line; classify: lines
     steps: int | None = None  # optimiser steps; None = as many as fit in `minutes`
@@ -213,7 +218,8 @@ class TrainConfig:
         """A copy with task defaults filled in, validated."""
         if self.task not in TASKS:
             raise ConfigError(f"Unknown task {self.task!r}; choose one of {', '.join(TASKS)}.")
-        filled = {k: v for k, v in TASK_DEFAULTS[self.task].items() if getattr(self, k) is None}
+        defaults = {**COMMON_DEFAULTS, **TASK_DEFAULTS[self.task]}
+        filled = {k: v for k, v in defaults.items() if getattr(self, k) is None}
         if self.steps is not None:
             filled.pop("minutes", None)
         cfg = dataclasses.replace(self, **filled)
@@ -366,7 +372,11 @@ def for_resume(saved, overrides, run_dir):
 
 def _written_before(cfg):
     """Fields a config saved before they existed leaves None: the values it trained with."""
-    before = {"embedding": 0, "recurrent_gain": None if cfg.task == "caption" else 1.0}
+    before = {
+        "embedding": 0,
+        "recurrent_gain": None if cfg.task == "caption" else 1.0,
+        "label_smoothing": 0.0,
+    }
     return {k: v for k, v in before.items() if getattr(cfg, k) is None}
 
 

@@ -49,10 +49,12 @@ def losses(run_dir):
     return json.loads((run_dir / "checkpoints" / pointer / "state.json").read_text())["losses"]
 
 
-def test_mirrored_equals_default_strategy_with_the_same_global_batch(tmp_path, text):
-    out = train(args(text, tmp_path / "mirrored", 8, "--strategy", "mirrored", "--replicas", "2"))
+@pytest.mark.parametrize("extra", [[], ["--label-smoothing", "0.2"]])
+def test_mirrored_equals_default_strategy_with_the_same_global_batch(tmp_path, text, extra):
+    mirrored = ["--strategy", "mirrored", "--replicas", "2", *extra]
+    out = train(args(text, tmp_path / "mirrored", 8, *mirrored))
     assert "replicas 2" in out
-    train(args(text, tmp_path / "default", 8))
+    train(args(text, tmp_path / "default", 8, *extra))
     np.testing.assert_allclose(
         losses(tmp_path / "mirrored"), losses(tmp_path / "default"), rtol=LOSS_RTOL
     )

@@ -210,10 +210,11 @@ def test_a_folder_made_read_only_mid_run_is_one_line(tmp_path, capsys, monkeypat
 @pytest.mark.parametrize("task,gain", [("translate", 1.0), ("lm", 1.0), ("caption", None)])
 def test_a_run_from_before_a_field_existed_reads_back_as_it_was_trained(tmp_path, task, gain):
     saved = json.loads(TrainConfig(task=task, steps=5).resolved().to_json())
-    del saved["embedding"], saved["recurrent_gain"]  # written before these flags existed
+    del saved["embedding"], saved["recurrent_gain"], saved["label_smoothing"]  # not yet flags
     (tmp_path / "config.json").write_text(json.dumps(saved))
     cfg = read_run_config(tmp_path)
     assert cfg.embedding == 0 and cfg.recurrent_gain == gain  # one-hot, W at Keras' gain 1
+    assert cfg.label_smoothing == 0.0  # trained on the plain cross-entropy
     saved["embedding"] = 64 if task == "translate" else 0  # a field the run wrote is kept
     (tmp_path / "config.json").write_text(json.dumps(saved))
     assert read_run_config(tmp_path).embedding == saved["embedding"]

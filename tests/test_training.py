@@ -136,3 +136,42 @@ def test_adam_moves_an_embedding_as_dense_adam_does():
     np.testing.assert_allclose(moved[1:4], 0.01, rtol=1e-3)
     assert not moved[0].any() and not moved[4:].any()
     assert all(isinstance(g, tf.Tensor) for g in grads)  # dense, none IndexedSlices
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.1, 0.3])
+def test_label_smoothing_is_keras_categorical_crossentropy_over_real_steps(smoothing):
+    import keras
+
+    from rnn_keras.train.steps import masked_cross_entropy
+
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(3, 5, 7)).astype(np.float32)  # (batch, time, classes)
+    targets = rng.integers(0, 7, (3, 5))
+    weights = (rng.random((3, 5)) > 0.3).astype(np.float32)  # 0 at padding
+    total, count = masked_cross_entropy(logits, targets, weights, smoothing)
+    reference = keras.losses.CategoricalCrossentropy(
+        from_logits=True, label_smoothing=smoothing, reduction=None
+    )(np.eye(7)[targets], logits)
+    np.testing.assert_allclose(float(total), float(np.sum(reference * weights)), rtol=1e-5)
+    assert float(count) == weights.sum()
+
+
+def test_label_smoothing_reaches_the_training_loss_only():
+    # the step's loss is the smoothed one; evaluation stays the plain cross-entropy, so
+    # validation losses compare across runs with and without smoothing
+    from rnn_keras.tasks.lm import char_lm
+    from rnn_keras.train.steps import StepFunctions, make_optimizer, masked_cross_entropy
+
+    cfg = TrainConfig(task="lm", units=4, layers=1, embedding=3, steps=1, label_smoothing=0.2)
+    cfg = cfg.resolved()
+    model = char_lm(6, 4, 1, embedding=3)
+    fns = StepFunctions(model, make_optimizer(cfg), 1.0, False, label_smoothing=cfg.label_smoothing)
+    x = np.array([[1, 2, 3, 4, 5, 1]], np.int32)
+    w, s0 = np.ones(x.shape, np.float32), [np.zeros((1, 4), "f4")]
+    logits = model([x, *s0])[0]
+    loss = fns.gradients(x, x, w, s0)[0]
+    counts = fns.evaluate(x, x, w, s0)[0]
+    smoothed, plain = (float(masked_cross_entropy(logits, x, w, e)[0]) / 6 for e in (0.2, 0.0))
+    np.testing.assert_allclose([float(loss), float(counts["loss"]) / 6], [smoothed, plain], 1e-5)
+    assert abs(smoothed - plain) > 1e-3  # the two losses are told apart
+    assert TrainConfig(task="lm", steps=1).resolved().label_smoothing == 0.0

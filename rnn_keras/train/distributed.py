@@ -135,8 +135,8 @@ class Watchdog:
 class DistributedStepFunctions(StepFunctions):
     """`gradients`/`apply` run per replica under `strategy`; `evaluate` as usual."""
 
-    def __init__(self, model, optimizer, clip_norm, strategy):
-        super().__init__(model, optimizer, clip_norm, jit_compile=False)
+    def __init__(self, model, optimizer, clip_norm, strategy, label_smoothing=0.0):
+        super().__init__(model, optimizer, clip_norm, False, label_smoothing=label_smoothing)
         self.strategy = strategy
         self._grad_fn = tf.function(self._distributed_gradients)
         self._apply_fn = tf.function(self._distributed_apply)
@@ -171,7 +171,7 @@ class DistributedStepFunctions(StepFunctions):
         ctx = tf.distribute.get_replica_context()
         with tf.GradientTape() as tape:
             logits, new_states = model_outputs(self.model, tokens, states, True)
-            total, count = masked_cross_entropy(logits, targets, weights)
+            total, count = masked_cross_entropy(logits, targets, weights, self.label_smoothing)
             loss = total / tf.maximum(ctx.all_reduce(tf.distribute.ReduceOp.SUM, count), 1.0)
         grads = dense_gradients(tape, loss, self.model.trainable_variables)
         grads = ctx.all_reduce(tf.distribute.ReduceOp.SUM, grads)  # the global batch's gradient

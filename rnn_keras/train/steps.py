@@ -10,12 +10,19 @@ import keras
 import tensorflow as tf
 
 
-def masked_cross_entropy(logits, targets, weights):
+def masked_cross_entropy(logits, targets, weights, label_smoothing=0.0):
     """Sum of `-log softmax(logits)[target]` over real steps, and their count.
 
     `targets` `(batch, time)` or `(batch,)`; `weights` the same shape, 0 at padding.
+    `label_smoothing` e (training only): the target distribution is `(1 - e)` on the
+    target plus `e / K` on each of the K classes (Szegedy et al. 2016), as Keras'
+    `CategoricalCrossentropy(label_smoothing=e)`; its uniform part
+    `-(1/K) sum_k log p_k = logsumexp(z) - mean(z)` needs no one-hot tensor.
     """
     ce = tf.nn.sparse_softmax_cross_entropy_with_logits(tf.cast(targets, tf.int32), logits)
+    if label_smoothing:
+        uniform = tf.reduce_logsumexp(logits, axis=-1) - tf.reduce_mean(logits, axis=-1)
+        ce = (1.0 - label_smoothing) * ce + label_smoothing * uniform
     return tf.reduce_sum(ce * weights), tf.reduce_sum(weights)
 
 
@@ -49,8 +56,10 @@ def model_outputs(model, tokens, states, training):
 class StepFunctions:
     """`gradients(...)`, `apply(...)` and `evaluate(...)`, compiled once per run."""
 
-    def __init__(self, model, optimizer, clip_norm, jit_compile, confusion=True):
+    def __init__(self, model, optimizer, clip_norm, jit_compile, confusion=True,
+                 label_smoothing=0.0):  # fmt: skip
         self.model, self.optimizer, self.clip_norm = model, optimizer, clip_norm
+        self.label_smoothing = label_smoothing  # the training loss's; evaluation's is plain
         self.confusion = confusion  # off where classes are many (a translation's targets)
         compile_ = dict(jit_compile=jit_compile, reduce_retracing=True)
         self.gradients = tf.function(self._gradients, **compile_)
@@ -60,7 +69,7 @@ class StepFunctions:
     def _gradients(self, tokens, targets, weights, states=None):
         with tf.GradientTape() as tape:
             logits, new_states = model_outputs(self.model, tokens, states, True)
-            total, count = masked_cross_entropy(logits, targets, weights)
+            total, count = masked_cross_entropy(logits, targets, weights, self.label_smoothing)
             loss = total / tf.maximum(count, 1.0)  # mean over real tokens
         grads = dense_gradients(tape, loss, self.model.trainable_variables)
         norm = tf.linalg.global_norm(grads)

@@ -43,12 +43,17 @@ class Trainer:
             self.optimizer.build(model.trainable_variables)
         if strategy.num_replicas_in_sync > 1 or cfg.strategy != "default":
             self.fns = distributed.DistributedStepFunctions(
-                model, self.optimizer, cfg.clip_norm, strategy
+                model, self.optimizer, cfg.clip_norm, strategy, cfg.label_smoothing
             )
         else:
             confusion = getattr(task, "confusion", True)
             self.fns = StepFunctions(
-                model, self.optimizer, cfg.clip_norm, cfg.jit_compile, confusion
+                model,
+                self.optimizer,
+                cfg.clip_norm,
+                cfg.jit_compile,
+                confusion,
+                cfg.label_smoothing,
             )
         self.step, self.best, self.carry, history = 0, math.inf, None, []
         self.segment_start = 0  # where the learning-rate schedule's cosine starts
