@@ -121,6 +121,9 @@ TASK_DEFAULTS = {
         # letters and phonemes embedded in 64 dims in front of U, as PyTorch's recipe does:
         # training loss 0.38 after 1,000 steps against 0.50 one-hot (README, "Translation")
         embedding=64,
+        # 16,000 steps, same seed: test beam WER / PER 29.3% / 6.86% against 30.6% / 7.28%
+        # without (0.2: 29.6% / 7.03%); the 15-minute model overfits (README, "Translation")
+        label_smoothing=0.1,
     ),
     # a 3-layer CNN (16/32/64 filters) into a 256-unit tanh decoder attending to its 8x8 grid
     "caption": dict(
