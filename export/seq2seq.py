@@ -21,7 +21,7 @@ from rnn_keras.tasks.seq2seq import KerasDecoding
 from rnn_keras_common.vocab import pad
 
 from . import loop, metadata
-from .parity import ParityError
+from .parity import ParityError, difference
 from .session import make_session
 
 ENCODER_FILES = {"translate": "encoder.onnx", "caption": "image_encoder.onnx"}
@@ -121,7 +121,7 @@ def check(model, paths, sample, vocab, device="cpu"):
     enc = make_session(paths["encoder"], device)
     got = enc.run(OUTPUTS["encoder"], {name: source})
     want = [t.numpy() for t in fns["encoder"](tf.constant(source))]
-    diffs = [float(np.max(np.abs(g - w))) for g, w in zip(got, want)]
+    diffs = [difference(w, g) for g, w in zip(got, want)]
     memory, keys, mask, state = want
     rng = np.random.default_rng(0)
     tokens = rng.integers(1, model.outputs[0].shape[-1], len(source)).astype(np.int32)
@@ -129,7 +129,7 @@ def check(model, paths, sample, vocab, device="cpu"):
     step = make_session(paths["decoder_step"], device)
     got = step.run(OUTPUTS["decoder_step"], feeds)
     want = [t.numpy() for t in fns["decoder_step"](*(tf.constant(v) for v in feeds.values()))]
-    diffs += [float(np.max(np.abs(g - w))) for g, w in zip(got, want)]
+    diffs += [difference(w, g) for g, w in zip(got, want)]
     if max(diffs) > TOLERANCE:
         raise ParityError(
             f"onnxruntime and TensorFlow differ by {max(diffs):.3g} (> {TOLERANCE}) on the "

@@ -134,7 +134,15 @@ def test_a_tiny_run_learns_to_reverse_and_reports_the_test_split(reversal_run):
     assert model.translate(HELD_OUT, beam=3) == [" ".join(reversed(s)) for s in HELD_OUT]
 
 
-@pytest.mark.parametrize("run", ["reversal_run", "embedded_run"])
+@pytest.fixture(scope="module")
+def plain_run(tmp_path_factory):
+    """`--no-attention`: its `keys` are empty, `(batch, positions, 0)`; exported all the same."""
+    extra = ["--embedding", "8", "--max-output", "16", "--no-attention"]
+    return _reversal_run(tmp_path_factory, "embedded-plain", "30", extra, units=8, batch_size=16,
+                         warmup_steps=5)  # fmt: skip
+
+
+@pytest.mark.parametrize("run", ["reversal_run", "embedded_run", "plain_run"])
 def test_onnxruntime_decodes_what_tensorflow_decodes(run, request):
     run = request.getfixturevalue(run)
     model, cfg, vocab, labels = api.load_run_model(run)
