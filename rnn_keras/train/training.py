@@ -43,18 +43,14 @@ class Trainer:
             self.optimizer.build(model.trainable_variables)
         if strategy.num_replicas_in_sync > 1 or cfg.strategy != "default":
             self.fns = distributed.DistributedStepFunctions(
-                model, self.optimizer, cfg.clip_norm, strategy, cfg.label_smoothing
+                model, self.optimizer, cfg.clip_norm, strategy, label_smoothing=cfg.label_smoothing
             )
         else:
             confusion = getattr(task, "confusion", True)
             self.fns = StepFunctions(
-                model,
-                self.optimizer,
-                cfg.clip_norm,
-                cfg.jit_compile,
-                confusion,
-                cfg.label_smoothing,
-            )
+                model, self.optimizer, cfg.clip_norm, cfg.jit_compile, confusion,
+                label_smoothing=cfg.label_smoothing,
+            )  # fmt: skip
         self.step, self.best, self.carry, history = 0, math.inf, None, []
         self.segment_start = 0  # where the learning-rate schedule's cosine starts
         self.losses = []  # every step's training loss, kept in checkpoints
