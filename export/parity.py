@@ -23,6 +23,11 @@ def difference(expected, got):
     return float(np.max(np.abs(expected - got), initial=0.0))
 
 
+def worst(diffs):
+    """The largest difference; NaN if any is (Python's `max` keeps or drops a NaN by order)."""
+    return float(np.max(diffs))
+
+
 def real_inputs(cfg, vocab, kind, batch=4, seed=0, text=None):
     """`tokens` from the run's own text: a right-padded batch of different lengths.
 
@@ -99,7 +104,7 @@ def max_difference(
             real = tokens != 0
             a, b = a[real], b[real]
         diffs.append(difference(a, b))
-    return max(diffs)
+    return worst(diffs)
 
 
 def check(model, onnx_path, cfg, vocab, kind, device="cpu", text=None):

@@ -1,5 +1,6 @@
 """ONNX export: TensorFlow vs onnxruntime on real, padded inputs, both lowering paths."""
 
+import math
 import subprocess
 import sys
 
@@ -136,6 +137,14 @@ def test_parity_check_fails_loudly(tmp_path, monkeypatch):
     with pytest.raises(parity.ParityError, match="0.5"):
         export(model, "tag", tmp_path, "native")
     assert not list(tmp_path.glob("*.onnx"))  # nothing half-checked under the final name
+
+
+def test_a_nan_or_a_shape_mismatch_anywhere_fails_the_parity_check():
+    # Python's max([1e-6, nan]) is 1e-6: a NaN output after the first would pass
+    assert math.isnan(parity.worst([1e-6, float("nan")]))
+    assert parity.difference(np.zeros((2, 3, 0)), np.zeros((2, 3, 0))) == 0.0  # empty keys
+    with pytest.raises(parity.ParityError, match="shape"):
+        parity.difference(np.zeros((2, 3)), np.zeros((2, 1)))
 
 
 def test_importing_the_inference_path_does_not_import_tensorflow():
