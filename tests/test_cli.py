@@ -42,6 +42,7 @@ def write_bytes(path, payload):
     "make_text, message",
     [
         (lambda d: d / "missing.txt", "no such file"),
+        (lambda d: d, "a folder, not a file"),
         (lambda d: write_bytes(d / "empty.txt", b"  \n"), "empty"),
         (lambda d: write_bytes(d / "latin1.txt", "café".encode("latin-1") * 50), "not UTF-8"),
         (lambda d: write_bytes(d / "short.txt", b"tiny text"), "too short"),

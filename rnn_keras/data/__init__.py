@@ -30,6 +30,8 @@ def read_text(path=None):
 def read_utf8(path, flag, what, encoding="utf-8-sig"):
     """The file at `path` decoded; `DataError` naming `flag`, and the line of a bad byte."""
     path = pathlib.Path(path)
+    if path.is_dir():
+        raise DataError(f"{flag} {path}: a folder, not a file. Pass the path of {what}.")
     if not path.is_file():
         raise DataError(f"{flag} {path}: no such file. Pass the path of {what}.")
     raw = path.read_bytes()
