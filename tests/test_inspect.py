@@ -53,6 +53,23 @@ def test_loss_gradient_decay_equals_the_explicit_bptt():
     np.testing.assert_allclose(got, np.stack(want, 1), rtol=1e-4)
 
 
+def test_recurrent_jacobian_norms_equal_autodiff_jacobians():
+    model = char_lm(7, 5, 2)
+    for layer in ("rnn_0", "rnn_1"):  # a W far from the identity, so the product's order counts
+        cell = model.get_layer(layer).cell
+        cell.recurrent_kernel.assign(np.random.default_rng(3).normal(0, 0.8, (5, 5)))
+    tokens = np.random.default_rng(4).integers(1, 7, (3, 8)).astype(np.int32)
+    with tf.GradientTape(persistent=True) as tape:
+        _, directions = unrolled.run(model, tf.constant(tokens))
+    for d in directions:
+        want = [
+            np.linalg.norm(tape.batch_jacobian(d.states[-1], s), axis=(1, 2))
+            for s in d.states[::-1]  # distance 0 (the identity) to T - 1
+        ]
+        np.testing.assert_allclose(unrolled.recurrent_jacobian_norms(d), np.stack(want, 1), 1e-4)
+    del tape
+
+
 def linear_rnn(scale, units=4):
     tokens = keras.Input((None,), dtype="int32")
     h = OneHot(5)(tokens)

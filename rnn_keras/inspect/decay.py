@@ -11,6 +11,7 @@ geometrically for a contracting tanh RNN.
 
 import numpy as np
 import tensorflow as tf
+from tqdm import tqdm
 
 from rnn_keras.inspect import unrolled
 
@@ -33,10 +34,12 @@ def loss_gradient_norms(model, tokens, targets):
     return out
 
 
-def jacobian_norms(model, tokens):
-    """`{direction: (batch, T)}` of `||ds_T/ds_t||_F` by distance."""
+def jacobian_norms(model, tokens, label=None):
+    """`{direction: (batch, T)}` of `||ds_T/ds_t||_F` by distance; a bar named `label` on a
+    terminal (a product of `units x units` matrices per window: tens of seconds)."""
     _, directions = unrolled.run(model, tf.constant(tokens))
-    return {d.name: unrolled.recurrent_jacobian_norms(d) for d in directions}
+    bar = tqdm(directions, desc=label, unit="recurrence", disable=None if label else True)
+    return {d.name: unrolled.recurrent_jacobian_norms(d) for d in bar}
 
 
 def fall_distance(curve, factor):
@@ -57,9 +60,10 @@ def summary(norms):
     }
 
 
-def measure(model, tokens, targets=None):
+def measure(model, tokens, targets=None, label=None):
     """`{"loss": {direction: summary}, "jacobian": {...}}` (no "loss" without targets)."""
-    result = {"jacobian": {k: summary(v) for k, v in jacobian_norms(model, tokens).items()}}
+    norms = jacobian_norms(model, tokens, label)
+    result = {"jacobian": {k: summary(v) for k, v in norms.items()}}
     if targets is not None:
         grads = loss_gradient_norms(model, tokens, targets)
         result["loss"] = {k: summary(v) for k, v in grads.items()}

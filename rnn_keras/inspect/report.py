@@ -73,8 +73,8 @@ def inspect(run_dir, cfg, out, args):
     out.mkdir(parents=True, exist_ok=True)
     result = {
         "decay": {
-            "trained": decay.measure(model, x, y),
-            "untrained": decay.measure(untrained, x, y),
+            "trained": decay.measure(model, x, y, "memory decay, trained"),
+            "untrained": decay.measure(untrained, x, y, "memory decay, untrained"),
         }
     }
     decay.plot(result["decay"]["trained"], result["decay"]["untrained"], out / "decay.png")
