@@ -125,7 +125,7 @@ def main(argv=None):
     if unknown:
         p.error(f"unknown rows/columns: {unknown}")
     repeats = 30 if args.full else 10
-    rounds = args.rounds or (3 if args.full else 1)
+    rounds = (3 if args.full else 1) if args.rounds is None else args.rounds
     if rounds < 1:
         p.error("--rounds must be at least 1")
     print(

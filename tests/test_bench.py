@@ -8,6 +8,7 @@ import importlib.util
 import numpy as np
 import pytest
 
+from bench import __main__ as bench_main
 from bench import frameworks as fw
 from bench import measure
 
@@ -81,3 +82,14 @@ def test_classification_baselines_score_the_held_out_passages():
     assert scores["majority"][0] == 0.5  # half the held-out passages hold "ox"
     assert scores["char 1-4-gram LR"][:2] == (1.0, 1.0)
     assert scores["word 1-2-gram LR"][:2] == (1.0, 1.0)
+
+
+@pytest.mark.parametrize("flags", [["--rounds", "0"], ["--rounds", "-1"], ["--rows", "nope"]])
+def test_bad_arguments_stop_before_any_measurement(flags, capsys, monkeypatch):
+    def measured(*args):
+        raise AssertionError("measured despite bad arguments")
+
+    monkeypatch.setattr(measure, "gemm_gflops", measured)
+    with pytest.raises(SystemExit) as stop:
+        bench_main.main(flags)
+    assert stop.value.code == 2 and "error:" in capsys.readouterr().err
