@@ -1,1 +1,19 @@
 """`python -m bench`: the same RNN timed in every framework (see README, Benchmarks)."""
+
+
+def user_errors():
+    """What the bench commands print as one `error:` line: the project's own input errors."""
+    from export.metadata import MetadataError
+    from rnn_keras.data import DataError
+    from rnn_keras.train.checkpoint import CheckpointError
+    from rnn_keras.train.saving import ModelFileError
+
+    return (DataError, CheckpointError, ModelFileError, MetadataError, FileNotFoundError)
+
+
+def cli(main, argv=None):
+    """Run a bench command's `main(argv)` as `train.py` runs: a user's mistake is one
+    `error:` line and exit 2, not a traceback."""
+    from rnn_keras_common.cli import run_cli
+
+    return run_cli(lambda: main(argv), user_errors, "no results were written")

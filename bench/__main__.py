@@ -22,7 +22,7 @@ import statistics
 import subprocess
 import sys
 
-from bench import isa, measure
+from bench import cli, isa, measure
 
 COLUMNS = {
     "ours_tape": "ours (tape)",
@@ -151,4 +151,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli(main))

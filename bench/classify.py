@@ -17,7 +17,7 @@ import json
 import pathlib
 import time
 
-from bench import isa
+from bench import cli, isa
 from rnn_keras_common.cli import parser as cli_parser
 
 RNNS = {  # name: TrainConfig fields on top of the classify defaults (the last: --only)
@@ -94,6 +94,8 @@ def main(argv=None):
     p.add_argument("--out", default="runs/classify-compare", help="folder for the RNN runs")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
+    if args.steps < 1:
+        p.error(f"--steps must be at least 1, got {args.steps}")
     from rnn_keras.tasks.classify import play_data
 
     train, val, labels = play_data()
@@ -119,4 +121,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(cli(main))

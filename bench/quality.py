@@ -18,7 +18,7 @@ import pathlib
 import numpy as np
 from scipy.special import log_softmax
 
-from bench import isa
+from bench import cli, isa
 from rnn_keras_common.cli import parser as cli_parser
 
 RECIPES = {"torch_1x512": (512, 1), "torch_2x256": (256, 2), "torch_3x256": (256, 3)}
@@ -151,4 +151,4 @@ def table(rows, task):
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(cli(main))

@@ -16,6 +16,8 @@ import time
 
 import numpy as np
 
+from bench import cli
+
 EMBEDDING, CLIP, BATCH, LR, END = 64, 1.0, 64, 2e-3, 1
 
 
@@ -130,6 +132,8 @@ def main(argv=None):
     p.add_argument("--minutes", type=float, default=12.0)
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
+    if not args.minutes > 0:
+        p.error(f"--minutes must be positive, got {args.minutes:g}")
     from rnn_keras.tasks import translate
     from rnn_keras_common.config import TrainConfig
 
@@ -148,4 +152,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(cli(main))

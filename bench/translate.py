@@ -13,6 +13,7 @@ at batch 256, greedy and with the beam; both must give the same pronunciations
 import pathlib
 import time
 
+from bench import cli
 from rnn_keras_common.cli import parser as cli_parser
 
 
@@ -31,6 +32,13 @@ def main(argv=None):
     p.add_argument("--words", type=int, default=256, help="test words decoded per row")
     p.add_argument("--beam", type=int, default=5)
     args = p.parse_args(argv)
+    for flag in ("words", "beam"):
+        if getattr(args, flag) < 1:
+            p.error(f"--{flag} must be at least 1, got {getattr(args, flag)}")
+    from rnn_keras_common.config import read_run_config
+
+    if (task := read_run_config(args.run_dir).task) != "translate":
+        p.error(f"{args.run_dir} was trained with --task {task}; pass a translate run")
     from bench import isa
     from rnn_keras_common._quiet import import_tensorflow
 
@@ -71,4 +79,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(cli(main))

@@ -3,11 +3,15 @@
 (Timings are never asserted; see `python -m bench`.)
 """
 
+import importlib
 import importlib.util
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
+import bench
 from bench import __main__ as bench_main
 from bench import frameworks as fw
 from bench import measure
@@ -93,3 +97,41 @@ def test_bad_arguments_stop_before_any_measurement(flags, capsys, monkeypatch):
     with pytest.raises(SystemExit) as stop:
         bench_main.main(flags)
     assert stop.value.code == 2 and "error:" in capsys.readouterr().err
+
+
+def lm_run(folder):
+    from rnn_keras_common.config import TrainConfig
+
+    (folder / "config.json").write_text(TrainConfig(task="lm", steps=5).resolved().to_json())
+    return str(folder)
+
+
+@pytest.mark.parametrize(
+    "module, flags, message",
+    [
+        ("quality", lambda d: ["--minutes", "0"], "--minutes must be a number"),
+        ("translate", lambda d: [str(d / "nowhere")], "not a run folder"),
+        ("translate", lambda d: [lm_run(d)], "was trained with --task lm"),
+        ("translate", lambda d: [lm_run(d), "--beam", "0"], "--beam must be at least 1"),
+        ("torch_g2p", lambda d: ["--minutes", "0"], "--minutes must be positive"),
+        ("classify", lambda d: ["--steps", "0"], "--steps must be at least 1"),
+    ],
+)
+def test_the_bench_commands_answer_bad_input_with_one_error_line(
+    module, flags, message, tmp_path, capsys
+):
+    main = importlib.import_module(f"bench.{module}").main
+    try:
+        code = bench.cli(main, flags(tmp_path))
+    except SystemExit as stop:  # argparse's own errors
+        code = stop.code
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and "Traceback" not in err
+    assert "error: " in err.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize("module", ["bench.quality", "bench.translate"])
+def test_python_dash_m_goes_through_the_error_handler(module, tmp_path):
+    flags = ["--minutes", "0"] if module == "bench.quality" else [str(tmp_path)]
+    done = subprocess.run([sys.executable, "-m", module, *flags], capture_output=True, text=True)
+    assert done.returncode == 2 and done.stderr.startswith("error: "), done.stderr
