@@ -83,11 +83,31 @@ def main(argv=None):
 
 
 def _translate(model, args):
-    if args.nbest == 1:
-        print(model.translate([args.text], beam=args.beam)[0])
-        return
-    for text, score in model.translate([args.text], beam=args.beam, nbest=args.nbest)[0]:
-        print(f"{score:8.4f}  {text}")
+    """One source: its translation (or n best). Several words: one line (or block) each."""
+    sources = translation_sources(model.vocab, args.text)
+    found = model.translate(sources, beam=args.beam, nbest=args.nbest)
+    for source, result in zip(sources, found):
+        label = f"{source}  " if len(sources) > 1 else ""
+        if args.nbest == 1:
+            print(f"{label}{result}")
+            continue
+        if label:
+            print(source)
+        for text, score in result:
+            print(f"{score:8.4f}  {text}")
+
+
+def translation_sources(vocab, text):
+    """`--text` as the model's sources. A character vocabulary without a space (CMUdict's
+    words) takes each word on its own, and one without capitals reads the text lowercased,
+    so "Hello World" asks for two pronunciations instead of failing on 'H' and ' '."""
+    if vocab.unit != "char":
+        return [text]
+    if not any(c.isupper() for c in vocab.chars):
+        text = text.lower()
+    if " " in vocab.chars:
+        return [text]
+    return text.split() or [""]  # nothing but spaces: refused as an empty text
 
 
 def form_note(model):

@@ -15,7 +15,7 @@ from rnn_keras.data import pairs
 from rnn_keras.tasks import seq2seq, translate
 from rnn_keras_common import decoding
 from rnn_keras_common import train_cli as train
-from rnn_keras_common.vocab import pad
+from rnn_keras_common.vocab import UNKNOWN, TokenVocab, Vocab, pad
 from tests.helpers import tiny_flags
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -174,6 +174,38 @@ def test_infer_prints_the_translation_and_refuses_unknown_characters(reversal_ru
     assert infer.cli([str(reversal_run / "encoder.onnx"), "--text", "abz"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "'z'" in err[0]
+
+
+def test_infer_translates_each_word_of_a_text_lowercased(reversal_run, capsys):
+    # the vocabulary is a-d: no space and no capitals, like CMUdict's words
+    encoder = str(reversal_run / "encoder.onnx")
+    assert infer.main([encoder, "--text", " ABC  dcb "]) == 0
+    assert capsys.readouterr().out.splitlines() == ["abc  c b a", "dcb  b c d"]
+    assert infer.main([encoder, "--text", "Abc", "--nbest", "2", "--beam", "2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and lines[0].endswith("  c b a")  # one word: no header
+    assert infer.main([encoder, "--text", "abc Bd", "--nbest", "2", "--beam", "2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [lines[0], lines[3]] == ["abc", "bd"] and lines[1].endswith("  c b a")
+    assert infer.cli([encoder, "--text", "   "]) == 2
+    assert "at least one character" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "chars, text, sources",
+    [
+        ("abc", "Ab  cA", ["ab", "ca"]),
+        ("aAbc", "Ab  cA", ["Ab", "cA"]),  # capitals in the vocabulary: kept
+        ("abc ", "Ab  cA", ["ab  ca"]),  # a space in the vocabulary: one source, as typed
+    ],
+)
+def test_the_text_is_split_and_lowercased_only_where_the_vocabulary_says(chars, text, sources):
+    assert infer.translation_sources(Vocab(chars), text) == sources
+
+
+def test_token_vocabularies_take_the_text_as_it_is():
+    vocab = TokenVocab([UNKNOWN, "The", "cat"])  # their own split happens when encoding
+    assert infer.translation_sources(vocab, "The  cat") == ["The  cat"]
 
 
 def test_translating_in_onnxruntime_imports_no_tensorflow(reversal_run):
