@@ -89,6 +89,13 @@ def test_identity_keeps_and_contraction_decays_geometrically(scale):
     np.testing.assert_allclose(norms[:, 0], 2.0)  # ||I||_F of 4 units
 
 
+def test_fall_distances_read_as_words_also_when_the_curve_never_falls():
+    halving = decay.summary(np.tile(0.5 ** np.arange(20.0), (3, 1)))
+    assert decay.fall_text(halving, "fall_10x") == "within 4 steps"  # 0.5^4 <= 0.1 < 0.5^3
+    flat = decay.summary(np.ones((3, 20)))
+    assert flat["fall_10x"] is None and decay.fall_text(flat, "fall_10x") == "not within 19 steps"
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     folder = tmp_path_factory.mktemp("inspect")
@@ -107,7 +114,7 @@ def test_the_cli_writes_every_figure_and_a_self_contained_page(runs, capsys):
     for name in ("decay.png", "units.png", "directions.png", "report.json", "index.html"):
         assert (out / name).is_file(), name
     printed = capsys.readouterr().out
-    assert "bidirectional_1 backward" in printed and "falls 10x by" in printed
+    assert "bidirectional_1 backward" in printed and "falls 10x within" in printed
     page = (out / "index.html").read_text()
     own = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", page)
     assert "data:image/png;base64," in page  # the figures are inside the page

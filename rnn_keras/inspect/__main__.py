@@ -51,12 +51,14 @@ def main(argv=None):
     written = report.inspect(args.run_dir, cfg, out, args)
     for path in written:
         print(path)
+    from rnn_keras.inspect.decay import fall_text
+
     summary = json.loads((out / "report.json").read_text())
     for kind, directions in summary["decay"]["trained"].items():
         for name, s in directions.items():
             print(
-                f"{kind:8s} {name}: falls 10x by {s['fall_10x']} steps, "
-                f"1000x by {s['fall_1000x']} steps"
+                f"{kind:8s} {name}: falls 10x {fall_text(s, 'fall_10x')}, "
+                f"1000x {fall_text(s, 'fall_1000x')}"
             )
     return 0
 

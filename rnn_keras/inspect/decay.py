@@ -48,6 +48,14 @@ def fall_distance(curve, factor):
     return int(below[0]) if below.size else None
 
 
+def fall_text(summary_, key):
+    """`"within 12 steps"`, or where the curve never fell that far `"not within 99 steps"`."""
+    distance = summary_[key]
+    if distance is None:
+        return f"not within {len(summary_['median']) - 1} steps"
+    return f"within {distance} steps"
+
+
 def summary(norms):
     """Median and quartiles over the windows, and the 10x / 1000x fall distances."""
     median = np.median(norms, axis=0)

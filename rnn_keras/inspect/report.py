@@ -103,16 +103,16 @@ def _fall_table(result):
         (
             kind,
             name,
-            s["fall_10x"],
-            s["fall_1000x"],
-            result["decay"]["untrained"][kind][name]["fall_10x"],
+            decay.fall_text(s, "fall_10x"),
+            decay.fall_text(s, "fall_1000x"),
+            decay.fall_text(result["decay"]["untrained"][kind][name], "fall_10x"),
         )
         for kind, directions in result["decay"]["trained"].items()
         for name, s in directions.items()
     ]
     return page.table(
         rows,
-        ["curve", "recurrence", "10x fall (steps)", "1000x fall (steps)", "untrained 10x fall"],
+        ["curve", "recurrence", "10x fall", "1000x fall", "untrained 10x fall"],
     )
 
 
