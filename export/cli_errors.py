@@ -3,20 +3,14 @@
 from rnn_keras_common.cli import run_cli as _run_cli
 
 from .metadata import MetadataError
+from .tolerance import ParityError
 
 
 def user_errors():
     from .session import DeviceError
     from .web import WebError
 
-    kinds = [MetadataError, DeviceError, WebError, FileNotFoundError, ValueError]
-    try:
-        from .parity import ParityError
-
-        kinds.append(ParityError)
-    except ImportError:  # inference-only install: no TensorFlow
-        pass
-    return tuple(kinds)
+    return (MetadataError, DeviceError, WebError, FileNotFoundError, ValueError, ParityError)
 
 
 def run_cli(main):

@@ -48,6 +48,8 @@ def make_session(path, device="cpu", cuda_options=None, threads=0, runtime="onnx
     try:
         session = ort.InferenceSession(str(path), options, providers=providers)
     except Exception as err:
+        if device == "cuda" and "cuda" in str(err).lower():  # e.g. no visible GPU
+            raise DeviceError(f"device='cuda' but CUDA cannot be used here ({err}).") from err
         raise MetadataError(f"{path}: onnxruntime cannot load it ({err}).") from err
     if device == "cuda" and "CUDAExecutionProvider" not in session.get_providers():
         raise DeviceError(

@@ -5,15 +5,19 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from rnn_keras_common._quiet import import_tensorflow  # noqa: E402
+try:  # the GPU machine runs tests/test_gpu.py with onnxruntime alone, no TensorFlow
+    from rnn_keras_common._quiet import import_tensorflow
 
-import_tensorflow()  # quietly, before keras imports it
-import keras  # noqa: E402
+    import_tensorflow()  # quietly, before keras imports it
+    import keras
+except ImportError:
+    keras = None
 
 
 @pytest.fixture(autouse=True)
 def _seed():
-    keras.utils.set_random_seed(1234)
+    if keras is not None:
+        keras.utils.set_random_seed(1234)
     yield
 
 

@@ -183,6 +183,17 @@ def test_cuda_requested_without_cuda_is_a_clear_error(lm_files):
         runtime.load(lm_files["native"][1][1][0], device="cuda")
 
 
+def test_a_cuda_session_that_cannot_start_is_a_device_error(lm_files, monkeypatch):
+    # onnxruntime-gpu with no usable GPU (CUDA_VISIBLE_DEVICES="") raises from the session
+    def no_gpu(*args, **kwargs):
+        raise RuntimeError("CUDA failure 100: no CUDA-capable device is detected")
+
+    monkeypatch.setattr(ort, "get_available_providers", lambda: ["CUDAExecutionProvider"])
+    monkeypatch.setattr(ort, "InferenceSession", no_gpu)
+    with pytest.raises(runtime.DeviceError, match="no CUDA-capable device"):
+        runtime.load(lm_files["native"][1][1][0], device="cuda")
+
+
 @pytest.mark.gpu
 @pytest.mark.skipif(
     "CUDAExecutionProvider" not in ort.get_available_providers(),
