@@ -78,7 +78,8 @@ def tensorflow_fns(model, jit_compile=False, fused=True):
     return (lambda x: forward(x).numpy()), (lambda x, y: float(train_step(x, y)))
 
 
-def torch_fns(weights):
+def torch_fns(weights, device="cpu"):
+    """PyTorch's `nn.RNN` (cuDNN on device 'cuda'); NumPy in and out, copies included."""
     import torch
 
     torch.set_num_threads(max(1, torch.get_num_threads()))
@@ -94,16 +95,18 @@ def torch_fns(weights):
             getattr(rnn, f"bias_hh_{suffix}").zero_()
         head.weight.copy_(torch.from_numpy(V.T.copy()))
         head.bias.copy_(torch.from_numpy(c))
+    rnn, head = rnn.to(device), head.to(device)
     params = list(rnn.parameters()) + list(head.parameters())
     optimizer = torch.optim.SGD(params, lr=1e-3)
 
     def forward(x):
         with torch.no_grad():
-            return head(rnn(torch.from_numpy(x))[0]).numpy()
+            return head(rnn(torch.from_numpy(x).to(device))[0]).cpu().numpy()
 
     def train_step(x, y):
         optimizer.zero_grad()
-        loss = torch.mean((head(rnn(torch.from_numpy(x))[0]) - torch.from_numpy(y)) ** 2)
+        x, y = torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
+        loss = torch.mean((head(rnn(x)[0]) - y) ** 2)
         loss.backward()
         optimizer.step()
         return float(loss)

@@ -1,0 +1,166 @@
+"""The GPU machine's kit, made here with TensorFlow: exported files, inputs and CPU answers.
+
+    python -m bench.gpu_kit KIT --lm RUN --tag RUN [--translate RUN] [--caption RUN]
+    python -m bench.gpu KIT --device cuda        # there: checks, then speed (no TensorFlow)
+
+The GPU machine has onnxruntime-gpu and PyTorch but no TensorFlow, so all that needs
+TensorFlow happens here. Each run is exported (lm and tag in the native form, CUDA's, and
+the Scan form; an encoder-decoder in its one form; each export checked against TensorFlow
+as `python -m export` checks it); every sequence file gets a right-padded batch of
+different lengths with onnxruntime-CPU's outputs for it; the LM a generated text, the
+translator its n best for some test words, the captioner its captions of generated scenes;
+and the benchmark's model (`bench.frameworks`: 2-layer bidirectional, input 64, hidden 256,
+Dense 64) its native and Scan files. `manifest.json` lists it all.
+"""
+
+import json
+import pathlib
+import shutil
+
+import numpy as np
+
+from bench import cli
+from rnn_keras_common.cli import parser as cli_parser
+
+PRIME, LENGTH, SEED = "ROMEO:", 200, 5
+BEAM = 5
+
+
+def _case(folder, file, model, cfg, vocab, kind, sample):
+    """`file`'s inputs (padded rows of different lengths) and onnxruntime-CPU's outputs."""
+    from export import parity, runtime
+
+    feeds = parity.feeds_for(model, parity.real_inputs(cfg, vocab, kind, batch=8, text=sample))
+    session = runtime.make_session(file, "cpu")
+    names = [o.name for o in session.get_outputs()]
+    outputs = dict(zip(names, session.run(names, feeds)))
+    npz = file.with_suffix(".npz")
+    np.savez(npz, **feeds, **{f"out:{k}": v for k, v in outputs.items()})
+    return {"file": str(file.relative_to(folder)), "arrays": str(npz.relative_to(folder))}
+
+
+def sequence_run(folder, name, run_dir, manifest):
+    """An lm / tag / classify run in the native and Scan forms, with cases (and the LM's text)."""
+    from export import api, runtime
+
+    model, cfg, vocab, labels = api.load_run_model(run_dir)
+    sample = api.run_sample(run_dir, cfg)
+    for path in ("native", "scan"):
+        out = folder / name / path
+        out.mkdir(parents=True)
+        files = api.export_model(model, cfg, vocab, labels, out, path, check=True, sample=sample)
+        for file, _ in files:
+            kind = "step" if file.name == "step.onnx" else "sequence"
+            manifest["cases"].append(_case(folder, file, model, cfg, vocab, kind, sample))
+        if cfg["task"] == "lm":
+            step = out / "step.onnx"
+            text = runtime.load(step).generate(PRIME, LENGTH, seed=SEED)
+            manifest["generate"].append(
+                {
+                    "file": str(step.relative_to(folder)),
+                    "prime": PRIME,
+                    "length": LENGTH,
+                    "seed": SEED,
+                    "text": text,
+                }  # fmt: skip
+            )
+
+
+def encoder_decoder_run(folder, name, run_dir, manifest, sources):
+    """A translate or caption run's files and onnxruntime-CPU's n best for `sources`."""
+    from export import api, runtime
+
+    out = folder / name
+    out.mkdir(parents=True)
+    model, cfg, vocab, labels = api.load_run_model(run_dir)
+    files = api.export_model(
+        model, cfg, vocab, labels, out, "scan", True, api.run_sample(run_dir, cfg)
+    )
+    encoder = next(f for f, _ in files if f.name.endswith("encoder.onnx"))
+    decoded = runtime.load(encoder)
+    inputs = [str(s.relative_to(folder)) if isinstance(s, pathlib.Path) else s for s in sources]
+    found = (decoded.translate if cfg["task"] == "translate" else decoded.caption)(
+        sources, beam=BEAM, nbest=BEAM
+    )
+    manifest["decode"].append(
+        {
+            "file": str(encoder.relative_to(folder)),
+            "task": cfg["task"],
+            "inputs": inputs,
+            "beam": BEAM,
+            "nbest": [[[t, float(s)] for t, s in h] for h in found],
+        }  # fmt: skip
+    )
+
+
+def speed_files(folder, manifest):
+    """The benchmark's model in the native and Scan forms (weights: `shared_weights()`)."""
+    from bench import frameworks as fw
+
+    (folder / "speed").mkdir()
+    model = fw.keras_model("ours", fw.shared_weights())
+    for path in ("native", "scan"):
+        fw.export_onnx(model, path, str(folder / "speed" / f"{path}.onnx"))
+        manifest["speed"][path] = f"speed/{path}.onnx"
+
+
+def scenes(folder, count=4):
+    """Test scenes of the captioning task as PNG files (Pillow), as a user would pass them."""
+    from PIL import Image
+
+    from rnn_keras.data import scenes as generator
+
+    images, _ = generator.scenes("test", count)
+    (folder / "scenes").mkdir()
+    paths = [folder / "scenes" / f"{i}.png" for i in range(count)]
+    for image, path in zip(images, paths):
+        Image.fromarray(image).save(path)
+    return paths
+
+
+def make(folder, runs):
+    """Write the kit for `runs` `{task: run_dir}` into a new `folder`; returns the manifest."""
+    folder = pathlib.Path(folder)
+    if folder.exists():
+        raise FileExistsError(f"{folder} exists; pass a new folder for the kit.")
+    folder.mkdir(parents=True)
+    manifest = {"cases": [], "generate": [], "decode": [], "speed": {}}
+    try:
+        for task in ("lm", "tag", "classify"):
+            if runs.get(task):
+                sequence_run(folder, task, runs[task], manifest)
+        if runs.get("translate"):
+            words = ["hello", "world", "anthropomorphic", "quizzically", "keras"]
+            encoder_decoder_run(folder, "translate", runs["translate"], manifest, words)
+        if runs.get("caption"):
+            encoder_decoder_run(folder, "caption", runs["caption"], manifest, scenes(folder))
+        speed_files(folder, manifest)
+    except BaseException:
+        shutil.rmtree(folder)  # never a half kit that looks whole
+        raise
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    return manifest
+
+
+def main(argv=None):
+    p = cli_parser("python -m bench.gpu_kit", __doc__)
+    p.add_argument("kit", help="a new folder for the kit")
+    for task in ("lm", "tag", "classify", "translate", "caption"):
+        p.add_argument(f"--{task}", help=f"a {task} run folder written by train.py")
+    args = p.parse_args(argv)
+    from rnn_keras_common._quiet import import_tensorflow
+
+    import_tensorflow()
+    runs = {t: getattr(args, t) for t in ("lm", "tag", "classify", "translate", "caption")}
+    manifest = make(args.kit, runs)
+    files = sorted(pathlib.Path(args.kit).rglob("*"))
+    size = sum(f.stat().st_size for f in files if f.is_file())
+    print(
+        f"{args.kit}: {len(manifest['cases'])} cases, {len(manifest['generate'])} texts, "
+        f"{len(manifest['decode'])} decoders, speed files; {size / 1e6:.1f} MB"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(cli(main))
