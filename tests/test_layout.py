@@ -132,7 +132,15 @@ def test_no_import_circles():
     assert not circles, circles[0]
 
 
-INFERENCE = ("export.runtime", "export.infer", "export.session", "export.bound", "export.metadata")
+INFERENCE = (
+    "export.runtime",
+    "export.infer",
+    "export.session",
+    "export.bound",
+    "export.metadata",
+    "export.tolerance",
+    "bench.gpu",  # the GPU machine has no TensorFlow
+)
 
 
 def test_the_inference_path_never_reaches_tensorflow():
