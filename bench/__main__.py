@@ -4,6 +4,7 @@
     python -m bench --full          # 30 repeats, 3 rounds
     python -m bench --rows fwd_b32,train_b32 --columns ours_fused,keras --rounds 5
     python -m bench --isa avx2      # AVX-512 machine, libraries capped at AVX2 (bench.isa)
+    python -m bench --device cuda --kit gpu_kit   # GPU rows: PyTorch cuDNN vs ORT CUDA (bench.gpu)
 
 Every column runs in its own process (so its peak RSS is its own) on the same
 weights; cells are median milliseconds and the ratio to PyTorch (or to Keras
@@ -116,7 +117,15 @@ def main(argv=None):
     p.add_argument("--rows", default=",".join(measure.ROWS), help=f"of {','.join(measure.ROWS)}")
     p.add_argument("--columns", default=",".join(COLUMNS), help=f"of {','.join(COLUMNS)}")
     p.add_argument("--isa", choices=["avx2"], help="cap the libraries' kernels (bench.isa)")
+    p.add_argument(
+        "--device", choices=["cpu", "cuda"], default="cpu", help="cuda: bench.gpu on --kit"
+    )
+    p.add_argument("--kit", default="gpu_kit", help="--device cuda: from python -m bench.gpu_kit")
     args = p.parse_args(argv)
+    if args.device == "cuda":  # the GPU machine has no TensorFlow: files exported beforehand
+        from bench import gpu
+
+        return gpu.main([args.kit, "--device", "cuda", "--repeats", str(30 if args.full else 10)])
     if args.isa:
         isa.restart_capped(args.isa, "bench", argv)  # the columns' processes inherit it
     rows = [r for r in args.rows.split(",") if r]

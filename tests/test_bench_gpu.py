@@ -12,6 +12,7 @@ import subprocess
 import sys
 
 import numpy as np
+import onnxruntime as ort
 import pytest
 
 from bench import gpu, gpu_kit
@@ -113,3 +114,13 @@ def test_the_gpu_side_runs_without_tensorflow(kit):
     root = pathlib.Path(__file__).resolve().parent.parent
     done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+@pytest.mark.skipif(
+    "CUDAExecutionProvider" in ort.get_available_providers(), reason="CUDA is available here"
+)
+def test_bench_device_cuda_without_a_gpu_says_so(kit, capsys):
+    from bench import __main__ as bench_main
+
+    assert bench_cli(bench_main.main, ["--device", "cuda", "--kit", str(kit)]) == 2
+    assert "no CUDAExecutionProvider" in capsys.readouterr().err
