@@ -2,11 +2,12 @@
 # Issue 20's device work, one script for every call to the GPU machine (README, "On a GPU").
 #
 # The onnxruntime-gpu wheel (256 MB) is more than one call may carry, so it travels in
-# parts, /wheels0/ .. /wheels4/ (git-ignored, split here), one folder per call, back to back
-# (the machine forgets /tmp when it goes cold), and the kit (python -m bench.gpu_kit
-# gpu_kit/) with the first. Each call keeps the parts it brought in /tmp; the call that
-# completes the wheel (its SHA-256 in wheels0/SHA256) installs it into /tmp/site and runs
-# the gpu tests, the CLI and the timings, writing what it found under $OUT.
+# parts, /wheels0/ .. /wheels5/ (git-ignored; `split -b 43000000` here), one folder per call,
+# back to back (the machine forgets /tmp when it goes cold), and the kit (python -m
+# bench.gpu_kit gpu_kit/, 21 MB) with the last, smallest part, under 64 MiB together. Each
+# call keeps the parts it brought in /tmp; the call that completes the wheel (its SHA-256 in
+# wheels0/SHA256) installs it into /tmp/site and runs the gpu tests, the CLI on both
+# devices, the hidden-GPU refusal and the timings, writing what it found under $OUT.
 set -u
 cd "$(dirname "$0")/.."
 OUT=${OUT:-/tmp/gpu-out}
