@@ -1,5 +1,7 @@
 """`python -m bench`: the same RNN timed in every framework (see README, Benchmarks)."""
 
+import sys
+
 
 def user_errors():
     """What the bench commands print as one `error:` line: the project's own input errors."""
@@ -7,14 +9,14 @@ def user_errors():
     from export.metadata import MetadataError
 
     kinds = [MetadataError, DeviceError, FileNotFoundError, FileExistsError]
-    try:
+    # rnn_keras's own errors can only have been raised once it was imported; looking them up
+    # otherwise would load TensorFlow (seconds) or fail where there is none (the GPU machine)
+    if "rnn_keras" in sys.modules:
         from rnn_keras.data import DataError
         from rnn_keras.train.checkpoint import CheckpointError
         from rnn_keras.train.saving import ModelFileError
 
         kinds += [DataError, CheckpointError, ModelFileError]
-    except ImportError:  # the GPU machine has no TensorFlow, so these cannot arise there
-        pass
     return tuple(kinds)
 
 

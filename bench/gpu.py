@@ -57,11 +57,15 @@ def generation_matches(kit, item, device):
 
     model = runtime.load(kit / item["file"], device)
     args = (item["prime"], item["length"])
-    forms = {"plain": {}, "fast": {"fast": True, "cuda_graph": device == "cuda"}}
     return {
         form: model.generate(*args, seed=item["seed"], **flags) == item["text"]
-        for form, flags in forms.items()
+        for form, flags in generation_forms(device).items()
     }
+
+
+def generation_forms(device):
+    """`generate`'s keyword arguments: plain calls, and fast ones (a CUDA graph on CUDA)."""
+    return {"plain": {}, "fast": {"fast": True, "cuda_graph": device == "cuda"}}
 
 
 def decoding_difference(kit, item, device):
@@ -173,10 +177,7 @@ def streaming(kit, manifest, device, length=2000):
     out = {}
     for item in manifest["generate"][:1]:
         model = runtime.load(kit / item["file"], device)
-        for form, flags in {
-            "plain": {},
-            "fast": {"fast": True, "cuda_graph": device == "cuda"},
-        }.items():
+        for form, flags in generation_forms(device).items():
             model.generate("\n", 20, **flags)  # warm-up (graph capture on CUDA)
             t0 = time.perf_counter()
             model.generate("\n", length, **flags)
@@ -210,6 +211,8 @@ def main(argv=None):
     rows = [r for r in args.rows.split(",") if r]
     if unknown := [r for r in rows if r not in ROWS]:
         p.error(f"unknown rows {unknown}; choose from {','.join(ROWS)}")
+    if args.repeats < 1:
+        p.error(f"--repeats must be at least 1, got {args.repeats}")
     kit = pathlib.Path(args.kit)
     if not (kit / "manifest.json").is_file():
         raise FileNotFoundError(

@@ -118,11 +118,17 @@ def scenes(folder, count=4):
     return paths
 
 
-def make(folder, runs):
-    """Write the kit for `runs` `{task: run_dir}` into a new `folder`; returns the manifest."""
+def new_folder(folder):
+    """`folder` as a Path; `FileExistsError` if it is there (a kit is never written over)."""
     folder = pathlib.Path(folder)
     if folder.exists():
         raise FileExistsError(f"{folder} exists; pass a new folder for the kit.")
+    return folder
+
+
+def make(folder, runs):
+    """Write the kit for `runs` `{task: run_dir}` into a new `folder`; returns the manifest."""
+    folder = new_folder(folder)
     folder.mkdir(parents=True)
     manifest = {"cases": [], "generate": [], "decode": [], "speed": {}}
     try:
@@ -148,6 +154,7 @@ def main(argv=None):
     for task in ("lm", "tag", "classify", "translate", "caption"):
         p.add_argument(f"--{task}", help=f"a {task} run folder written by train.py")
     args = p.parse_args(argv)
+    new_folder(args.kit)  # refused before TensorFlow loads
     from rnn_keras_common._quiet import import_tensorflow
 
     import_tensorflow()

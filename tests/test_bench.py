@@ -115,6 +115,9 @@ def lm_run(folder):
         ("translate", lambda d: [lm_run(d), "--beam", "0"], "--beam must be at least 1"),
         ("torch_g2p", lambda d: ["--minutes", "0"], "--minutes must be positive"),
         ("classify", lambda d: ["--steps", "0"], "--steps must be at least 1"),
+        ("gpu", lambda d: [str(d), "--repeats", "0"], "--repeats must be at least 1"),
+        ("gpu", lambda d: [str(d), "--device", "cpu"], "no manifest.json"),
+        ("gpu_kit", lambda d: [str(d)], "exists; pass a new folder"),
     ],
 )
 def test_the_bench_commands_answer_bad_input_with_one_error_line(
