@@ -91,19 +91,33 @@ class Tagger(Model):
         """0/1 per character of `text`; long text goes in fixed windows, so memory stays flat."""
         if not text:
             raise ValueError("`text` must hold at least one character.")
-        ids = self.vocab.encode(text)  # one error naming every unknown character
-        windows = [ids[i : i + self.WINDOW] for i in range(0, len(ids), self.WINDOW)]
-        ends = []
+        return self._ends([self.vocab.encode(text)])[0]  # one error naming every unknown
+
+    def _ends(self, rows):
+        """0/1 per id of each row of ids, each row cut into windows of `WINDOW` (as trained)."""
+        windows = [(r, ids[i : i + self.WINDOW]) for r, ids in enumerate(rows)
+                   for i in range(0, len(ids), self.WINDOW)]  # fmt: skip
+        ends = [[] for _ in rows]
         for i in range(0, len(windows), self.BATCH):
             chunk = windows[i : i + self.BATCH]
-            logits = self.run({"tokens": pad(chunk)})["logits"]
-            ends.extend(e for row, w in zip(logits.argmax(-1), chunk) for e in row[: len(w)])
-        return np.asarray(ends, np.int8)
+            logits = self.run({"tokens": pad([w for _, w in chunk])})["logits"]
+            for (r, w), row in zip(chunk, logits.argmax(-1)):
+                ends[r].extend(row[: len(w)])
+        return [np.asarray(e, np.int8) for e in ends]
 
     def tag(self, text):
-        """Insert a space wherever the model tags a word end: segmented text back."""
-        ends = self.word_ends(text)
-        return "".join(c + (" " if e == 1 else "") for c, e in zip(text, ends)).rstrip()
+        """Segmented text: a space after every character the model tags as a word end. Each
+        line's own whitespace is dropped first (placing spaces is the model's job, so "To be"
+        is segmented afresh, not refused for its ' '); line breaks stay."""
+        lines = ["".join(line.split()) for line in text.splitlines()]
+        if not any(lines):
+            raise ValueError("`text` must hold at least one character.")
+        self.vocab.encode("".join(lines))  # one error naming every unknown character
+        ends = self._ends([self.vocab.encode(line) for line in lines])
+        return "\n".join(
+            "".join(c + (" " if e == 1 else "") for c, e in zip(line, row)).rstrip()
+            for line, row in zip(lines, ends)
+        )
 
 
 class TokenTagger(Model):

@@ -92,20 +92,38 @@ async function runText() {
   fail(""); $("result").textContent = ""; $("bars").textContent = "";
   try {
     const text = $("text").value;
+    if (info.task === "tag" && info.unit === "char") {
+      $("result").textContent = await segment(text);
+      return;
+    }
     const { tokens, ids } = encode(text);
     if (!ids.length) throw new Error("The text must hold at least one character.");
     if (info.task === "classify") return showClasses(await logitsOf([ids]));
-    const windows = info.unit === "char" ? chunks(ids, 64) : [ids];
-    const logits = await logitsOf(windows), tags = [];
-    windows.forEach((w, b) => w.forEach((_, t) => tags.push(argmax(logits, b, t))));
-    $("result").textContent = info.unit === "char"
-      ? tokens.map((c, i) => c + (tags[i] === 1 ? " " : "")).join("").trimEnd()
-      : tokens.map((t, i) => `${t}/${info.labels[tags[i]]}`).join(" ");
+    const logits = await logitsOf([ids]);
+    $("result").textContent = tokens.map((t, i) => `${t}/${info.labels[argmax(logits, 0, i)]}`).join(" ");
   } catch (err) {
     fail(err.message);
   } finally {
     $("result").dataset.done = "1";
   }
+}
+
+async function segment(text) {
+  // as export/runtime.py's Tagger.tag: each line's whitespace dropped (placing spaces is the
+  // model's job), windows of 64 characters per line, line breaks kept
+  const lines = text.split(/\r\n|\r|\n/).map((line) => line.replace(/\s+/g, ""));
+  if (/[\r\n]$/.test(text)) lines.pop();  // a final line break ends the last line, as splitlines
+  if (!lines.some(Boolean)) throw new Error("The text must hold at least one character.");
+  encode(lines.join(""));  // one error naming every unknown character
+  const windows = [], owner = [];
+  lines.forEach((line, r) => chunks(encode(line).ids, 64).forEach((w) => {
+    windows.push(w);
+    owner.push(r);
+  }));
+  const logits = await logitsOf(windows), ends = lines.map(() => []);
+  windows.forEach((w, b) => w.forEach((_, t) => ends[owner[b]].push(argmax(logits, b, t))));
+  return lines.map((line, r) => [...line].map((c, i) => c + (ends[r][i] === 1 ? " " : ""))
+    .join("").trimEnd()).join("\n");
 }
 
 function chunks(ids, size) {
