@@ -157,6 +157,29 @@ def test_the_cli_writes_a_static_site_and_refuses_a_run_without_export(runs, tmp
     }
     assert web_cli.cli([str(tmp_path / "nowhere"), "--out", str(tmp_path / "x")]) == 2
     assert capsys.readouterr().err.startswith("error:")
+    assert web_cli.cli([str(runs["tag"]), "--out", str(tmp_path / "site")]) == 0  # updated
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda d: (d / "out").write_text("mine"), "is a file"),
+        (lambda d: (d / "out").mkdir() or (d / "out" / "index.html").write_text("mine"), "other"),
+    ],
+)
+def test_the_page_never_writes_over_a_users_files(runs, tmp_path, capsys, make, message):
+    make(tmp_path)
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    assert web_cli.cli([str(runs["tag"]), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
+
+
+def test_a_port_out_of_range_is_refused(runs, capsys):
+    with pytest.raises(SystemExit) as stop:
+        web_cli.main([str(runs["tag"]), "--port", "99999"])
+    assert stop.value.code == 2 and "--port must be in [0, 65535]" in capsys.readouterr().err
 
 
 def test_an_onnx_file_that_is_not_ours_is_one_line(runs, tmp_path, capsys):

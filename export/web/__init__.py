@@ -52,13 +52,27 @@ def model_file(run_dir):
     return None
 
 
+def writable_folder(out):
+    """`out` as a Path, if the page may be written there: new, empty, or an earlier page's
+    (a user's own index.html is never written over)."""
+    out = pathlib.Path(out)
+    if out.exists() and not out.is_dir():
+        raise WebError(f"--out {out} is a file; pass a folder for the page.")
+    if out.is_dir() and any(out.iterdir()) and not (out / "models.json").is_file():
+        raise WebError(
+            f"--out {out} holds other files; pass a new or empty folder (or one a page was "
+            "written to before, which is updated)."
+        )
+    return out
+
+
 def build(run_dir, out):
     """Write the static page for the run's exported model into `out`; returns `out`."""
     path = model_file(run_dir)
     if path is None:
         raise WebError(f"{run_dir} has no model.onnx yet; export it first (python -m export).")
     meta = runtime.read_metadata(path)
-    out = pathlib.Path(out)
+    out = writable_folder(out)
     out.mkdir(parents=True, exist_ok=True)
     for page_file in (HERE / "page").iterdir():
         shutil.copy(page_file, out / page_file.name)

@@ -36,9 +36,13 @@ def main(argv=None):
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--out", help="write the static page here instead of serving it")
     args = p.parse_args(argv)
-    from . import WebError, build, model_file, serve
+    if not 0 <= args.port <= 65535:
+        p.error(f"--port must be in [0, 65535] (0: any free port), got {args.port}")
+    from . import WebError, build, model_file, serve, writable_folder
 
     _check_task(args.run_dir, WebError)
+    if args.out:
+        writable_folder(args.out)  # refused before an export that takes TensorFlow
     if model_file(args.run_dir) is None:
         _export(args.run_dir)
     folder = build(args.run_dir, args.out or tempfile.mkdtemp(prefix="rnn-keras-web-"))
