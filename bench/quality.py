@@ -100,6 +100,8 @@ def main(argv=None):
         isa.restart_capped(args.isa, "bench.quality", argv)
     from rnn_keras_common.config import TrainConfig
 
+    if pathlib.Path(args.out).is_file():
+        p.error(f"--out {args.out} is a file; pass a folder for our run and results.json")
     chosen = args.only.split(",") if args.only else names
     if unknown := [n for n in chosen if n not in names]:
         p.error(f"--only: unknown models {unknown}; choose from {','.join(names)}")

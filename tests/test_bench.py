@@ -110,6 +110,7 @@ def lm_run(folder):
     "module, flags, message",
     [
         ("quality", lambda d: ["--minutes", "0"], "--minutes must be a number"),
+        ("quality", lambda d: ["--out", lm_run(d) + "/config.json"], "is a file"),
         ("translate", lambda d: [str(d / "nowhere")], "not a run folder"),
         ("translate", lambda d: [lm_run(d)], "was trained with --task lm"),
         ("translate", lambda d: [lm_run(d), "--beam", "0"], "--beam must be at least 1"),

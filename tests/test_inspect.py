@@ -168,3 +168,11 @@ def test_bad_run_folders_are_one_line(tmp_path, runs, capsys):
     assert inspect_cli.cli([str(broken)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error:") and err.count("\n") == 1
+
+
+def test_an_out_that_is_a_file_is_refused(tmp_path, runs, capsys):
+    (tmp_path / "figures").write_text("mine")
+    with pytest.raises(SystemExit) as stop:
+        inspect_cli.cli([str(runs["lm"]), "--out", str(tmp_path / "figures")])
+    assert stop.value.code == 2 and "is a file" in capsys.readouterr().err
+    assert (tmp_path / "figures").read_text() == "mine"

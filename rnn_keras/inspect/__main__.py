@@ -32,6 +32,8 @@ def parse_args(argv):
     for flag in ("windows", "length"):
         if not 1 <= getattr(args, flag) <= 10_000:
             p.error(f"--{flag} must be in [1, 10000]")
+    if args.out and pathlib.Path(args.out).is_file():
+        p.error(f"--out {args.out} is a file; pass a folder for the figures")
     return args
 
 
