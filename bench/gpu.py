@@ -95,8 +95,27 @@ def hidden_gpu_refused(kit, file):
     return subprocess.run([sys.executable, "-c", code], env=env, cwd=root).returncode == 0
 
 
+def load_cuda_libraries():
+    """Let onnxruntime-gpu find CUDA and cuDNN where pip put them (onnxruntime's documented
+    ways: PyTorch imported first, then `preload_dlls`); without them its CUDA provider would
+    not start, and `make_session` would refuse rather than run on the CPU."""
+    import onnxruntime as ort
+
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        pass
+    if hasattr(ort, "preload_dlls"):
+        try:
+            ort.preload_dlls()
+        except Exception as err:  # the provider's own error follows if it matters
+            print(f"note: onnxruntime.preload_dlls() failed ({err})", file=sys.stderr)
+
+
 def checks(kit, manifest, device):
     """Every check of the kit on `device`: `{name: (value, passed)}`."""
+    if device == "cuda":
+        load_cuda_libraries()
     out = {}
     for case in manifest["cases"]:
         diff = case_difference(kit, case, device)
