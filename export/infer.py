@@ -13,7 +13,7 @@ import sys
 from rnn_keras_common.cli import parser as cli_parser
 
 
-def main(argv=None):
+def parse_args(argv):
     p = cli_parser("python -m export.infer", __doc__)
     p.add_argument("model", help="an .onnx file written by `python -m export`")
     p.add_argument("--device", choices=["cpu", "cuda", "auto"], default="cpu")
@@ -43,8 +43,11 @@ def main(argv=None):
         metavar="RUN_DIR",
         help="also run the TensorFlow model of RUN_DIR and print the max difference",
     )
-    args = p.parse_args(argv)
+    return p.parse_args(argv)
 
+
+def main(argv=None):
+    args = parse_args(argv)
     from . import runtime
 
     model = runtime.load(args.model, device=args.device, runtime=args.runtime)
