@@ -12,6 +12,8 @@ import sys
 
 from rnn_keras_common.cli import parser as cli_parser
 
+from .encoder_decoder import translation_sources
+
 
 def parse_args(argv):
     p = cli_parser("python -m export.infer", __doc__)
@@ -98,19 +100,6 @@ def _translate(model, args):
             print(source)
         for text, score in result:
             print(f"{score:8.4f}  {text}")
-
-
-def translation_sources(vocab, text):
-    """`--text` as the model's sources. A character vocabulary without a space (CMUdict's
-    words) takes each word on its own, and one without capitals reads the text lowercased,
-    so "Hello World" asks for two pronunciations instead of failing on 'H' and ' '."""
-    if vocab.unit != "char":
-        return [text]
-    if not any(c.isupper() for c in vocab.chars):
-        text = text.lower()
-    if " " in vocab.chars:
-        return [text]
-    return text.split() or [""]  # nothing but spaces: refused as an empty text
 
 
 def form_note(model):
