@@ -6,12 +6,13 @@ import re
 import shutil
 import threading
 
+import numpy as np
 import pytest
 
 from export import runtime, web
 from export.web import __main__ as web_cli
 from rnn_keras_common import train_cli as train
-from tests.helpers import cli_flags, play_text
+from tests.helpers import cli_flags, play_text, tiny_flags
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(
@@ -32,6 +33,11 @@ def runs(tmp_path_factory):
             i = flags.index("--text")
             flags = flags[:i] + flags[i + 2 :] + ["--seq-len", "4", "--batch-size", "16"]
         assert train.cli([*flags, "--task", task, *extra]) == 0
+    for task, extra in (("translate", ["--embedding", "4"]), ("caption", [])):
+        made[task] = folder / task  # CMUdict and generated scenes, barely trained
+        flags = [f for f in tiny_flags(units=8, batch_size=8) if f != "--no-export"]
+        argv = ["--task", task, "--run-dir", str(made[task]), "--steps", "6", "--max-output", "8"]
+        assert train.cli([*argv, *flags, *extra]) == 0
     return made
 
 
@@ -196,14 +202,71 @@ def test_an_onnx_file_that_is_not_ours_is_one_line(runs, tmp_path, capsys):
     assert err.count("\n") == 1 and "no rnn-keras metadata" in err
 
 
-def test_the_page_refuses_an_encoder_decoder_run_before_exporting(tmp_path, capsys):
-    from export.web import __main__ as web_cli
-    from rnn_keras_common.config import TrainConfig
-
+def test_an_encoder_without_its_decoder_is_refused(runs, tmp_path, capsys):
     run = tmp_path / "run"
-    run.mkdir()
-    cfg = TrainConfig(task="translate", steps=1).resolved()
-    (run / "config.json").write_text(cfg.to_json())
+    shutil.copytree(runs["translate"], run)
+    (run / "decoder_step.onnx").unlink()
     assert web_cli.cli([str(run), "--out", str(tmp_path / "site")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "translate run" in err[0] and not (tmp_path / "site").exists()
+    assert len(err) == 1 and "no decoder_step.onnx" in err[0]
+
+
+def decode(tab, beam, nbest, source=None, image=None):
+    """The panel's n best `[[text, score]]` per input after one click of Decode."""
+    tab.evaluate("document.getElementById('decoded').removeAttribute('data-done')")
+    if source is not None:
+        tab.fill("#source", source)
+    if image is not None:
+        tab.set_input_files("#image", str(image))
+    tab.fill("#beam", str(beam))
+    tab.fill("#nbest", str(nbest))
+    tab.click("#decode")
+    tab.wait_for_selector("#decoded[data-done='1']", timeout=30000)
+    assert not tab.inner_text("#error"), tab.inner_text("#error")
+    return tab.evaluate("window.decoded")
+
+
+def same_n_best(got, want, nbest):
+    """Texts equal; beam scores to 1e-5 (onnxruntime-web's float32 kernels are not native's)."""
+    want = [[(w, None)] for w in want] if nbest == 1 else want
+    assert [[t for t, _ in h] for h in got] == [[t for t, _ in h] for h in want]
+    if nbest > 1:
+        np.testing.assert_allclose(
+            [s for h in got for _, s in h], [s for h in want for _, s in h], atol=1e-5
+        )
+
+
+@pytest.mark.parametrize("beam, nbest", [(1, 1), (3, 3), (5, 2)])
+def test_the_translator_panel_decodes_as_python(browser, pages, runs, beam, nbest):
+    tab, errors = open_page(browser, pages["translate"])
+    got = decode(tab, beam, nbest, source=" Hello  world\nQuizzically ")
+    model = runtime.load(runs["translate"] / "encoder.onnx")
+    same_n_best(got, model.translate(["hello", "world", "quizzically"], beam, nbest), nbest)
+    lines = tab.inner_text("#decoded").splitlines()
+    assert lines[0].startswith("hello") and not errors
+    assert "not trained on: \"ü\"" in decode_error(tab)  # lowercased first, as in Python
+
+
+def decode_error(tab):
+    tab.fill("#source", "Ünknown")
+    tab.click("#decode")
+    tab.wait_for_selector("#decoded[data-done='1']")
+    return tab.inner_text("#error")
+
+
+@pytest.mark.parametrize("beam, nbest", [(1, 1), (3, 2)])
+def test_the_captioner_panel_captions_as_python(browser, pages, runs, tmp_path, beam, nbest):
+    from PIL import Image
+
+    from rnn_keras.data import scenes
+
+    images, _ = scenes.scenes("test", 2)
+    paths = [tmp_path / f"{i}.png" for i in range(2)]
+    for image, path in zip(images, paths):
+        Image.fromarray(image).save(path)  # 64x64: no resizing on either side
+    tab, errors = open_page(browser, pages["caption"])
+    model = runtime.load(runs["caption"] / "image_encoder.onnx")
+    for path in paths:
+        got = decode(tab, beam, nbest, image=path)
+        same_n_best(got, model.caption(path, beam=beam, nbest=nbest), nbest)
+    assert not errors

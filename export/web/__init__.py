@@ -44,9 +44,10 @@ def ort_dist():
 
 
 def model_file(run_dir):
-    """The run's file the page runs: `step.onnx` for the LM, else `model.onnx`."""
+    """The run's file the page runs: `step.onnx` for the LM, an encoder-decoder's encoder
+    file (its `decoder_step.onnx` goes along), else `model.onnx`."""
     run_dir = pathlib.Path(run_dir)
-    for name in ("step.onnx", "model.onnx"):
+    for name in ("step.onnx", "encoder.onnx", "image_encoder.onnx", "model.onnx"):
         if (run_dir / name).is_file():
             return run_dir / name
     return None
@@ -89,7 +90,31 @@ def build(run_dir, out):
         "labels": meta["labels"],
         "state_sizes": meta["state_sizes"] if meta["kind"] == "step" else [],
     }
+    if meta["kind"] == "encoder":
+        models.update(_decoding(path, meta))
+        shutil.copy(path.with_name("decoder_step.onnx"), out / "decoder_step.onnx")
     (out / "models.json").write_text(json.dumps(models, ensure_ascii=False), encoding="utf-8")
+    return out
+
+
+def _decoding(path, meta):
+    """What the page's decoder needs beyond the vocabularies: the same rules as Python's."""
+    from rnn_keras_common.vocab import make_vocab
+
+    from ..encoder_decoder import source_rules
+
+    if not path.with_name("decoder_step.onnx").is_file():
+        raise WebError(f"{path} has no decoder_step.onnx beside it; export the run again.")
+    config = meta["config"] or {}
+    chars = config.get("target_units") == "chars" and config.get("data")
+    out = {
+        "decoder": "decoder_step.onnx",
+        "max_output": config.get("max_output", 64),
+        "join": "" if chars else " ",
+        "sources": source_rules(make_vocab(meta["vocab"], meta["unit"])),
+    }
+    if meta["task"] == "caption":  # (batch, height, width, 3)
+        out["image_size"] = runtime.load(path).inputs["image"][1:3]
     return out
 
 

@@ -7,26 +7,16 @@
 A language model gets a generation panel (prime, length, temperature, top-k,
 top-p, seed; the same seed gives the text `python -m export.infer` gives) and
 its memory, each character coloured by a chosen hidden unit; a tagger or a
-classifier gets a text box. A run not exported yet is exported first (that
-needs TensorFlow).
+classifier gets a text box; a translator a text box and a captioner an image
+picker, each with greedy or beam search (the n best and their scores, as
+`python -m export.infer` gives them). A run not exported yet is exported first
+(that needs TensorFlow).
 """
 
 import sys
 import tempfile
 
 from rnn_keras_common.cli import parser as cli_parser
-
-
-def _check_task(run_dir, error):
-    """The page runs lm, tag and classify models; say so before exporting anything."""
-    from rnn_keras_common.config import read_run_config
-
-    task = read_run_config(run_dir).task
-    if task in ("translate", "caption"):
-        raise error(
-            f"{run_dir} is a {task} run: the page runs lm, tag and classify models. Use "
-            "`python -m export.infer` on its encoder file (onnxruntime, no TensorFlow)."
-        )
 
 
 def main(argv=None):
@@ -38,9 +28,11 @@ def main(argv=None):
     args = p.parse_args(argv)
     if not 0 <= args.port <= 65535:
         p.error(f"--port must be in [0, 65535] (0: any free port), got {args.port}")
+    from rnn_keras_common.config import read_run_config
+
     from . import WebError, build, model_file, serve, writable_folder
 
-    _check_task(args.run_dir, WebError)
+    read_run_config(args.run_dir)  # a run folder, refused before anything is exported
     if args.out:
         writable_folder(args.out)  # refused before an export that takes TensorFlow
     if model_file(args.run_dir) is None:

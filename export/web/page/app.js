@@ -5,7 +5,7 @@
 
 const $ = (id) => document.getElementById(id);
 const WORD = /\p{Alphabetic}+(?:'\p{Alphabetic}+)*|\p{Nd}+|[^\p{Alphabetic}\p{Nd}_\s]/gu;
-let info = null, session = null, stopRequested = false, history = [];
+let info = null, session = null, decoder = null, stopRequested = false, history = [];
 
 function fail(message) { $("error").textContent = message; }
 
@@ -159,23 +159,92 @@ function showClasses(logits) {
   });
 }
 
+function sourceFeeds(text) {
+  // export/encoder_decoder.py's translation_sources, with the rules models.json carries
+  if (info.sources.lowercase) text = text.toLowerCase();
+  const sources = info.sources.words ? text.split(/\s+/).filter(Boolean) : [text];
+  if (!sources.length) sources.push("");
+  const rows = sources.map((s) => encode(s).ids);
+  if (rows.some((r) => !r.length)) throw new Error("Every text must hold at least one character.");
+  const width = Math.max(...rows.map((r) => r.length)), flat = new Int32Array(rows.length * width);
+  rows.forEach((r, i) => flat.set(r, i * width));
+  return [sources, { source: new ort.Tensor("int32", flat, [rows.length, width]) }];
+}
+
+async function drawPicture() {
+  // the picked image at the encoder's size, RGB 0..255 (Python resizes with Pillow's
+  // bilinear filter; an image of exactly that size reaches both unchanged)
+  const [height, width] = info.image_size, canvas = $("picture");
+  const bitmap = await createImageBitmap($("image").files[0], { colorSpaceConversion: "none", premultiplyAlpha: "none" });
+  canvas.width = width; canvas.height = height; canvas.hidden = false;
+  canvas.getContext("2d").drawImage(bitmap, 0, 0, width, height);
+}
+
+function imageFeeds() {
+  const [height, width] = info.image_size;
+  const rgba = $("picture").getContext("2d").getImageData(0, 0, width, height).data;
+  const rgb = new Float32Array(height * width * 3);
+  for (let p = 0; p < height * width; p++) for (let c = 0; c < 3; c++) rgb[p * 3 + c] = rgba[p * 4 + c];
+  return [["image"], { image: new ort.Tensor("float32", rgb, [1, height, width, 3]) }];
+}
+
+function shown(sources, found, nbest) {
+  // as python -m export.infer prints them
+  const lines = [];
+  sources.forEach((source, i) => {
+    const label = sources.length > 1 ? `${source}  ` : "";
+    if (nbest === 1) return lines.push(label + found[i][0][0]);
+    if (label) lines.push(source);
+    found[i].forEach(([text, score]) => lines.push(`${score.toFixed(4).padStart(8)}  ${text}`));
+  });
+  return lines.join("\n");
+}
+
+async function runDecoder() {
+  fail(""); const box = $("decoded"); box.textContent = ""; box.dataset.done = "0";
+  try {
+    const beam = numberOf("beam", true), nbest = numberOf("nbest", true);
+    if (beam < 1 || nbest < 1 || beam > 256 || nbest > 256) {
+      throw new Error(`beam and nbest must be integers in [1, 256], got ${beam}, ${nbest}.`);
+    }
+    if (info.task === "caption") {
+      if (!$("image").files.length) throw new Error("Pick a PNG or JPEG image first.");
+      await drawPicture();  // the file picked now, whatever a preview is still drawing
+    }
+    const [sources, feeds] = info.task === "translate" ? sourceFeeds($("source").value) : imageFeeds();
+    const found = await decodeAll(session, decoder, feeds, info.max_output, beam, nbest);
+    const targets = ["</s>", ...info.labels.filter((t) => t !== "</s>")];
+    const texts = found.map((hyps) => hyps.map(([tokens, score]) =>
+      [tokens.filter((i) => i > 1).map((i) => targets[i - 1]).join(info.join), score]));
+    window.decoded = texts;  // for scripts and tests: [[text, score] best first] per input
+    box.textContent = shown(sources, texts, nbest);
+  } catch (err) {
+    fail(err.message);
+  } finally {
+    box.dataset.done = "1";
+  }
+}
+
 async function start() {
   try {
     const response = await fetch("models.json");
     if (!response.ok) throw new Error("models.json is missing: serve the page with python -m export.web RUN_DIR.");
     info = await response.json();
-    if (!info || !["lm", "tag", "classify"].includes(info.task) || !Array.isArray(info.vocab)) {
+    const tasks = ["lm", "tag", "classify", "translate", "caption"];
+    if (!info || !tasks.includes(info.task) || !Array.isArray(info.vocab)) {
       throw new Error("models.json does not describe an rnn-keras export; re-run python -m export.web.");
     }
     info.ids = new Map(info.vocab.map((c, i) => [c, i + 1]));
     ort.env.wasm.wasmPaths = "./";
     ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
     session = await ort.InferenceSession.create(info.file);
+    if (info.decoder) decoder = await ort.InferenceSession.create(info.decoder);
     $("title").textContent = `${info.run} (${info.task})`;
     $("about").textContent = `${info.file} in onnxruntime-web ${ort.env.versions.web}, ` +
       `${ort.env.wasm.numThreads} thread(s), cross-origin isolated: ${self.crossOriginIsolated}`;
-    const lm = info.task === "lm";
-    $("lm-panel").hidden = !lm; $("text-panel").hidden = lm;
+    const lm = info.task === "lm", seq = Boolean(info.decoder);
+    $("lm-panel").hidden = !lm; $("text-panel").hidden = lm || seq; $("seq-panel").hidden = !seq;
+    $("source-box").hidden = info.task !== "translate"; $("image-box").hidden = info.task !== "caption";
     info.state_sizes.forEach((n, i) => {
       const o = document.createElement("option"); o.value = i; o.textContent = `rnn_${i} (${n} units)`; $("layer").appendChild(o);
     });
@@ -189,6 +258,8 @@ async function start() {
 $("generate").addEventListener("click", generate);
 $("stop").addEventListener("click", () => { stopRequested = true; });
 $("run").addEventListener("click", runText);
+$("decode").addEventListener("click", runDecoder);
+$("image").addEventListener("change", drawPicture);
 $("layer").addEventListener("change", drawMemory);
 $("unit").addEventListener("change", drawMemory);
 start();
