@@ -244,6 +244,7 @@ def test_the_translator_panel_decodes_as_python(browser, pages, runs, beam, nbes
     same_n_best(got, model.translate(["hello", "world", "quizzically"], beam, nbest), nbest)
     lines = tab.inner_text("#decoded").splitlines()
     assert lines[0].startswith("hello") and not errors
+    assert not tab.is_visible("#image") and tab.is_visible("#source")  # the translator's box only
     assert "not trained on: \"ü\"" in decode_error(tab)  # lowercased first, as in Python
 
 
@@ -269,4 +270,4 @@ def test_the_captioner_panel_captions_as_python(browser, pages, runs, tmp_path, 
     for path in paths:
         got = decode(tab, beam, nbest, image=path)
         same_n_best(got, model.caption(path, beam=beam, nbest=nbest), nbest)
-    assert not errors
+    assert not errors and tab.is_visible("#picture") and not tab.is_visible("#source")
