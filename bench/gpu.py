@@ -26,7 +26,7 @@ import time
 import numpy as np
 
 from bench import cli
-from export.tolerance import TOLERANCE
+from export.tolerance import TOLERANCE, difference, worst
 from rnn_keras_common.cli import parser as cli_parser
 
 ROWS = {"b32": (32, 100), "b1": (1, 100), "step_b1": (1, 1), "b1024": (1024, 100)}
@@ -35,7 +35,6 @@ ROWS = {"b32": (32, 100), "b1": (1, 100), "step_b1": (1, 1), "b1024": (1024, 100
 def case_difference(kit, case, device):
     """Max abs difference of a file's outputs on `device` to the CPU's (padding excluded)."""
     from export.session import make_session
-    from export.tolerance import difference, worst
 
     arrays = np.load(kit / case["arrays"])
     feeds = {k: arrays[k] for k in arrays.files if not k.startswith("out:")}

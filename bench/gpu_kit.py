@@ -62,7 +62,7 @@ def sequence_run(folder, name, run_dir, manifest):
                     "length": LENGTH,
                     "seed": SEED,
                     "text": text,
-                }  # fmt: skip
+                }
             )
 
 
@@ -73,9 +73,8 @@ def encoder_decoder_run(folder, name, run_dir, manifest, sources):
     out = folder / name
     out.mkdir(parents=True)
     model, cfg, vocab, labels = api.load_run_model(run_dir)
-    files = api.export_model(
-        model, cfg, vocab, labels, out, "scan", True, api.run_sample(run_dir, cfg)
-    )
+    sample = api.run_sample(run_dir, cfg)  # encoder-decoders have one form: no `path` choice
+    files = api.export_model(model, cfg, vocab, labels, out, check=True, sample=sample)
     encoder = next(f for f, _ in files if f.name.endswith("encoder.onnx"))
     decoded = runtime.load(encoder)
     inputs = [str(s.relative_to(folder)) if isinstance(s, pathlib.Path) else s for s in sources]
@@ -89,7 +88,7 @@ def encoder_decoder_run(folder, name, run_dir, manifest, sources):
             "inputs": inputs,
             "beam": BEAM,
             "nbest": [[[t, float(s)] for t, s in h] for h in found],
-        }  # fmt: skip
+        }
     )
 
 
