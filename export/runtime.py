@@ -112,8 +112,10 @@ class Tagger(Model):
         lines = ["".join(line.split()) for line in text.splitlines()]
         if not any(lines):
             raise ValueError("`text` must hold at least one character.")
-        self.vocab.encode("".join(lines))  # one error naming every unknown character
-        ends = self._ends([self.vocab.encode(line) for line in lines])
+        ids = self.vocab.encode("".join(lines))  # one error naming every unknown character
+        ends = self._ends(
+            np.split(np.asarray(ids, np.int32), np.cumsum([len(x) for x in lines])[:-1])
+        )
         return "\n".join(
             "".join(c + (" " if e == 1 else "") for c, e in zip(line, row)).rstrip()
             for line, row in zip(lines, ends)
