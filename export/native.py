@@ -19,7 +19,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-ONNX_ACTIVATIONS = {"tanh": "Tanh", "sigmoid": "Sigmoid", "relu": "Relu"}
+# f as an element-wise ONNX op (Scan bodies, step models); the RNN node names linear "Affine"
+ONNX_ACTIVATIONS = {"tanh": "Tanh", "sigmoid": "Sigmoid", "relu": "Relu", "linear": "Identity"}
 OPSET = 17
 
 
@@ -51,10 +52,11 @@ class Graph:
 
 
 def activation_of(rnn_layer):
+    """f of the layer as an element-wise ONNX op type."""
     name = rnn_layer.cell.activation_name
     if name not in ONNX_ACTIVATIONS:
         raise ValueError(
-            f"The native ONNX path supports tanh, sigmoid and relu, not {name!r}; "
+            f"The ONNX export supports {', '.join(ONNX_ACTIVATIONS)}, not {name!r}; "
             "export with --path loop."
         )
     return ONNX_ACTIVATIONS[name]
@@ -97,13 +99,17 @@ def rnn_node(g, x, layers, direction, seq_lens="", initial_h=""):
     r = np.stack([W.T for _, W, _ in weights])
     b = np.stack([np.concatenate([b, np.zeros_like(b)]) for _, _, b in weights])  # Wb, Rb = b, 0
     acts = [activation_of(layer) for layer in layers]
+    # linear: the RNN op's Affine(x) = alpha x + beta with 1 and 0 (onnxruntime runs it;
+    # OpenVINO 2026 does not know Affine, so a linear model's native form is onnxruntime's)
+    affine = dict(activation_alpha=[1.0] * len(acts), activation_beta=[0.0] * len(acts))
     y, y_h = g.op(
         "RNN",
         [x, g.const(w, "W"), g.const(r, "R"), g.const(b, "B"), seq_lens, initial_h],
         outputs=2,
         hidden_size=int(w.shape[1]),
         direction=direction,
-        activations=acts,
+        activations=["Affine" if a == "Identity" else a for a in acts],
+        **(affine if "Identity" in acts else {}),
     )
     return y, y_h  # (time, dirs, batch, units), (dirs, batch, units)
 

@@ -129,7 +129,7 @@ def main(argv=None):
     trainer, result, run_dir = _train(args, cfg)
     report.finish(trainer, result, run_dir)
     if args.export and distributed.is_chief():
-        export_run(run_dir, trainer)
+        return export_run(run_dir, trainer)
     return 0
 
 
@@ -168,8 +168,16 @@ def export_run(run_dir, trainer):
         api = importlib.import_module(export_package() + ".api")
     except ImportError as err:
         print(f"(ONNX export skipped: {err})")
-        return
-    results = api.export_run(run_dir)
+        return 0
+    try:
+        results = api.export_run(run_dir)
+    except (ValueError, RuntimeError) as err:  # e.g. a parity failure: the run itself is kept
+        print(
+            f"error: the run is trained and saved in {run_dir}, but its ONNX export failed: "
+            f"{err} Retry with `python -m export {run_dir}` (`--path loop`: tf2onnx's form).",
+            file=sys.stderr,
+        )
+        return 2
     form = "tf2onnx" if trainer.cfg.task in ("translate", "caption") else "Scan form"
     print(f"\nONNX ({form}; max abs difference to TensorFlow on real inputs):")
     for path, diff in results:
@@ -184,6 +192,7 @@ def export_run(run_dir, trainer):
             seed=trainer.cfg.seed,
         )
         print("\nSample (onnxruntime, same seed):\n" + text)
+    return 0
 
 
 def user_errors():

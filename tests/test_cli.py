@@ -119,3 +119,19 @@ def test_cli_prints_no_traceback(tmp_path):
     )
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: --text") and "Traceback" not in proc.stderr
+
+
+def test_a_failed_export_at_the_end_keeps_the_run_and_says_so(
+    tmp_path, text_file, capsys, monkeypatch
+):
+    from export import api, parity
+
+    def refuse(run_dir, *args, **kwargs):
+        raise parity.ParityError("onnxruntime differs from TensorFlow by 0.5 (tolerance 1e-4).")
+
+    monkeypatch.setattr(api, "export_run", refuse)
+    flags = [f for f in QUICK if f != "--no-export"]
+    code, err = cli(["--text", str(text_file), "--run-dir", str(tmp_path / "r"), *flags], capsys)
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and "trained and saved" in lines[0] and "0.5" in lines[0]
+    assert (tmp_path / "r" / "best.keras").is_file()

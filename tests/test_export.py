@@ -38,11 +38,22 @@ def export(model, task, tmp_path, path, labels=None):
 
 
 @pytest.mark.parametrize("path", ["scan", "native", "loop"])
-@pytest.mark.parametrize("activation", ["tanh", "sigmoid", "relu"])
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid", "relu", "linear"])
 def test_cell_activations(tmp_path, path, activation):
     model = tagger_with(rk.RNN(6, activation=activation, return_sequences=True))
     [(file, diff)] = export(model, "tag", tmp_path, path)
     assert file.name == "model.onnx" and diff < 1e-5
+
+
+@pytest.mark.parametrize("path", ["scan", "native"])
+def test_a_linear_language_model_exports_both_files(tmp_path, path):
+    # train.py accepts --activation linear; its export at the end of the run raised before
+    model = char_lm(len(VOCAB), units=6, num_layers=2, activation="linear")
+    files = export(model, "lm", tmp_path, path)
+    assert [f.name for f, _ in files] == ["model.onnx", "step.onnx"]
+    assert all(diff < 1e-5 for _, diff in files)
+    bi = tagger_with(rk.Bidirectional(rk.RNN(5, activation="linear", return_sequences=True)))
+    assert export(bi, "tag", tmp_path, path)[0][1] < 1e-5
 
 
 @pytest.mark.parametrize("path", ["scan", "native", "loop"])
