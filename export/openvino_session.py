@@ -50,19 +50,22 @@ class OpenVINOSession:
         except Exception as err:  # OpenVINO raises RuntimeError subclasses of its own
             raise MetadataError(f"{path}: OpenVINO cannot load it ({err}).") from err
         self.request = self.compiled.create_infer_request()
+        # the file's own output names: once compiled, an output an Identity fed (a linear
+        # model's state) also answers to that node's names, and any_name may be one of them
+        self.output_names = [p.get_any_name() for p in model.outputs]
 
     def get_inputs(self):
         return [Port(p.get_any_name(), _shape(p)) for p in self.compiled.inputs]
 
     def get_outputs(self):
-        return [Port(p.get_any_name(), _shape(p)) for p in self.compiled.outputs]
+        return [Port(n, _shape(p)) for n, p in zip(self.output_names, self.compiled.outputs)]
 
     def get_providers(self):
         return ["OpenVINO CPU"]
 
     def run(self, output_names, feeds):
         results = self.request.infer({k: np.asarray(v) for k, v in feeds.items()})
-        by_name = {port.get_any_name(): np.asarray(value) for port, value in results.items()}
+        by_name = {n: np.asarray(v) for port, v in results.items() for n in port.get_names()}
         names = output_names or [p.name for p in self.get_outputs()]
         return [by_name[n].copy() for n in names]  # the request reuses its buffers
 

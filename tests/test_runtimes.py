@@ -5,6 +5,7 @@ import onnx
 import pytest
 
 from export import api, parity, runtime
+from export.metadata import MetadataError
 from rnn_keras.tasks.classify import classifier
 from rnn_keras.tasks.lm import char_lm
 from rnn_keras.tasks.tag import tagger
@@ -15,6 +16,7 @@ VOCAB = Vocab.from_text(TEXT)
 FORMS = ("scan", "native", "loop")
 MODELS = {  # name: (task, builder, labels)
     "lm": ("lm", lambda: char_lm(len(VOCAB), 8, 2), None),
+    "lm_linear": ("lm", lambda: char_lm(len(VOCAB), 8, 2, activation="linear"), None),
     "tag_deep_bi": ("tag", lambda: tagger(len(VOCAB), 2, units=6, num_layers=2), ["i", "e"]),
     "tag_uni": ("tag", lambda: tagger(len(VOCAB), 2, units=6, bidirectional=False), ["i", "e"]),
     "classify_bi_last": (
@@ -74,6 +76,10 @@ def test_onnxruntime_and_openvino_agree_with_tensorflow(exports, name, form):
     for path, kind in files:
         tokens = inputs(task, kind)
         for name_ in ("onnxruntime", "openvino"):
+            if (name, form, kind, name_) == ("lm_linear", "native", "sequence", "openvino"):
+                with pytest.raises(MetadataError, match="Unknown activation function: affine"):
+                    runtime.load(path, runtime="openvino")  # a gap of OpenVINO's, said plainly
+                continue
             diff = parity.max_difference(model, path, tokens, runtime_name=name_)
             assert diff <= 1e-4, (path.name, name_, diff)
 
@@ -99,9 +105,10 @@ def test_the_runtime_api_and_cli_take_openvino(exports, capsys):
     ours = runtime.load(path, runtime="openvino")
     assert ours.tag("Tobeornot") == runtime.load(path).tag("Tobeornot")
     assert infer.cli([str(path), "--text", "Tobeornot", "--runtime", "openvino"]) == 0
-    lm_step = exports["lm", "scan"][1][1][0]
-    a = runtime.load(lm_step, runtime="openvino").generate("To", 20, seed=3)
-    assert a == runtime.load(lm_step).generate("To", 20, seed=3)
+    for name in ("lm", "lm_linear"):  # linear: compiled, a state output has several names
+        lm_step = exports[name, "scan"][1][1][0]
+        a = runtime.load(lm_step, runtime="openvino").generate("To", 20, seed=3)
+        assert a == runtime.load(lm_step).generate("To", 20, seed=3)
 
 
 def test_openvino_missing_is_one_clear_error(monkeypatch, exports, capsys):
