@@ -256,6 +256,22 @@ def test_the_translator_panel_decodes_as_python(browser, pages, runs, beam, nbes
     assert 'not trained on: "ü"' in decode_error(tab)  # lowercased first, as in Python
 
 
+def test_the_translator_panel_shows_the_attention_tensorflow_computes(browser, pages, runs):
+    from export import api
+    from rnn_keras.tasks.seq2seq import attention_maps
+
+    tab, errors = open_page(browser, pages["translate"])
+    decode(tab, 5, 1, source="Hello quizzically")  # a beam's best: forced, not re-decoded
+    model, cfg, vocab, _ = api.load_run_model(runs["translate"])
+    targets = runtime.load(runs["translate"] / "encoder.onnx").targets
+    best = [targets.encode(h[0][0].split()) for h in tab.evaluate("window.decoded")]
+    sources = [vocab.encode(w) for w in ("hello", "quizzically")]
+    want = attention_maps(model, sources, cfg["max_output"], outputs=best)
+    for alpha, (_, expected) in zip(tab.evaluate("window.attention"), want):
+        np.testing.assert_allclose(np.array(alpha), expected, atol=1e-5)
+    assert tab.locator("#attention table").count() == 2 and not errors
+
+
 def test_a_users_translator_keeps_its_text_as_typed(browser, pages, runs):
     # its vocabulary has spaces and capitals: one source, not lowercased; targets are characters
     tab, errors = open_page(browser, pages["pairs"])

@@ -111,6 +111,7 @@ def _decoding(path, meta):
         "decoder": "decoder_step.onnx",
         "max_output": config.get("max_output", 64),
         "join": "" if chars else " ",
+        "attention": config.get("attention", True) is not False,
         "sources": source_rules(make_vocab(meta["vocab"], meta["unit"])),
     }
     if meta["task"] == "caption":  # (batch, height, width, 3)

@@ -128,15 +128,17 @@ class KerasDecoding:
         )
 
 
-def attention_maps(model, sources, max_len):
-    """Per source: `(output ids, alpha (outputs + 1, memory positions))` of greedy decoding.
+def attention_maps(model, sources, max_len, outputs=None):
+    """Per source: `(output ids, alpha (outputs + 1, memory positions))` of greedy decoding,
+    or of the given `outputs` (id lists without the end, e.g. a beam's best).
 
     `sources`: token id lists (translation) or images (captioning).
     """
     tokens = not np.issubdtype(np.asarray(sources[0]).dtype, np.floating)
     source = pad(sources) if tokens else np.stack(sources)
     decoding = KerasDecoding(model)
-    outputs = [list(h[0][0]) for h in decoding.decode(source, max_len)]
+    if outputs is None:
+        outputs = [list(h[0][0]) for h in decoding.decode(source, max_len)]
     target_in = pad([[END, *o] for o in outputs])
     decoder = next(la for la in model.layers if isinstance(la, AttentionDecoder))
     memory, s0 = decoding.encoder(source)

@@ -202,6 +202,7 @@ function shown(sources, found, nbest) {
 
 async function runDecoder() {
   fail(""); const box = $("decoded"); box.textContent = ""; box.dataset.done = "0";
+  $("attention").textContent = ""; window.attention = null;
   try {
     const beam = numberOf("beam", true), nbest = numberOf("nbest", true);
     if (beam < 1 || nbest < 1 || beam > 256 || nbest > 256) {
@@ -212,17 +213,43 @@ async function runDecoder() {
       await drawPicture();  // the file picked now, whatever a preview is still drawing
     }
     const [sources, feeds] = info.task === "translate" ? sourceFeeds($("source").value) : imageFeeds();
-    const found = await decodeAll(session, decoder, feeds, info.max_output, beam, nbest);
+    const [found, encoded] = await decodeAll(session, decoder, feeds, info.max_output, beam, nbest);
     const targets = ["</s>", ...info.labels.filter((t) => t !== "</s>")];
-    const texts = found.map((hyps) => hyps.map(([tokens, score]) =>
-      [tokens.filter((i) => i > 1).map((i) => targets[i - 1]).join(info.join), score]));
+    const words = (tokens) => tokens.filter((i) => i > 1).map((i) => targets[i - 1]);
+    const texts = found.map((hyps) => hyps.map(([tokens, score]) => [words(tokens).join(info.join), score]));
     window.decoded = texts;  // for scripts and tests: [[text, score] best first] per input
     box.textContent = shown(sources, texts, nbest);
+    if (info.task === "translate" && info.attention) {
+      const best = found.map((hyps) => hyps[0][0]);
+      window.attention = await attentionMaps(decoder, encoded, best);
+      drawAttention(sources, best.map(words), window.attention);
+    }
   } catch (err) {
     fail(err.message);
   } finally {
     box.dataset.done = "1";
   }
+}
+
+function drawAttention(sources, outputs, maps) {
+  // one grid per word: its letters across, the output tokens (and the end) down, alpha as ink
+  const box = $("attention");
+  box.textContent = "";
+  sources.forEach((source, i) => {
+    const table = document.createElement("table"), head = table.insertRow();
+    head.insertCell();
+    [...source].forEach((c) => { head.insertCell().textContent = c; });
+    [...outputs[i], "</s>"].forEach((token, t) => {
+      const row = table.insertRow();
+      row.insertCell().textContent = token;
+      maps[i][t].forEach((a) => {
+        const cell = row.insertCell();
+        cell.style.background = `rgba(0,0,0,${a.toFixed(3)})`;
+        cell.title = a.toFixed(3);
+      });
+    });
+    box.appendChild(table);
+  });
 }
 
 async function start() {

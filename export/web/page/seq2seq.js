@@ -41,7 +41,7 @@ function decoderStepper(decoder, encoded) {
       tokens: new ort.Tensor("int32", Int32Array.from(tokens), [tokens.length]),
       state, memory, keys, mask,
     });
-    return [out.logits, out.state_out];
+    return [out.logits, out.state_out, out.attention];
   };
 }
 
@@ -125,9 +125,30 @@ async function beamSearch(step, state, n, maxLen, width, alpha, nbest) {
 }
 
 async function decodeAll(encoder, decoder, feeds, maxLen, beam, nbest, alpha = 1.0) {
-  // EncoderDecoder._decode: `[[(tokens, score)] per input]`, best first
+  // EncoderDecoder._decode: `[[(tokens, score)] per input]`, best first; and the encoding
   const encoded = await encoder.run(feeds), n = encoded.state.dims[0];
   const step = decoderStepper(decoder, encoded);
-  if (beam === 1 && nbest === 1) return greedySearch(step, encoded.state, n, maxLen);
-  return beamSearch(step, encoded.state, n, maxLen, Math.max(beam, nbest), alpha, nbest);
+  const found = beam === 1 && nbest === 1
+    ? await greedySearch(step, encoded.state, n, maxLen)
+    : await beamSearch(step, encoded.state, n, maxLen, Math.max(beam, nbest), alpha, nbest);
+  return [found, encoded];
+}
+
+async function attentionMaps(decoder, encoded, outputs) {
+  // seq2seq.attention_maps: the teacher-forced pass over each input's output, END first;
+  // per input alpha (outputs + 1) x its real source positions (the last row chose the end)
+  const rows = outputs.map((_, i) => i), step = decoderStepper(decoder, encoded);
+  const [, positions] = encoded.mask.dims, maps = outputs.map(() => []);
+  let state = encoded.state;
+  for (let t = 0; t <= Math.max(...outputs.map((o) => o.length)); t++) {
+    const tokens = outputs.map((o) => (t === 0 || t > o.length ? END_ID : o[t - 1]));
+    const [, next, attention] = await step(tokens, state, rows);
+    state = next;
+    outputs.forEach((o, i) => {
+      if (t <= o.length) maps[i].push(Array.from(attention.data.subarray(i * positions, (i + 1) * positions)));
+    });
+  }
+  const lengths = rows.map((i) => encoded.mask.data.subarray(i * positions, (i + 1) * positions)
+    .reduce((a, b) => a + b, 0));
+  return maps.map((m, i) => m.map((row) => row.slice(0, lengths[i])));
 }
