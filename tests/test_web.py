@@ -305,3 +305,13 @@ def test_the_captioner_panel_captions_as_python(browser, pages, runs, tmp_path, 
         got = decode(tab, beam, nbest, image=path)
         same_n_best(got, model.caption(path, beam=beam, nbest=nbest), nbest)
     assert not errors and tab.is_visible("#picture") and not tab.is_visible("#source")
+    # where the decoder looked, word by word: TensorFlow's maps of the same output
+    from export import api
+    from rnn_keras.tasks.seq2seq import attention_maps
+
+    keras_model, cfg, _, _ = api.load_run_model(runs["caption"])
+    best = model.targets.encode(got[0][0][0].split())
+    image = np.asarray(Image.open(paths[-1]).convert("RGB"), np.float32)
+    [(_, want)] = attention_maps(keras_model, [image], cfg["max_output"], outputs=[best])
+    np.testing.assert_allclose(np.array(tab.evaluate("window.attention[0]")), want, atol=1e-5)
+    assert tab.locator("#attention figure").count() == len(best) + 1

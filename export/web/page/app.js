@@ -219,10 +219,11 @@ async function runDecoder() {
     const texts = found.map((hyps) => hyps.map(([tokens, score]) => [words(tokens).join(info.join), score]));
     window.decoded = texts;  // for scripts and tests: [[text, score] best first] per input
     box.textContent = shown(sources, texts, nbest);
-    if (info.task === "translate" && info.attention) {
+    if (info.attention) {
       const best = found.map((hyps) => hyps[0][0]);
       window.attention = await attentionMaps(decoder, encoded, best);
-      drawAttention(sources, best.map(words), window.attention);
+      if (info.task === "translate") drawAttention(sources, best.map(words), window.attention);
+      else drawImageAttention(words(best[0]), window.attention[0]);
     }
   } catch (err) {
     fail(err.message);
@@ -249,6 +250,28 @@ function drawAttention(sources, outputs, maps) {
       });
     });
     box.appendChild(table);
+  });
+}
+
+function drawImageAttention(words, maps) {
+  // one picture per word: the feature grid's cells the decoder did not look at are darkened
+  // (as rnn_keras.inspect's attention grid, which colours the same alpha over the image)
+  const box = $("attention"), [height, width] = info.image_size;
+  const side = Math.round(Math.sqrt(maps[0].length)), cw = width / side, ch = height / side;
+  box.textContent = "";
+  [...words, "</s>"].forEach((word, t) => {
+    const figure = document.createElement("figure"), canvas = document.createElement("canvas");
+    canvas.width = width; canvas.height = height;
+    const ctx = canvas.getContext("2d"), top = Math.max(...maps[t]);
+    ctx.drawImage($("picture"), 0, 0);
+    maps[t].forEach((a, k) => {
+      ctx.fillStyle = `rgba(0,0,0,${(0.75 * (1 - a / top)).toFixed(3)})`;
+      ctx.fillRect((k % side) * cw, Math.floor(k / side) * ch, cw, ch);
+    });
+    const label = document.createElement("figcaption");
+    label.textContent = word;
+    figure.append(canvas, label);
+    box.appendChild(figure);
   });
 }
 
