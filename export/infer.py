@@ -4,6 +4,7 @@ python -m export.infer RUN/step.onnx --prime "ROMEO:" --length 400 --device cpu
 python -m export.infer RUN/model.onnx --text "Tobeornottobe"        # tag or classify
 python -m export.infer RUN/encoder.onnx --text "anthropomorphic" --beam 5 --nbest 3  # translate
 python -m export.infer RUN/image_encoder.onnx --image scene.png --beam 5  # caption
+python -m export.infer RUN/image_encoder.onnx --image photos/*.png        # a line per image
 python -m export.infer RUN/step.onnx --compare RUN                  # TensorFlow side by side
 python -m export.infer RUN/model.onnx --text "..." --runtime openvino  # the same file in OpenVINO
 """
@@ -37,9 +38,9 @@ def parse_args(argv):
         help="lm: bind inputs/outputs once (IOBinding); with --device cuda, CUDA graphs",
     )
     p.add_argument("--text", help="tag/classify/translate: the input text")
-    p.add_argument("--image", help="caption: a PNG/JPEG image")
+    p.add_argument("--image", nargs="+", help="caption: PNG/JPEG images (a line each)")
     p.add_argument("--beam", type=int, default=1, help="translate/caption: beam width (1 = greedy)")
-    p.add_argument("--nbest", type=int, default=1, help="translate: print the n best")
+    p.add_argument("--nbest", type=int, default=1, help="translate/caption: print the n best")
     p.add_argument(
         "--compare",
         metavar="RUN_DIR",
@@ -77,7 +78,8 @@ def main(argv=None):
     elif task == "caption":
         if args.image is None:
             raise ValueError("This is a captioning model: pass --image FILE.png.")
-        print(model.caption(args.image, beam=args.beam)[0])
+        found = model.caption(args.image, beam=args.beam, nbest=args.nbest)
+        print_decoded(args.image, found, args.nbest)
     else:
         label, probs = model.classify(args.text)
         top = sorted(probs.items(), key=lambda kv: -kv[1])[:5]
@@ -88,12 +90,16 @@ def main(argv=None):
 
 
 def _translate(model, args):
-    """One source: its translation (or n best). Several words: one line (or block) each."""
     sources = translation_sources(model.vocab, args.text)
-    found = model.translate(sources, beam=args.beam, nbest=args.nbest)
-    for source, result in zip(sources, found):
-        label = f"{source}  " if len(sources) > 1 else ""
-        if args.nbest == 1:
+    print_decoded(sources, model.translate(sources, beam=args.beam, nbest=args.nbest), args.nbest)
+
+
+def print_decoded(inputs, found, nbest):
+    """One input: its output (or n best). Several (words, images): one line (or block) each,
+    named by the input."""
+    for source, result in zip(inputs, found):
+        label = f"{source}  " if len(inputs) > 1 else ""
+        if nbest == 1:
             print(f"{label}{result}")
             continue
         if label:

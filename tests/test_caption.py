@@ -120,6 +120,15 @@ def test_infer_captions_a_png_and_refuses_what_is_not_one(colour_run, capsys):
     )
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "not a readable PNG/JPEG image" in err[0]
+    images = [str(folder / f"{i}.png") for i in range(3)]  # several: a named line each
+    assert infer.main([str(run / "image_encoder.onnx"), "--image", *images]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"{path}  a large {c} square" for path, c in zip(images, ["red", "green", "blue"])
+    ]
+    assert infer.main([str(run / "image_encoder.onnx"), "--image", images[0], "--nbest", "2",
+                       "--beam", "2"]) == 0  # fmt: skip
+    best = capsys.readouterr().out.splitlines()
+    assert len(best) == 2 and best[0].endswith("  a large red square")
     with pytest.raises(ValueError, match=r"\(64, 64, 3\)"):
         runtime.load(run / "image_encoder.onnx").caption(np.zeros((32, 32, 3)))
 
