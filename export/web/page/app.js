@@ -114,12 +114,14 @@ async function segment(text) {
   const lines = text.split(/\r\n|\r|\n/).map((line) => line.replace(/\s+/g, ""));
   if (/[\r\n]$/.test(text)) lines.pop();  // a final line break ends the last line, as splitlines
   if (!lines.some(Boolean)) throw new Error("The text must hold at least one character.");
-  encode(lines.join(""));  // one error naming every unknown character
+  const ids = encode(lines.join("")).ids;  // one error naming every unknown character
   const windows = [], owner = [];
-  lines.forEach((line, r) => chunks(encode(line).ids, 64).forEach((w) => {
-    windows.push(w);
-    owner.push(r);
-  }));
+  let start = 0;
+  lines.forEach((line, r) => {
+    const n = [...line].length;  // one id per code point, as encode reads them
+    chunks(ids.slice(start, start + n), 64).forEach((w) => { windows.push(w); owner.push(r); });
+    start += n;
+  });
   const logits = await logitsOf(windows), ends = lines.map(() => []);
   windows.forEach((w, b) => w.forEach((_, t) => ends[owner[b]].push(argmax(logits, b, t))));
   return lines.map((line, r) => [...line].map((c, i) => c + (ends[r][i] === 1 ? " " : ""))
@@ -132,11 +134,15 @@ function chunks(ids, size) {
   return out;
 }
 
-async function logitsOf(rows) {
+function padded(rows) {
+  // id rows right-padded with 0 as one int32 tensor (rnn_keras_common.vocab.pad)
   const width = Math.max(...rows.map((r) => r.length)), flat = new Int32Array(rows.length * width);
   rows.forEach((r, b) => flat.set(r, b * width));
-  const out = await session.run({ tokens: new ort.Tensor("int32", flat, [rows.length, width]) });
-  return out.logits;
+  return new ort.Tensor("int32", flat, [rows.length, width]);
+}
+
+async function logitsOf(rows) {
+  return (await session.run({ tokens: padded(rows) })).logits;
 }
 
 function argmax(logits, b, t) {
@@ -166,9 +172,7 @@ function sourceFeeds(text) {
   if (!sources.length) sources.push("");
   const rows = sources.map((s) => encode(s).ids);
   if (rows.some((r) => !r.length)) throw new Error("Every text must hold at least one character.");
-  const width = Math.max(...rows.map((r) => r.length)), flat = new Int32Array(rows.length * width);
-  rows.forEach((r, i) => flat.set(r, i * width));
-  return [sources, { source: new ort.Tensor("int32", flat, [rows.length, width]) }];
+  return [sources, { source: padded(rows) }];
 }
 
 async function drawPicture() {
