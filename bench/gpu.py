@@ -141,15 +141,14 @@ def median_ms(fn, x, repeats):
     return 1e3 * statistics.median(times)
 
 
-def speed_columns(kit, manifest, device, x):
-    """`{column: forward(x)}` for one input shape (the bound runner is fixed to it)."""
+def speed_columns(kit, manifest, device):
+    """`{column: forward(x)}`, each made once for every row. The bound column is fixed to
+    one input shape, so it makes (and keeps) a runner per shape it is given."""
     from bench import frameworks as fw
     from export.bound import BoundRunner
     from export.session import make_session
 
     file = kit / manifest["speed"]["native"]
-    session = make_session(file, device)
-    bound = BoundRunner(file, {"x": x}, device, cuda_graph=device == "cuda")
     columns = {}
     try:
         import torch
@@ -160,11 +159,18 @@ def speed_columns(kit, manifest, device, x):
         columns[name] = fw.torch_fns(fw.shared_weights(), device)[0]
     except ImportError:  # torch is optional: the onnxruntime columns alone
         pass
+    session = make_session(file, device)
     columns["onnxruntime"] = lambda x: session.run(None, {"x": x})[0]
     scan = make_session(kit / manifest["speed"]["scan"], device)  # the CPU's form, for contrast
     columns["onnxruntime, Scan form"] = lambda x: scan.run(None, {"x": x})[0]
-    graph = " + CUDA graph" if device == "cuda" else ""
-    columns[f"onnxruntime bound{graph}"] = lambda x: next(iter(bound.run({"x": x}).values()))
+    runners = {}
+
+    def bound(x):
+        if x.shape not in runners:
+            runners[x.shape] = BoundRunner(file, {"x": x}, device, cuda_graph=device == "cuda")
+        return next(iter(runners[x.shape].run({"x": x}).values()))
+
+    columns["onnxruntime bound" + (" + CUDA graph" if device == "cuda" else "")] = bound
     return columns
 
 
@@ -173,11 +179,11 @@ def speed(kit, manifest, device, rows, repeats):
     from bench import frameworks as fw
 
     rng = np.random.default_rng(1)
+    columns = speed_columns(kit, manifest, device)
     table = {}
     for row in rows:
         batch, steps = ROWS[row]
         x = rng.standard_normal((batch, steps, fw.FEATURES)).astype(np.float32)
-        columns = speed_columns(kit, manifest, device, x)
         first = None
         table[row] = {}
         for name, forward in columns.items():
