@@ -15,7 +15,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from bench import gpu, gpu_kit
+from bench import cli, gpu, gpu_kit
 from rnn_keras_common import train_cli as train
 from tests.helpers import cli_flags, play_text, tiny_flags
 
@@ -89,16 +89,10 @@ def test_the_command_writes_its_results_and_answers_bad_input(kit, tmp_path, cap
     results = json.loads((copy / "results-cpu.json").read_text())
     assert results["chars_per_s"]["fast"] > 0 and "step_b1" in results["speed"]
     assert "ok   CUDA asked for with the GPU hidden" in capsys.readouterr().out
-    assert bench_cli(gpu.main, [str(tmp_path / "nowhere"), "--device", "cpu"]) == 2
+    assert cli(gpu.main, [str(tmp_path / "nowhere"), "--device", "cpu"]) == 2
     assert "no manifest.json" in capsys.readouterr().err
-    assert bench_cli(gpu_kit.main, [str(copy)]) == 2  # a kit is never written over
+    assert cli(gpu_kit.main, [str(copy)]) == 2  # a kit is never written over
     assert "exists" in capsys.readouterr().err
-
-
-def bench_cli(main, argv):
-    from bench import cli
-
-    return cli(main, argv)
 
 
 def test_the_gpu_side_runs_without_tensorflow(kit):
@@ -122,5 +116,5 @@ def test_the_gpu_side_runs_without_tensorflow(kit):
 def test_bench_device_cuda_without_a_gpu_says_so(kit, capsys):
     from bench import __main__ as bench_main
 
-    assert bench_cli(bench_main.main, ["--device", "cuda", "--kit", str(kit)]) == 2
+    assert cli(bench_main.main, ["--device", "cuda", "--kit", str(kit)]) == 2
     assert "no CUDAExecutionProvider" in capsys.readouterr().err
