@@ -221,17 +221,22 @@ def test_an_encoder_without_its_decoder_is_refused(runs, tmp_path, capsys):
 
 def decode(tab, beam, nbest, source=None, image=None):
     """The panel's n best `[[text, score]]` per input after one click of Decode."""
-    tab.evaluate("document.getElementById('decoded').removeAttribute('data-done')")
     if source is not None:
         tab.fill("#source", source)
     if image is not None:
         tab.set_input_files("#image", str(image))
     tab.fill("#beam", str(beam))
     tab.fill("#nbest", str(nbest))
-    tab.click("#decode")
-    tab.wait_for_selector("#decoded[data-done='1']", timeout=30000)
+    click_decode(tab)
     assert not tab.inner_text("#error"), tab.inner_text("#error")
     return tab.evaluate("window.decoded")
+
+
+def click_decode(tab):
+    """Click Decode and wait for this click's end (not an earlier one's `data-done`)."""
+    tab.evaluate("document.getElementById('decoded').removeAttribute('data-done')")
+    tab.click("#decode")
+    tab.wait_for_selector("#decoded[data-done='1']", timeout=30000)
 
 
 def same_n_best(got, want, nbest):
@@ -284,8 +289,7 @@ def test_a_users_translator_keeps_its_text_as_typed(browser, pages, runs):
 
 def decode_error(tab):
     tab.fill("#source", "Ünknown")
-    tab.click("#decode")
-    tab.wait_for_selector("#decoded[data-done='1']")
+    click_decode(tab)
     return tab.inner_text("#error")
 
 
