@@ -114,6 +114,16 @@ def test_an_embedded_lm_exports_in_every_form(tmp_path, path):
     assert runtime.load(step).generate("ROMEO:", 60, temperature=0.9, top_k=30, seed=3) == want
 
 
+@pytest.mark.parametrize("path", ["scan", "native", "loop"])
+def test_an_lm_trained_with_dropout_exports_without_it(tmp_path, path):
+    # dropout is training-only: every form is the model at inference, Dropout layers skipped
+    model = char_lm(len(VOCAB), units=[8, 6], num_layers=2, dropout=0.5)
+    [(_, d_seq), (step, d_step)] = export(model, "lm", tmp_path, path)
+    assert d_seq < 1e-5 and d_step < 1e-5
+    want = Generator(model, VOCAB).generate("ROMEO:", 60, temperature=0.9, top_k=30, seed=3)
+    assert runtime.load(step).generate("ROMEO:", 60, temperature=0.9, top_k=30, seed=3) == want
+
+
 def test_same_seed_same_text_tensorflow_and_onnxruntime(lm_files):
     model, [_, (step, _)] = lm_files["native"]
     tf_text = Generator(model, VOCAB).generate("ROMEO:", 120, temperature=0.9, top_k=30, seed=3)

@@ -2,6 +2,7 @@
 
 import json
 
+import keras
 import numpy as np
 import pytest
 
@@ -111,6 +112,34 @@ def test_recurrent_gain_reaches_every_layer_of_the_lm():
     assert len(ws) == 3
     for w in ws:
         np.testing.assert_allclose(w.T @ w, 0.25 * np.eye(6), atol=1e-5)
+
+
+def test_lm_dropout_drops_between_layers_in_training_only():
+    # Zaremba et al.: dropout on the connections between layers, never on s_{t-1}; so the
+    # first layer's final state is untouched by it and the second layer's is not
+    from rnn_keras.tasks.lm import char_lm
+
+    keras.utils.set_random_seed(0)
+    model = char_lm(12, units=8, num_layers=2, dropout=0.5)
+    plain = char_lm(12, units=8, num_layers=2)
+    plain.set_weights(model.get_weights())
+    tokens = np.random.default_rng(0).integers(0, 12, (4, 9)).astype(np.int32)
+    inputs = [tokens, np.zeros((4, 8), np.float32), np.zeros((4, 8), np.float32)]
+    for a, b in zip(model(inputs, training=False), plain(inputs, training=False)):
+        np.testing.assert_array_equal(a, b)  # inference: no dropout at all
+    _, s0, s1 = model(inputs, training=True)
+    _, p0, p1 = plain(inputs, training=True)
+    np.testing.assert_array_equal(s0, p0)
+    assert np.abs(np.asarray(s1) - np.asarray(p1)).max() > 1e-3
+
+
+def test_lm_dropout_reaches_the_model_from_the_config(tmp_path, play_text):
+    from rnn_keras.layers import Dropout
+
+    cfg = TrainConfig(text=play_text, steps=1, **{**TINY, "units": 8, "layers": 3, "dropout": 0.3})
+    trainer, _ = training.train_and_evaluate(cfg, tmp_path / "run")
+    drops = [layer for layer in trainer.model.layers if isinstance(layer, Dropout)]
+    assert [d.rate for d in drops] == [0.3, 0.3]  # in front of layers 2 and 3
 
 
 def test_adam_moves_an_embedding_as_dense_adam_does():

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 
 from rnn_keras import data
-from rnn_keras.layers import RNN
+from rnn_keras.layers import RNN, Dropout
 from rnn_keras.tasks.base import orthogonal, token_inputs, units_list
 from rnn_keras_common.vocab import Vocab
 
@@ -51,12 +51,14 @@ class LMStreams:
 
 
 def char_lm(vocab_size, units=512, num_layers=1, activation="tanh", recurrent_gain=None,
-            embedding=0):  # fmt: skip
+            embedding=0, dropout=0.0):  # fmt: skip
     """Character language model with its states as inputs and outputs (for TBPTT).
 
     `recurrent_gain`: every `W` starts orthogonal times this gain (None: 1);
     `embedding`: 0 feeds one-hot `x_t` to the first `U` (the article's form), D > 0 an
-    embedding `E x_t` of D dims (`U E` is then the one-hot `U`: the exports fold it).
+    embedding `E x_t` of D dims (`U E` is then the one-hot `U`: the exports fold it);
+    `dropout`: on the states passed from each layer to the next, in training only
+    (Zaremba et al.'s non-recurrent connections; `s_{t-1}` is never dropped).
 
     Inputs: `tokens` `(batch, time)` and one `state_i` `(batch, units_i)` per layer.
     Outputs: `logits` `(batch, time, vocab)` and each layer's final state.
@@ -68,6 +70,8 @@ def char_lm(vocab_size, units=512, num_layers=1, activation="tanh", recurrent_ga
     h = token_inputs(vocab_size, embedding)(tokens)  # (batch, time, vocab or D): x_t
     states_out = []
     for i, (u, s0) in enumerate(zip(sizes, states_in)):
+        if i and dropout:
+            h = Dropout(dropout, name=f"dropout_{i}")(h)
         h, s = RNN(
             u,
             activation=activation,
@@ -105,6 +109,7 @@ class Task:
             cfg.activation,
             cfg.recurrent_gain,
             cfg.embedding,
+            cfg.dropout,
         )
 
     def val_batches(self):
