@@ -168,9 +168,9 @@ class ConfigError(ValueError):
 
 @dataclasses.dataclass
 class TrainConfig:
-    task: str = "lm"  # lm (next character), tag (word segmentation) or classify (play category)
-    text: str | None = None  # UTF-8 text file for lm/tag; None = the bundled Shakespeare plays
-    data: str | None = None  # your labelled file: classify TSV/CSV (text,label); tag CoNLL
+    task: str = "lm"  # lm (next character), tag, classify, translate or caption
+    text: str | None = None  # UTF-8 text file for lm/tag; None = the bundled plays
+    data: str | None = None  # your data: classify TSV/CSV, tag CoNLL, translate TSV, caption folder
     classify_by: str = "play"  # classify on the plays: which play (38 labels) or category (6)
     pool: str = "max_mean"  # classify: the last, mean or max state over real steps, or max+mean
     unit: str | None = None  # classify: read characters or words (lowercased; default word)
@@ -183,11 +183,11 @@ class TrainConfig:
     target_units: str = "words"  # translate --data: targets as whitespace tokens or characters
     units: int | None = None  # size of each hidden state s_t (task default if None)
     layers: int | None = None  # number of stacked recurrent layers
-    bidirectional: bool | None = None  # tag/classify only: forward + backward recurrences
+    bidirectional: bool | None = None  # tag/classify/translate: forward + backward recurrences
     activation: str = "tanh"  # f in s_t = f(U x_t + W s_{t-1} + b)
     recurrent_gain: float | None = None  # every W starts orthogonal times this (not caption)
     embedding: int | None = None  # lm/translate: tokens embedded in this many dims (0 = one-hot)
-    dropout: float = 0.0  # dropout between stacked layers, and on classify's pooled features
+    dropout: float = 0.0  # between stacked layers; classify: pooled features; translate: decoder
     optimizer: str = "adam"  # adam, or sgd (the article's; see momentum/nesterov)
     lr: float | None = None  # peak learning rate
     momentum: float = 0.0  # sgd momentum (0 = plain SGD)
@@ -196,11 +196,11 @@ class TrainConfig:
     warmup_steps: int = 100  # raise the lr linearly from 0 over this many steps (0 = off)
     clip_norm: float = 1.0  # clip gradients to this global norm (mitigates exploding gradients)
     label_smoothing: float | None = None  # training loss: this share of the target spread evenly
-    batch_size: int | None = None  # lm: parallel streams; tag/classify: sequences per batch
+    batch_size: int | None = None  # lm: parallel streams; others: examples per batch
     seq_len: int | None = None  # lm: TBPTT length; tag: max characters per line; classify: lines
     steps: int | None = None  # optimiser steps; None = as many as fit in `minutes`
     minutes: float | None = None  # training time budget when `steps` is None
-    val_fraction: float = 0.1  # held-out tail of the text (lm/tag)
+    val_fraction: float = 0.1  # held out for validation (translate/caption: as much again for test)
     eval_every: int = 500  # evaluate on the validation set every N steps (and at the end)
     eval_batches: int = 0  # cap on validation batches per evaluation (0 = all)
     checkpoint_every: int = 200  # write a checkpoint every N steps (and at the end)

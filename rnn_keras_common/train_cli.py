@@ -92,12 +92,15 @@ def _given(args):
 
 
 def build_config(args):
+    from rnn_keras_common import readers
     from rnn_keras_common.config import TrainConfig
 
     overrides = _given(args)
     if "steps" in overrides and "minutes" not in overrides:
         overrides["minutes"] = None
-    return TrainConfig(**overrides).resolved()
+    cfg = TrainConfig(**overrides).resolved()
+    readers.refuse_unread(cfg, overrides)  # a flag this run would silently ignore
+    return cfg
 
 
 def resume_config(args):
@@ -110,8 +113,12 @@ def resume_config(args):
                 f"{flag} cannot go with --resume {args.resume}: a resumed run stays in its "
                 "folder. Drop it."
             )
+    from rnn_keras_common import readers
+
     saved = config.read_run_config(args.resume)
-    return config.for_resume(saved, _given(args), args.resume)
+    cfg = config.for_resume(saved, _given(args), args.resume)
+    readers.refuse_unread(cfg, _given(args))  # e.g. --temperature on a tagger's resume
+    return cfg
 
 
 def main(argv=None):

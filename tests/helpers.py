@@ -31,10 +31,12 @@ def tiny(**overrides):
 
 
 def tiny_flags(**overrides):
-    """`train.py` flags for `tiny(**overrides)`, no ONNX export."""
+    """`train.py` flags for `tiny(**overrides)`, no ONNX export; a None leaves a flag out."""
     flags = ["--no-export"]
     for key, value in tiny(**overrides).items():
         flag = "--" + key.replace("_", "-")
+        if value is None:  # a flag the task does not read (train.py refuses those)
+            continue
         if isinstance(value, bool):
             flags.append(flag if value else "--no-" + flag[2:])
         else:

@@ -31,7 +31,7 @@ def kit(tmp_path_factory):
         assert train.cli([*flags, "--task", task]) == 0
     for task, extra in (("translate", ["--embedding", "4"]), ("caption", [])):
         runs[task] = folder / task
-        flags = [*tiny_flags(units=8, batch_size=8), "--max-output", "8", *extra]
+        flags = [*tiny_flags(units=8, batch_size=8, seq_len=None), "--max-output", "8", *extra]
         assert (
             train.cli(["--task", task, "--run-dir", str(runs[task]), "--steps", "2", *flags]) == 0
         )

@@ -87,7 +87,11 @@ def colour_folder(folder, count=48):
 def colour_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("colours")
     folder, run = colour_folder(root / "images"), root / "run"
-    flags = [f for f in tiny_flags(units=16, batch_size=8, eval_every=60) if f != "--no-export"]
+    flags = [
+        f
+        for f in tiny_flags(units=16, batch_size=8, eval_every=60, seq_len=None)
+        if f != "--no-export"
+    ]
     argv = ["--task", "caption", "--data", str(folder), "--run-dir", str(run), "--steps", "60"]
     assert train.cli([*argv, *flags, "--lr", "0.01", "--beam", "2", "--val-fraction", "0.2"]) == 0
     return folder, run
@@ -156,7 +160,7 @@ def test_bad_caption_folders_get_one_error_line(tmp_path, capsys, case, message)
         lines[1] = "1.png\t   "
         tsv.write_text("\n".join(lines) + "\n")
     argv = ["--task", "caption", "--data", str(folder), "--run-dir", str(tmp_path / "run")]
-    assert train.cli([*argv, "--steps", "2", *tiny_flags()]) == 2
+    assert train.cli([*argv, "--steps", "2", *tiny_flags(seq_len=None)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error:") and message in err[0], err
     assert not (tmp_path / "run").exists()

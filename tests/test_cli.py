@@ -135,3 +135,57 @@ def test_a_failed_export_at_the_end_keeps_the_run_and_says_so(
     lines = err.strip().splitlines()
     assert code == 2 and len(lines) == 1 and "trained and saved" in lines[0] and "0.5" in lines[0]
     assert (tmp_path / "r" / "best.keras").is_file()
+
+
+@pytest.mark.parametrize(
+    "flags, named",
+    [
+        (["--task", "caption", "--layers", "3"], "--layers 3 (used only by tasks other than"),
+        (["--task", "translate", "--seq-len", "12"], "--seq-len 12"),
+        (["--pool", "max"], "--pool max (used only by --task classify)"),
+        (["--beam", "3", "--no-attention"], "--beam 3 (used only by --task translate or caption)"),
+        (["--momentum", "0.9"], "--momentum 0.9 (used only by --optimizer sgd)"),
+        (["--layers", "1", "--dropout", "0.2"], "--dropout 0.2"),
+        (["--task", "tag", "--temperature", "0.5"], "--temperature 0.5"),
+        (["--task", "classify", "--data", "x.tsv", "--classify-by", "category"], "--classify-by"),
+        (["--task", "translate", "--unit", "word"], "--unit word"),
+        (["--replicas", "4"], "--replicas 4 (used only by --strategy mirrored)"),
+    ],
+)
+def test_a_flag_the_run_would_ignore_is_refused_before_anything_is_written(
+    tmp_path, capsys, flags, named
+):
+    code, err = cli(["--run-dir", str(tmp_path / "r"), "--steps", "1", *flags], capsys)
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and named in lines[0] and "Leave" in lines[0], lines
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--task", "caption", "--layers", "1"],  # the value the run has anyway
+        ["--task", "tag", "--sample-every", "0"],  # "never sample": true of every task
+        ["--optimizer", "sgd", "--momentum", "0.9", "--nesterov"],
+        ["--dropout", "0.2"],  # the lm's 3 layers: between them
+        ["--task", "classify", "--unit", "char"],
+        ["--task", "translate", "--data", "x.tsv", "--unit", "word", "--min-count", "2"],
+        ["--task", "tag", "--data", "x.conll", "--min-count", "2", "--val-fraction", "0.2"],
+    ],
+)
+def test_flags_the_run_reads_pass(flags):
+    from rnn_keras_common import readers
+
+    args = train.parse_args(flags)
+    cfg = train.build_config(args)
+    assert readers.unread(cfg, train._given(args)) == []
+
+
+def test_resume_refuses_a_flag_the_run_would_ignore(run, tmp_path, text_file, capsys):
+    code, err = cli(["--resume", str(run), "--temperature", "0.5", "--steps", "3"], capsys)
+    assert code == 0  # an lm reads its sampling temperature
+    tagger = tmp_path / "tagger"
+    argv = ["--task", "tag", "--text", str(text_file), "--run-dir", str(tagger), *QUICK]
+    assert cli(argv, capsys)[0] == 0
+    code, err = cli(["--resume", str(tagger), "--temperature", "0.7", "--steps", "3"], capsys)
+    assert code == 2 and "--temperature 0.7 (used only by --task lm" in err

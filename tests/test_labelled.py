@@ -56,7 +56,9 @@ def rule_conll(path, n=160, seed=0):
 def flags(data, run, steps, *extra):
     return [
         *["--data", str(data), "--run-dir", str(run), "--steps", str(steps)],
-        *tiny_flags(units=16, batch_size=16, eval_every=steps, eval_batches=0, warmup_steps=10),
+        *tiny_flags(
+            units=16, batch_size=16, eval_every=steps, eval_batches=0, warmup_steps=10, seq_len=None
+        ),
         *["--lr", "0.01", *extra],
     ]
 

@@ -97,7 +97,7 @@ def reversal_tsv(path):
 def _reversal_run(tmp_path_factory, name, steps, extra, **flags):
     folder = tmp_path_factory.mktemp(name)
     data, run = reversal_tsv(folder / "rev.tsv"), folder / "run"
-    flags = [f for f in tiny_flags(**flags) if f != "--no-export"]
+    flags = [f for f in tiny_flags(**{"seq_len": None, **flags}) if f != "--no-export"]
     argv = ["--task", "translate", "--data", str(data), "--run-dir", str(run), "--steps", steps]
     assert train.cli([*argv, *flags, "--beam", "3", *extra]) == 0
     return run
@@ -237,7 +237,7 @@ def test_bad_pair_files_get_one_error_line(tmp_path, capsys, content, message):
     path = tmp_path / "pairs.tsv"
     path.write_bytes(content if isinstance(content, bytes) else content.encode())
     argv = ["--task", "translate", "--data", str(path), "--run-dir", str(tmp_path / "run")]
-    assert train.cli([*argv, "--steps", "2", *tiny_flags()]) == 2
+    assert train.cli([*argv, "--steps", "2", *tiny_flags(seq_len=None)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error:") and message in err[0], err
     assert not (tmp_path / "run").exists()
@@ -262,7 +262,10 @@ def test_inspect_draws_where_a_reversing_decoder_looks(reversal_run, capsys):
 def test_a_translation_run_resumes_from_its_checkpoint(tmp_path):
     data, run = reversal_tsv(tmp_path / "rev.tsv"), tmp_path / "run"
     argv = ["--task", "translate", "--data", str(data), "--run-dir", str(run)]
-    assert train.cli([*argv, "--steps", "4", *tiny_flags(eval_every=4, batch_size=8)]) == 0
+    assert (
+        train.cli([*argv, "--steps", "4", *tiny_flags(eval_every=4, batch_size=8, seq_len=None)])
+        == 0
+    )
     assert train.cli(["--resume", str(run), "--steps", "8"]) == 0
     rows = (run / "metrics.csv").read_text().splitlines()
     assert [r.split(",")[0] for r in rows[1:]] == ["4", "8"]

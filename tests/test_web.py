@@ -43,7 +43,7 @@ def runs(tmp_path_factory):
     for name, extra in encoder_decoders:
         made[name] = folder / name  # CMUdict, generated scenes, the pairs: barely trained
         task = "translate" if name == "pairs" else name
-        flags = [f for f in tiny_flags(units=8, batch_size=8) if f != "--no-export"]
+        flags = [f for f in tiny_flags(units=8, batch_size=8, seq_len=None) if f != "--no-export"]
         argv = ["--task", task, "--run-dir", str(made[name]), "--steps", "6", "--max-output", "8"]
         assert train.cli([*argv, *flags, *extra]) == 0
     return made
