@@ -15,6 +15,19 @@ from rnn_keras_common.cli import parser as cli_parser
 
 from .encoder_decoder import translation_sources
 
+# what each kind of model reads, with the value a flag left out takes
+DEFAULTS = dict(
+    prime="\n", length=400, temperature=0.8, top_k=0, top_p=1.0, seed=0, fast=False, beam=1, nbest=1
+)
+LM = ("prime", "length", "temperature", "top_k", "top_p", "seed", "fast")
+READS = {
+    "lm": LM,
+    "tag": ("text",),
+    "classify": ("text",),
+    "translate": ("text", "beam", "nbest"),
+    "caption": ("image", "beam", "nbest"),
+}
+
 
 def parse_args(argv):
     p = cli_parser("python -m export.infer", __doc__)
@@ -26,27 +39,51 @@ def parse_args(argv):
         default="onnxruntime",
         help="run the file in onnxruntime, or in OpenVINO (optional package; CPU)",
     )
-    p.add_argument("--prime", default="\n", help="lm: text to start from")
-    p.add_argument("--length", type=int, default=400, help="lm: characters to generate")
-    p.add_argument("--temperature", type=float, default=0.8, help="lm: sampling temperature")
-    p.add_argument("--top-k", type=int, default=0, help="lm: keep the k most likely (0 = off)")
-    p.add_argument("--top-p", type=float, default=1.0, help="lm: nucleus mass (1 = off)")
-    p.add_argument("--seed", type=int, default=0, help="lm: the same seed gives the same text")
+    # None = not given: a flag the model does not read is refused (`refuse_unread`)
+    p.add_argument("--prime", help="lm: text to start from (default: a line break)")
+    p.add_argument("--length", type=int, help="lm: characters to generate (default 400)")
+    p.add_argument("--temperature", type=float, help="lm: sampling temperature (default 0.8)")
+    p.add_argument("--top-k", type=int, help="lm: keep the k most likely (default 0 = off)")
+    p.add_argument("--top-p", type=float, help="lm: nucleus mass (default 1 = off)")
+    p.add_argument("--seed", type=int, help="lm: the same seed gives the same text (default 0)")
     p.add_argument(
         "--fast",
         action="store_true",
+        default=None,
         help="lm: bind inputs/outputs once (IOBinding); with --device cuda, CUDA graphs",
     )
     p.add_argument("--text", help="tag/classify/translate: the input text")
     p.add_argument("--image", nargs="+", help="caption: PNG/JPEG images (a line each)")
-    p.add_argument("--beam", type=int, default=1, help="translate/caption: beam width (1 = greedy)")
-    p.add_argument("--nbest", type=int, default=1, help="translate/caption: print the n best")
+    p.add_argument("--beam", type=int, help="translate/caption: beam width (default 1 = greedy)")
+    p.add_argument("--nbest", type=int, help="translate/caption: print the n best (default 1)")
     p.add_argument(
         "--compare",
         metavar="RUN_DIR",
         help="also run the TensorFlow model of RUN_DIR and print the max difference",
     )
     return p.parse_args(argv)
+
+
+def _readers(flag):
+    """`translate and caption`: the models that read `flag`."""
+    tasks = [t for t, reads in READS.items() if flag in reads]
+    return " and ".join([", ".join(tasks[:-1]), tasks[-1]] if len(tasks) > 1 else tasks)
+
+
+def refuse_unread(args, task):
+    """`ValueError` naming each given flag a `task` model would ignore; then the defaults."""
+    given = [k for k in (*DEFAULTS, "text", "image") if getattr(args, k) is not None]
+    unread = [k for k in given if k not in READS[task]]
+    if unread:
+        named = " and ".join(f"--{k.replace('_', '-')} (for {_readers(k)} models)" for k in unread)
+        article = "an" if task == "lm" else "a"
+        them = "them" if len(unread) > 1 else "it"
+        raise ValueError(
+            f"This is {article} {task} model: it would ignore {named}. Leave {them} out."
+        )
+    for key, value in DEFAULTS.items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
 
 
 def main(argv=None):
@@ -58,6 +95,7 @@ def main(argv=None):
     if note:
         print(note, file=sys.stderr)
     task = model.meta["task"]
+    refuse_unread(args, task)
     run = _matching_run(args, model) if args.compare else None  # refused before any output
     if task == "lm":
         if args.length < 0:

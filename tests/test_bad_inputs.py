@@ -163,6 +163,11 @@ def test_infer_cli_errors(tmp_path, lm):
     assert code == 2 and "not a readable ONNX" in err and "Traceback" not in err
     code, err = infer_cli(lm[2], "--prime", "ROMEO: Zounds")
     assert code == 2 and "not trained on" in err
+    code, err = infer_cli(lm[2], "--text", "ROMEO:", "--beam", "3")  # a tagger's, a decoder's
+    assert code == 2 and err.count("\n") == 1
+    assert "an lm model: it would ignore" in err
+    assert "--text (for tag, classify and translate models)" in err
+    assert "--beam (for translate and caption models)" in err
 
 
 def test_export_cli_on_a_folder_that_is_not_a_run(tmp_path):

@@ -176,6 +176,15 @@ def test_infer_prints_the_translation_and_refuses_unknown_characters(reversal_ru
     assert len(err) == 1 and "'z'" in err[0]
 
 
+def test_infer_refuses_flags_a_translator_would_ignore(reversal_run, capsys):
+    encoder = str(reversal_run / "encoder.onnx")
+    assert infer.cli([encoder, "--text", "abc", "--temperature", "0.5", "--fast"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--temperature (for lm models) and --fast" in err[0], err
+    assert infer.cli([encoder, "--text", "abc", "--image", "x.png"]) == 2
+    assert "--image (for caption models)" in capsys.readouterr().err
+
+
 def test_infer_translates_each_word_of_a_text_lowercased(reversal_run, capsys):
     # the vocabulary is a-d: no space and no capitals, like CMUdict's words
     encoder = str(reversal_run / "encoder.onnx")
