@@ -20,12 +20,14 @@ def main(argv=None):
     parser.add_argument(
         "--path",
         choices=["scan", "native", "loop"],
-        default="scan",
-        help="lowering of model.onnx: hoisted input projection + one Scan (scan, fastest on "
-        "CPU), one ONNX RNN node per layer (native, for CUDA) or tf2onnx's Loop",
+        help="lowering of model.onnx: hoisted input projection + one Scan (scan, the default, "
+        "fastest on CPU), one ONNX RNN node per layer (native, for CUDA) or tf2onnx's Loop; "
+        "translate and caption runs have one form (tf2onnx's) and take no --path",
     )
     parser.add_argument("--out-dir", help="where to write the .onnx files (default: RUN_DIR)")
     args = parser.parse_args(argv)
+    if args.path:
+        _refuse_path_of_encoder_decoders(args)
     if args.out_dir:
         _make_out_dir(args.out_dir)
 
@@ -34,11 +36,24 @@ def main(argv=None):
     import_tensorflow()
     from . import api
 
-    results = api.export_run(args.run_dir, args.path, out_dir=args.out_dir)
-    for path, diff in results:
-        form = "tf2onnx" if path.name.endswith(("encoder.onnx", "decoder_step.onnx")) else args.path
-        print(f"{path}  ({form}; max abs diff vs TensorFlow {diff:.2g})")
+    path = args.path or "scan"
+    results = api.export_run(args.run_dir, path, out_dir=args.out_dir)
+    for file, diff in results:
+        form = "tf2onnx" if file.name.endswith(("encoder.onnx", "decoder_step.onnx")) else path
+        print(f"{file}  ({form}; max abs diff vs TensorFlow {diff:.2g})")
     return 0
+
+
+def _refuse_path_of_encoder_decoders(args):
+    """An encoder-decoder has one form: a `--path` it would ignore is refused (before TF)."""
+    from rnn_keras_common.config import read_run_config
+
+    task = read_run_config(args.run_dir).task
+    if task in ("translate", "caption"):
+        raise ValueError(
+            f"--path {args.path}: a {task} run exports in one form, tf2onnx's (encoder.onnx "
+            "and decoder_step.onnx), on the CPU and CUDA alike; leave --path out."
+        )
 
 
 def _make_out_dir(out_dir):

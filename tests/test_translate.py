@@ -185,6 +185,18 @@ def test_infer_refuses_flags_a_translator_would_ignore(reversal_run, capsys):
     assert "--image (for caption models)" in capsys.readouterr().err
 
 
+def test_export_refuses_a_path_an_encoder_decoder_would_ignore(reversal_run, tmp_path, capsys):
+    from export import __main__ as export_cli
+
+    out = tmp_path / "out"
+    assert export_cli.cli([str(reversal_run), "--path", "native", "--out-dir", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--path native: a translate run exports in one form" in err[0]
+    assert not out.exists()  # refused before anything is written
+    assert export_cli.cli([str(reversal_run), "--out-dir", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["decoder_step.onnx", "encoder.onnx"]
+
+
 def test_infer_translates_each_word_of_a_text_lowercased(reversal_run, capsys):
     # the vocabulary is a-d: no space and no capitals, like CMUdict's words
     encoder = str(reversal_run / "encoder.onnx")
