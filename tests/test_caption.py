@@ -173,3 +173,25 @@ def test_inspect_draws_attention_over_the_image_grid(colour_run, capsys):
     assert inspect_cli.main([str(run)]) == 0
     assert (run / "inspect" / "attention.png").stat().st_size > 5000
     assert "square" in capsys.readouterr().out
+
+
+def test_inspect_draws_the_attention_over_your_own_images(colour_run, tmp_path, capsys):
+    import json
+
+    from rnn_keras.inspect import __main__ as inspect_cli
+
+    folder, run = colour_run
+    images = [str(folder / "1.png"), str(folder / "2.png")]
+    out = tmp_path / "figures"
+    assert inspect_cli.cli([str(run), "--image", *images, "--out", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text())["attention"]
+    assert [(r["source"], r["output"]) for r in report] == [
+        (images[0], "a large green square"),  # what export.infer says of the same files
+        (images[1], "a large blue square"),
+    ]
+    assert (out / "attention.png").stat().st_size > 5000
+    capsys.readouterr()
+    assert inspect_cli.cli([str(run), "--image", str(folder / "captions.tsv")]) == 2
+    assert inspect_cli.cli([str(run), "--text", "a red square"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and "not a readable PNG/JPEG" in err[0] and "--text" in err[1], err

@@ -280,6 +280,25 @@ def test_inspect_draws_where_a_reversing_decoder_looks(reversal_run, capsys):
     assert "abcd: d c b a" in capsys.readouterr().out
 
 
+def test_inspect_refuses_what_a_translation_run_would_ignore(reversal_run, tmp_path, capsys):
+    from rnn_keras.inspect import __main__ as inspect_cli
+
+    out = tmp_path / "figures"
+    assert inspect_cli.cli([str(reversal_run), "--windows", "3", "--out", str(out)]) == 2
+    assert inspect_cli.cli([str(reversal_run), "--image", "x.png", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and "would ignore --windows" in err[0] and "--image" in err[1], err
+    assert not out.exists()
+
+
+def test_inspect_of_a_run_without_attention_is_one_line(plain_run, capsys):
+    from rnn_keras.inspect import __main__ as inspect_cli
+
+    assert inspect_cli.cli([str(plain_run)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--no-attention" in err[0] and "no attention to see" in err[0]
+
+
 def test_a_translation_run_resumes_from_its_checkpoint(tmp_path):
     data, run = reversal_tsv(tmp_path / "rev.tsv"), tmp_path / "run"
     argv = ["--task", "translate", "--data", str(data), "--run-dir", str(run)]

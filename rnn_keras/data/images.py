@@ -41,13 +41,13 @@ def read_captions(folder):
     return captions, text
 
 
-def read_image(path, size=SIZE):
+def read_image(path, size=SIZE, named_in="captions.tsv"):
     """`(size, size, 3)` uint8 RGB of an image file; `DataError` if it cannot be read."""
     from PIL import Image, UnidentifiedImageError
 
     path = pathlib.Path(path)
     if not path.is_file():
-        raise DataError(f"{path}: no such image (named in captions.tsv).")
+        raise DataError(f"{path}: no such image (named in {named_in}).")
     try:
         with Image.open(path) as image:
             return np.asarray(image.convert("RGB").resize((size, size), Image.BILINEAR))

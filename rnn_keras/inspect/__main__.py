@@ -9,7 +9,11 @@ distance back, trained beside untrained), units.png (the units that track quotes
 brackets, line position, speaker names, vowels), directions.png (a bidirectional
 model's forward and backward shares of each prediction), report.json, and
 index.html, one self-contained page with a unit picker. For a translation run:
-attention.png (where the decoder looked for each output token) and report.json.
+attention.png (where the decoder looked for each output token) and report.json;
+for a captioning run the same over the image grid (`--image` for your own images).
+
+    python -m rnn_keras.inspect runs/translate-... --text "hello world"
+    python -m rnn_keras.inspect runs/caption-... --image scene.png photo.jpg
 """
 
 import json
@@ -24,13 +28,15 @@ def parse_args(argv):
     p = cli_parser("python -m rnn_keras.inspect", __doc__)
     p.add_argument("run_dir", help="a folder written by train.py")
     p.add_argument("--text", help="a text file, or the text itself (default: the run's text)")
+    p.add_argument("--image", nargs="+", help="caption runs: image files (default: test scenes)")
     p.add_argument("--out", help="where to write (default RUN_DIR/inspect)")
-    p.add_argument("--windows", type=int, default=32, help="windows of text the decay averages")
-    p.add_argument("--length", type=int, default=100, help="characters per window (T)")
-    p.add_argument("--seed", type=int, default=0)
+    # None = not given: the attention of encoder-decoders reads none of these
+    p.add_argument("--windows", type=int, help="windows of text the decay averages (default 32)")
+    p.add_argument("--length", type=int, help="characters per window, T (default 100)")
+    p.add_argument("--seed", type=int, help="which windows (default 0)")
     args = p.parse_args(argv)
     for flag in ("windows", "length"):
-        if not 1 <= getattr(args, flag) <= 10_000:
+        if getattr(args, flag) is not None and not 1 <= getattr(args, flag) <= 10_000:
             p.error(f"--{flag} must be in [1, 10000]")
     if args.out and pathlib.Path(args.out).is_file():
         p.error(f"--out {args.out} is a file; pass a folder for the figures")
@@ -39,9 +45,15 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    from rnn_keras_common.config import read_run_config
+    from rnn_keras_common.config import ConfigError, read_run_config
 
     cfg = read_run_config(args.run_dir)  # a bad folder is refused before TensorFlow loads
+    refuse_unread(args, cfg.task)
+    if cfg.task in ("translate", "caption") and cfg.attention is False:
+        raise ConfigError(
+            f"{args.run_dir} was trained with --no-attention: its decoder reads one summary "
+            "of the input, so there is no attention to see. Inspect a run trained with it."
+        )
     from rnn_keras_common._quiet import import_tensorflow
 
     import_tensorflow()
@@ -71,7 +83,9 @@ def _attention(args, cfg, out):
     from rnn_keras.tasks import make_task
 
     task = make_task(cfg)
-    written = attention.inspect(report.load(args.run_dir), task, out, _words(args.text))
+    images = _images(args.image, task.images["train"].shape[1]) if args.image else None
+    model = report.load(args.run_dir)
+    written = attention.inspect(model, task, out, _words(args.text), images)
     for path in written:
         print(path)
     for row in json.loads((out / "report.json").read_text())["attention"]:
@@ -81,6 +95,43 @@ def _attention(args, cfg, out):
             + (f"  (monotone {share:.0%})" if share is not None else "")
         )
     return 0
+
+
+# what each kind of run reads beside the run folder and --out, with the defaults
+DEFAULTS = dict(windows=32, length=100, seed=0)
+READS = {
+    "translate": ("text",),
+    "caption": ("image",),
+    **{task: ("text", *DEFAULTS) for task in ("lm", "tag", "classify")},
+}
+
+
+def refuse_unread(args, task):
+    """`ConfigError` naming each given flag a `task` run would ignore; then the defaults."""
+    from rnn_keras_common.config import ConfigError
+
+    unread = [k for k in ("text", "image", *DEFAULTS) if getattr(args, k) is not None]
+    unread = [k for k in unread if k not in READS[task]]
+    if unread:
+        named = " and ".join(f"--{k}" for k in unread)
+        what = {
+            "translate": "the attention over --text's words",
+            "caption": "the attention over --image files",
+        }.get(task, "--text's memory with --windows, --length, --seed")
+        raise ConfigError(
+            f"a {task} run would ignore {named}: its inspection reads {what}. Leave "
+            f"{'them' if len(unread) > 1 else 'it'} out."
+        )  # fmt: skip
+    for key, value in DEFAULTS.items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+
+
+def _images(paths, size):
+    """`{path: (size, size, 3) uint8}` of the --image files (`DataError` naming one)."""
+    from rnn_keras.data.images import read_image
+
+    return {p: read_image(p, size, named_in="--image") for p in paths}
 
 
 def _words(text):

@@ -45,12 +45,13 @@ def plot(examples, path):
     plt.close(fig)
 
 
-def inspect(model, task, out, words=None):
-    """`attention.png` and `report.json` for a translate run; returns the paths."""
+def inspect(model, task, out, words=None, images=None):
+    """`attention.png` and `report.json` of a translate run (`words`: its sources) or a
+    caption run (`images`: `{name: (size, size, 3) uint8}`); returns the paths."""
     if task.cfg.attention is False:
         raise ValueError("This run was trained with --no-attention: there is no attention to see.")
     if task.name == "caption":
-        return _captions(model, task, out)
+        return _captions(model, task, out, images)
     sources = words or [src for _, _, src in task.references["test"][:EXAMPLES]]
     ids = [task.source_ids(s) for s in sources]
     maps = attention_maps(model, ids, task.cfg.max_output)
@@ -67,14 +68,19 @@ def inspect(model, task, out, words=None):
     return [out / "attention.png", out / "report.json"]
 
 
-def _captions(model, task, out):
-    """A captioning run: each test image's attention over its feature grid, word by word."""
+def _captions(model, task, out, given=None):
+    """A captioning run: each image's attention over its feature grid, word by word
+    (`given` images by name, or the first 4 test images)."""
     from rnn_keras.tasks import caption_metrics
 
     out.mkdir(parents=True, exist_ok=True)
-    images = task.images["test"][:4]
+    if given:
+        names, images = list(given), np.stack(list(given.values()))
+    else:
+        images = task.images["test"][:4]
+        names = [f"test image {i}" for i in range(len(images))]
     caption_metrics.attention_grid(model, images, task, out / "attention.png")
-    report = [{"source": f"test image {i}", "output": c, "monotone_share": None}
-              for i, c in enumerate(task.decode(model, images))]  # fmt: skip
+    report = [{"source": name, "output": c, "monotone_share": None}
+              for name, c in zip(names, task.decode(model, images))]  # fmt: skip
     (out / "report.json").write_text(json.dumps({"attention": report}, indent=2))
     return [out / "attention.png", out / "report.json"]
