@@ -23,7 +23,7 @@ import statistics
 import subprocess
 import sys
 
-from bench import cli, isa, measure
+from bench import cli, gpu, isa, measure
 
 COLUMNS = {
     "ours_tape": "ours (tape)",
@@ -105,6 +105,25 @@ def table(results, rows):
     return "\n".join(lines), base
 
 
+def _cuda(p, args):
+    """`bench.gpu` on the kit: the CPU table's own flags are refused, not ignored."""
+    given = {
+        "--columns": args.columns != ",".join(COLUMNS),
+        "--rounds": args.rounds is not None,
+        "--isa": args.isa is not None,
+        "--no-lm": args.no_lm,
+    }
+    ignored = [flag for flag, there in given.items() if there]
+    if ignored:
+        p.error(
+            f"{' and '.join(ignored)}: the CPU table's; --device cuda runs bench.gpu's fixed "
+            "columns (PyTorch cuDNN, onnxruntime native plain/bound, Scan) in one round"
+        )
+    rows = ["--rows", args.rows] if args.rows else []
+    repeats = str(30 if args.full else 10)
+    return gpu.main([args.kit or "gpu_kit", "--device", "cuda", "--repeats", repeats, *rows])
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(
         prog="python -m bench",
@@ -114,18 +133,21 @@ def main(argv=None):
     p.add_argument("--full", action="store_true", help="30 repeats per cell and 3 rounds")
     p.add_argument("--rounds", type=int, help="rounds of all columns (default 1, --full 3)")
     p.add_argument("--no-lm", action="store_true", help="skip the train.py tokens/s measurement")
-    p.add_argument("--rows", default=",".join(measure.ROWS), help=f"of {','.join(measure.ROWS)}")
+    p.add_argument(
+        "--rows", help=f"of {','.join(measure.ROWS)} (--device cuda: of {','.join(gpu.ROWS)})"
+    )
     p.add_argument("--columns", default=",".join(COLUMNS), help=f"of {','.join(COLUMNS)}")
     p.add_argument("--isa", choices=["avx2"], help="cap the libraries' kernels (bench.isa)")
     p.add_argument(
         "--device", choices=["cpu", "cuda"], default="cpu", help="cuda: bench.gpu on --kit"
     )
-    p.add_argument("--kit", default="gpu_kit", help="--device cuda: from python -m bench.gpu_kit")
+    p.add_argument("--kit", help="--device cuda: from python -m bench.gpu_kit (default gpu_kit)")
     args = p.parse_args(argv)
     if args.device == "cuda":  # the GPU machine has no TensorFlow: files exported beforehand
-        from bench import gpu
-
-        return gpu.main([args.kit, "--device", "cuda", "--repeats", str(30 if args.full else 10)])
+        return _cuda(p, args)
+    if args.kit:
+        p.error("--kit goes with --device cuda; the CPU rows build their own models")
+    args.rows = args.rows or ",".join(measure.ROWS)
     if args.isa:
         isa.restart_capped(args.isa, "bench", argv)  # the columns' processes inherit it
     rows = [r for r in args.rows.split(",") if r]

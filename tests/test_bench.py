@@ -88,15 +88,33 @@ def test_classification_baselines_score_the_held_out_passages():
     assert scores["word 1-2-gram LR"][:2] == (1.0, 1.0)
 
 
-@pytest.mark.parametrize("flags", [["--rounds", "0"], ["--rounds", "-1"], ["--rows", "nope"]])
-def test_bad_arguments_stop_before_any_measurement(flags, capsys, monkeypatch):
-    def measured(*args):
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--rounds", "0"], "--rounds must be at least 1"),
+        (["--rounds", "-1"], "--rounds must be at least 1"),
+        (["--rows", "nope"], "unknown rows"),
+        (["--kit", "gpu_kit"], "--kit goes with --device cuda"),  # it would bench the CPU
+        (["--device", "cuda", "--isa", "avx2"], "--isa: the CPU table's"),
+        (["--device", "cuda", "--columns", "torch", "--no-lm"], "--columns and --no-lm"),
+    ],
+)
+def test_bad_arguments_stop_before_any_measurement(flags, message, capsys, monkeypatch):
+    def measured(*args, **kwargs):
         raise AssertionError("measured despite bad arguments")
 
     monkeypatch.setattr(measure, "gemm_gflops", measured)
+    monkeypatch.setattr(bench_main.gpu, "main", measured)
     with pytest.raises(SystemExit) as stop:
         bench_main.main(flags)
-    assert stop.value.code == 2 and "error:" in capsys.readouterr().err
+    assert stop.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_cuda_rows_go_to_bench_gpu(monkeypatch):
+    calls = []
+    monkeypatch.setattr(bench_main.gpu, "main", lambda argv: calls.append(argv) or 0)
+    assert bench_main.main(["--device", "cuda", "--rows", "b1,step_b1", "--full"]) == 0
+    assert calls == [["gpu_kit", "--device", "cuda", "--repeats", "30", "--rows", "b1,step_b1"]]
 
 
 def lm_run(folder):
