@@ -196,6 +196,14 @@ def test_a_port_out_of_range_is_refused(runs, capsys):
     assert stop.value.code == 2 and "--port must be in [0, 65535]" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("flag", [["--port", "8123"], ["--host", "0.0.0.0"]])
+def test_serving_flags_with_out_are_refused(runs, tmp_path, capsys, flag):
+    with pytest.raises(SystemExit) as stop:  # --out serves nothing: the port would be ignored
+        web_cli.main([str(runs["tag"]), "--out", str(tmp_path / "site"), *flag])
+    assert stop.value.code == 2 and "--out writes it and serves nothing" in capsys.readouterr().err
+    assert not (tmp_path / "site").exists()
+
+
 def test_an_onnx_file_that_is_not_ours_is_one_line(runs, tmp_path, capsys):
     import onnx
     from onnx import TensorProto, helper

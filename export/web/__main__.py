@@ -22,10 +22,14 @@ from rnn_keras_common.cli import parser as cli_parser
 def main(argv=None):
     p = cli_parser("python -m export.web", __doc__)
     p.add_argument("run_dir", help="a folder written by train.py")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--host", help="address to serve on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port to serve on (default 8000; 0: any free one)")
     p.add_argument("--out", help="write the static page here instead of serving it")
     args = p.parse_args(argv)
+    if args.out and (args.host or args.port is not None):
+        p.error("--host/--port serve the page; --out writes it and serves nothing. Give one.")
+    args.host = args.host or "127.0.0.1"
+    args.port = 8000 if args.port is None else args.port
     if not 0 <= args.port <= 65535:
         p.error(f"--port must be in [0, 65535] (0: any free port), got {args.port}")
     from rnn_keras_common.config import read_run_config
