@@ -105,6 +105,8 @@ def main(argv=None):
     chosen = args.only.split(",") if args.only else names
     if unknown := [n for n in chosen if n not in names]:
         p.error(f"--only: unknown models {unknown}; choose from {','.join(names)}")
+    if args.embedding is not None and "ours" not in chosen:
+        p.error("--embedding sets our model, which --only leaves out; add ours or drop it")
     cfg = TrainConfig(
         minutes=args.minutes, seed=args.seed, progress=False, embedding=args.embedding
     ).resolved()

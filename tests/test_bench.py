@@ -129,6 +129,7 @@ def lm_run(folder):
     [
         ("quality", lambda d: ["--minutes", "0"], "--minutes must be a number"),
         ("quality", lambda d: ["--out", lm_run(d) + "/config.json"], "is a file"),
+        ("quality", lambda d: ["--only", "torch_2x256", "--embedding", "0"], "--only leaves"),
         ("translate", lambda d: [str(d / "nowhere")], "not a run folder"),
         ("translate", lambda d: [lm_run(d)], "was trained with --task lm"),
         ("translate", lambda d: [lm_run(d), "--beam", "0"], "--beam must be at least 1"),
