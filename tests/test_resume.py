@@ -160,9 +160,10 @@ def test_exact_resume_with_dropout_after_sigkill(tmp_path):
     np.testing.assert_allclose(got, want, rtol=1e-6)
 
 
-def test_seed_generator_states_are_checkpointed(tmp_path):
+@pytest.mark.parametrize("task", ["tag", "lm"])
+def test_seed_generator_states_are_checkpointed(tmp_path, task):
     text = play_text(tmp_path, "macbeth", 20000)
-    cfg = TrainConfig(text=text, task="tag", steps=3, **tiny(**SMALL, layers=2, dropout=0.5))
+    cfg = TrainConfig(text=text, task=task, steps=3, **tiny(**SMALL, layers=2, dropout=0.5))
     trainer, _ = training.train_and_evaluate(cfg, tmp_path / "tag")
     states = [np.asarray(v) for v in checkpoint.rng_variables(trainer.model)]
     assert states and any(s.any() for s in states)  # dropout moved the generator on
