@@ -55,7 +55,11 @@ def parse_args(argv):
     p.add_argument("--text", help="tag/classify/translate: the input text")
     p.add_argument("--image", nargs="+", help="caption: PNG/JPEG images (a line each)")
     p.add_argument("--beam", type=int, help="translate/caption: beam width (default 1 = greedy)")
-    p.add_argument("--nbest", type=int, help="translate/caption: print the n best (default 1)")
+    p.add_argument(
+        "--nbest",
+        type=int,
+        help="translate/caption: print the n best (default 1; the beam widens to at least n)",
+    )
     p.add_argument(
         "--compare",
         metavar="RUN_DIR",
