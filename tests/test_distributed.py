@@ -149,3 +149,21 @@ def test_a_worker_that_never_comes_up_is_a_timeout_not_a_hang(tmp_path, text):
 def test_unknown_strategy():
     with pytest.raises(ConfigError, match="Unknown strategy"):
         TrainConfig(strategy="horovod", steps=1).resolved()
+
+
+@pytest.mark.parametrize("task", ["translate", "caption"])
+def test_mirrored_encoder_decoders_equal_the_default_strategy(tmp_path, task):
+    # their batches are (source, target_in) pairs: each member split across the replicas
+    from tests.test_caption import colour_folder
+    from tests.test_translate import reversal_tsv
+
+    data = (
+        reversal_tsv(tmp_path / "rev.tsv") if task == "translate" else colour_folder(tmp_path / "i")
+    )
+    base = ["train.py", "--task", task, "--data", str(data), "--steps", "4", "--units", "8"]
+    base += ["--batch-size", "8", "--eval-batches", "1", "--no-export", "--no-progress"]
+    base += ["--no-jit-compile", "--max-output", "8"]
+    out = train([*base, "--run-dir", str(tmp_path / "m"), "--strategy", "mirrored"])
+    assert "replicas 2" in out
+    train([*base, "--run-dir", str(tmp_path / "d")])
+    np.testing.assert_allclose(losses(tmp_path / "m"), losses(tmp_path / "d"), rtol=LOSS_RTOL)

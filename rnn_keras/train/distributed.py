@@ -143,6 +143,8 @@ class DistributedStepFunctions(StepFunctions):
         self.gradients, self.apply = self._gradients_host, self._apply_host
 
     def _slices(self, array):
+        if isinstance(array, (list, tuple)):  # an encoder-decoder's inputs: (source, target_in)
+            return [self._slices(a) for a in array]
         replicas = self.strategy.num_replicas_in_sync
         if array.shape[0] % replicas:
             raise ConfigError(
