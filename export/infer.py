@@ -1,6 +1,7 @@
 """onnxruntime inference from the command line (no TensorFlow needed).
 
 python -m export.infer RUN/step.onnx --prime "ROMEO:" --length 400 --device cpu
+python -m export.infer RUN --prime "ROMEO:"       # a run folder: its step.onnx, encoder or model
 python -m export.infer RUN/model.onnx --text "Tobeornottobe"        # tag or classify
 python -m export.infer RUN/encoder.onnx --text "anthropomorphic" --beam 5 --nbest 3  # translate
 python -m export.infer RUN/image_encoder.onnx --image scene.png --beam 5  # caption
@@ -31,7 +32,9 @@ READS = {
 
 def parse_args(argv):
     p = cli_parser("python -m export.infer", __doc__)
-    p.add_argument("model", help="an .onnx file written by `python -m export`")
+    p.add_argument(
+        "model", help="an .onnx file written by `python -m export`, or the run folder it is in"
+    )
     p.add_argument("--device", choices=["cpu", "cuda", "auto"], default="cpu")
     p.add_argument(
         "--runtime",
@@ -94,6 +97,7 @@ def main(argv=None):
     args = parse_args(argv)
     from . import runtime
 
+    args.model = str(runtime.resolve(args.model))  # a run folder: its main exported file
     model = runtime.load(args.model, device=args.device, runtime=args.runtime)
     note = form_note(model)
     if note:

@@ -10,6 +10,30 @@ from rnn_keras_common.vocab import make_vocab, pad
 from .metadata import MetadataError, from_props
 from .session import make_session
 
+# a run folder's main file: the LM's step model, an encoder-decoder's encoder (its
+# decoder_step.onnx goes along), else the whole-sequence model
+RUN_FILES = ("step.onnx", "encoder.onnx", "image_encoder.onnx", "model.onnx")
+
+
+def run_file(run_dir):
+    """The main exported file in `run_dir` (`RUN_FILES` order), or None."""
+    run_dir = pathlib.Path(run_dir)
+    return next((run_dir / n for n in RUN_FILES if (run_dir / n).is_file()), None)
+
+
+def resolve(path):
+    """`path` itself, or for a run folder its main exported file (`FileNotFoundError` if none)."""
+    path = pathlib.Path(path)
+    if not path.is_dir():
+        return path
+    found = run_file(path)
+    if found is None:
+        raise FileNotFoundError(
+            f"{path} holds no exported model ({', '.join(RUN_FILES)}); export it first with "
+            f"`python -m export {path}`."
+        )
+    return found
+
 
 def read_metadata(path):
     """Our metadata from an ONNX file, with clear errors for files that are not ours."""

@@ -15,7 +15,7 @@ from rnn_keras_common.vocab import pad
 
 from .bound import BoundRunner
 from .metadata import MetadataError  # noqa: F401  (public here too)
-from .onnx_model import Model, read_metadata
+from .onnx_model import Model, read_metadata, resolve
 from .session import DEVICES, DeviceError, make_session  # noqa: F401  (public here too)
 
 
@@ -146,8 +146,10 @@ class Classifier(Model):
 def load(path, device="cpu", cuda_options=None, threads=0, runtime="onnxruntime"):
     """The task's model class for an exported ONNX file, on `device` (cpu, cuda, auto).
 
+    `path`: the file, or a run folder (its `step.onnx`, encoder, or `model.onnx`).
     `runtime`: "onnxruntime" (default) or "openvino" (optional package, CPU).
     """
+    path = resolve(path)
     meta = read_metadata(path)
     tagger = Tagger if meta["unit"] == "char" else TokenTagger
     from .encoder_decoder import Captioner, Translator

@@ -170,6 +170,17 @@ def test_infer_cli_errors(tmp_path, lm):
     assert "--beam (for translate and caption models)" in err
 
 
+def test_a_run_folder_loads_its_main_file(tmp_path, lm):
+    _, seq, step = lm
+    model = runtime.load(step.parent)  # the LM's folder: step.onnx before model.onnx
+    assert model.path == step and type(model) is type(runtime.load(step))
+    want = runtime.load(step).generate("ab", 20, seed=4)
+    assert model.generate("ab", 20, seed=4) == want
+    code, err = infer_cli(tmp_path)  # a folder with nothing exported
+    assert code == 2 and err.count("\n") == 1
+    assert "holds no exported model" in err and f"python -m export {tmp_path}" in err
+
+
 def test_export_cli_on_a_folder_that_is_not_a_run(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "export", str(tmp_path)], capture_output=True, text=True, timeout=120

@@ -15,6 +15,7 @@ import shutil
 import subprocess
 
 from .. import runtime
+from ..onnx_model import run_file
 
 HERE = pathlib.Path(__file__).resolve().parent
 ORT_FILES = ("ort.wasm.min.js", "ort-wasm-simd-threaded.wasm", "ort-wasm-simd-threaded.mjs")
@@ -43,16 +44,6 @@ def ort_dist():
     return dist
 
 
-def model_file(run_dir):
-    """The run's file the page runs: `step.onnx` for the LM, an encoder-decoder's encoder
-    file (its `decoder_step.onnx` goes along), else `model.onnx`."""
-    run_dir = pathlib.Path(run_dir)
-    for name in ("step.onnx", "encoder.onnx", "image_encoder.onnx", "model.onnx"):
-        if (run_dir / name).is_file():
-            return run_dir / name
-    return None
-
-
 def writable_folder(out):
     """`out` as a Path, if the page may be written there: new, empty, or an earlier page's
     (a user's own index.html is never written over)."""
@@ -69,7 +60,7 @@ def writable_folder(out):
 
 def build(run_dir, out):
     """Write the static page for the run's exported model into `out`; returns `out`."""
-    path = model_file(run_dir)
+    path = run_file(run_dir)
     if path is None:
         raise WebError(f"{run_dir} has no model.onnx yet; export it first (python -m export).")
     meta = runtime.read_metadata(path)

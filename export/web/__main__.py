@@ -34,12 +34,13 @@ def main(argv=None):
         p.error(f"--port must be in [0, 65535] (0: any free port), got {args.port}")
     from rnn_keras_common.config import read_run_config
 
-    from . import WebError, build, model_file, serve, writable_folder
+    from ..onnx_model import run_file
+    from . import WebError, build, serve, writable_folder
 
     read_run_config(args.run_dir)  # a run folder, refused before anything is exported
     if args.out:
         writable_folder(args.out)  # refused before an export that takes TensorFlow
-    if model_file(args.run_dir) is None:
+    if run_file(args.run_dir) is None:
         _export(args.run_dir)
     folder = build(args.run_dir, args.out or tempfile.mkdtemp(prefix="rnn-keras-web-"))
     if args.out:
