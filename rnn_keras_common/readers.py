@@ -101,6 +101,9 @@ def unread(cfg, given):
     # "never sample" is true of every run that has no samples to print
     if "sample_every" in given and cfg.task != "lm" and cfg.sample_every:
         found.append("sample_every")
+    # XLA is the default, yet a distributed step never has it: asked for, it is refused
+    if "jit_compile" in given and cfg.jit_compile and cfg.strategy != "default":
+        found.append("jit_compile")
     return found
 
 
@@ -109,7 +112,9 @@ def refuse_unread(cfg, given):
     found = unread(cfg, given)
     if not found:
         return
-    who = {**{k: v[0] for k, v in READERS.items()}, "sample_every": "--task lm"}
+    who = {k: v[0] for k, v in READERS.items()}
+    who["sample_every"] = "--task lm"
+    who["jit_compile"] = "--strategy default (the distributed step runs without XLA)"
     named = " and ".join(f"{_shown(n, getattr(cfg, n))} (used only by {who[n]})" for n in found)
     them = "them" if len(found) > 1 else "it"
     raise ConfigError(

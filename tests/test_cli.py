@@ -150,6 +150,7 @@ def test_a_failed_export_at_the_end_keeps_the_run_and_says_so(
         (["--task", "classify", "--data", "x.tsv", "--classify-by", "category"], "--classify-by"),
         (["--task", "translate", "--unit", "word"], "--unit word"),
         (["--replicas", "4"], "--replicas 4 (used only by --strategy mirrored)"),
+        (["--strategy", "mirrored", "--jit-compile"], "--jit-compile (used only by --strategy"),
     ],
 )
 def test_a_flag_the_run_would_ignore_is_refused_before_anything_is_written(
