@@ -23,7 +23,8 @@ def _word_vocab(c):  # a vocabulary of whitespace tokens built from the training
     return (c.task == "classify" or (c.task == "translate" and c.data)) and c.unit == "word"
 
 
-# field: (the runs that read it, as the error names them; does run `c` read it?)
+# field: (the runs that read it, as the error names them; does run `c` read it?[; is the
+# value harmless where unread? by default: when it is the task's own default])
 READERS = {
     "classify_by": ("--task classify without --data (the bundled plays)", _plays),
     "pool": ("--task classify", lambda c: c.task == "classify"),
@@ -69,6 +70,14 @@ READERS = {
     ),  # fmt: skip
     "sample_length": ("--task lm", lambda c: c.task == "lm"),
     "temperature": ("--task lm, for its printed samples", lambda c: c.task == "lm"),
+    # "never sample" is true of every run that has no samples to print
+    "sample_every": ("--task lm", lambda c: c.task == "lm", lambda c: c.sample_every == 0),
+    # XLA is the default, yet a distributed step never has it: asked for, it is refused
+    "jit_compile": (
+        "--strategy default (the distributed step runs without XLA)",
+        lambda c: c.strategy == "default",
+        lambda c: not c.jit_compile,
+    ),
     "momentum": ("--optimizer sgd", lambda c: c.optimizer == "sgd"),
     "nesterov": ("--optimizer sgd", lambda c: c.optimizer == "sgd"),
     "replicas": ("--strategy mirrored", lambda c: c.strategy == "mirrored"),
@@ -90,21 +99,13 @@ def _shown(name, value):
 
 
 def unread(cfg, given):
-    """The given fields whose value `cfg`'s run would not read (and not the default)."""
-    found = [
-        name
-        for name in given
-        if name in READERS
-        and not READERS[name][1](cfg)
-        and getattr(cfg, name) != default(cfg.task, name)
-    ]
-    # "never sample" is true of every run that has no samples to print
-    if "sample_every" in given and cfg.task != "lm" and cfg.sample_every:
-        found.append("sample_every")
-    # XLA is the default, yet a distributed step never has it: asked for, it is refused
-    if "jit_compile" in given and cfg.jit_compile and cfg.strategy != "default":
-        found.append("jit_compile")
-    return found
+    """The given fields `cfg`'s run would not read, with a value that is not harmless."""
+
+    def harmless(name):
+        rule = READERS[name][2:]
+        return rule[0](cfg) if rule else getattr(cfg, name) == default(cfg.task, name)
+
+    return [n for n in given if n in READERS and not READERS[n][1](cfg) and not harmless(n)]
 
 
 def refuse_unread(cfg, given):
@@ -112,10 +113,9 @@ def refuse_unread(cfg, given):
     found = unread(cfg, given)
     if not found:
         return
-    who = {k: v[0] for k, v in READERS.items()}
-    who["sample_every"] = "--task lm"
-    who["jit_compile"] = "--strategy default (the distributed step runs without XLA)"
-    named = " and ".join(f"{_shown(n, getattr(cfg, n))} (used only by {who[n]})" for n in found)
+    named = " and ".join(
+        f"{_shown(n, getattr(cfg, n))} (used only by {READERS[n][0]})" for n in found
+    )
     them = "them" if len(found) > 1 else "it"
     raise ConfigError(
         f"this --task {cfg.task} run would ignore {named}. Leave {them} out, or change the run "

@@ -147,6 +147,7 @@ def test_a_failed_export_at_the_end_keeps_the_run_and_says_so(
         (["--momentum", "0.9"], "--momentum 0.9 (used only by --optimizer sgd)"),
         (["--layers", "1", "--dropout", "0.2"], "--dropout 0.2"),
         (["--task", "tag", "--temperature", "0.5"], "--temperature 0.5"),
+        (["--task", "tag", "--sample-every", "10"], "--sample-every 10 (used only by --task lm)"),
         (["--task", "classify", "--data", "x.tsv", "--classify-by", "category"], "--classify-by"),
         (["--task", "translate", "--unit", "word"], "--unit word"),
         (["--replicas", "4"], "--replicas 4 (used only by --strategy mirrored)"),
