@@ -107,6 +107,7 @@ def test_deep_dropout_only_in_training(rng):
         (lambda: rk.DeepBidirectional(0), "units"),
         (lambda: rk.DeepBidirectional([4, 0]), "units"),
         (lambda: rk.DeepBidirectional(4, num_layers=0), "num_layers"),
+        (lambda: rk.DeepBidirectional([4, 4], num_layers=3), "2 layer sizes but `num_layers=3`"),
         (lambda: rk.DeepBidirectional(4, dropout=1.5), "dropout"),
         (lambda: rk.DeepBidirectional(4, merge_mode=None), "merge_mode"),
     ],
@@ -122,3 +123,10 @@ def test_bad_inputs():
         layer(np.zeros((2, 3), "float32"))
     with pytest.raises(ValueError, match="initial_state"):
         layer(np.zeros((2, 3, 4), "float32"), initial_state=[np.zeros((2, 3), "float32")])
+
+
+def test_a_list_of_sizes_sets_the_layer_count():
+    assert len(rk.DeepBidirectional([3, 4, 5]).layers) == 3  # not the default 2
+    assert len(rk.DeepBidirectional([3, 4], num_layers=2).layers) == 2
+    assert len(rk.DeepBidirectional(3).layers) == 2
+    assert rk.DeepBidirectional(3, num_layers=4).get_config()["units"] == [3] * 4

@@ -9,10 +9,17 @@ from rnn_keras.layers.sequence import RNN
 
 
 def _units_per_layer(units, num_layers):
+    """One size per layer; a list of sizes and a `num_layers` that disagree are refused."""
     if isinstance(units, (list, tuple)):
         if not units:
             raise ValueError("Received an invalid value for argument `units`: an empty list.")
+        if num_layers is not None and num_layers != len(units):
+            raise ValueError(
+                f"`units` gives {len(units)} layer sizes but `num_layers={num_layers}`; "
+                "leave `num_layers` out (a list sets the count) or make them agree."
+            )
         return [_checks.positive_int("units", u) for u in units]
+    num_layers = 2 if num_layers is None else num_layers
     return [_checks.positive_int("units", units)] * _checks.positive_int("num_layers", num_layers)
 
 
@@ -27,7 +34,7 @@ class DeepBidirectional(keras.layers.Layer):
 
     Args:
         units: an int, or one int per layer.
-        num_layers: number of bidirectional layers (ignored when `units` is a list).
+        num_layers: number of bidirectional layers (default 2; a list of `units` sets it).
         merge_mode: how each layer merges its directions (see `Bidirectional`;
             `None` is not allowed here, the next layer needs one tensor).
         dropout: dropout rate on the merged outputs between layers (training only).
@@ -41,7 +48,7 @@ class DeepBidirectional(keras.layers.Layer):
     def __init__(
         self,
         units,
-        num_layers=2,
+        num_layers=None,
         merge_mode="concat",
         dropout=0.0,
         return_sequences=True,
