@@ -16,17 +16,30 @@ EMBEDDING = keras.layers.Embedding
 
 
 def _layers(model):
-    """The model's layers that compute something (inputs and dropout skipped)."""
+    """The model's layers that compute something (inputs and dropout skipped); the head is
+    ours (named "head") or a user's last `Dense`, linear (it gives the logits)."""
     kinds = (OneHot, EMBEDDING, RNN, Bidirectional, DeepBidirectional, SequencePool, AVERAGE)
-    out = []
-    for layer in model.layers:
-        if isinstance(layer, kinds) or layer.name == "head":
-            out.append(layer)
-        elif type(layer).__name__ not in ("InputLayer", "Dropout"):
+    computing = [la for la in model.layers if type(la).__name__ not in ("InputLayer", "Dropout")]
+    for i, layer in enumerate(computing):
+        last_dense = i == len(computing) - 1 and isinstance(layer, keras.layers.Dense)
+        if layer.name == "head" or last_dense:
+            _check_linear(layer)
+        elif not isinstance(layer, kinds):
             raise ValueError(
-                f"Cannot export layer {layer.name!r} ({type(layer).__name__}) natively."
+                f"Cannot export layer {layer.name!r} ({type(layer).__name__}) natively; "
+                "form='loop' (tf2onnx) takes any layer tf2onnx knows."
             )
-    return out
+    return computing
+
+
+def _check_linear(layer):
+    name = keras.activations.serialize(layer.activation)  # a custom one: its config
+    if name != "linear":
+        raise ValueError(
+            f"Cannot export layer {layer.name!r} natively: a Dense head with activation "
+            f"{name!r}. Leave it linear (the logits) and apply {name!r} to the outputs, or "
+            "use form='loop'."
+        )
 
 
 def _takes_tokens(model):
@@ -105,10 +118,15 @@ def _head(g, h, layer, time_major):
         "Add",
         [
             g.op("MatMul", [h, g.const(np.asarray(layer.kernel, np.float32), "V")]),
-            g.const(np.asarray(layer.bias, np.float32), "c"),
+            g.const(_bias(layer), "c"),
         ],
     )
     return g.op("Transpose", [logits], perm=[1, 0, 2]) if time_major else logits
+
+
+def _bias(layer):
+    units = int(layer.kernel.shape[-1])
+    return np.zeros(units, np.float32) if layer.bias is None else np.asarray(layer.bias, np.float32)
 
 
 FORMS = {"native": native.directions, "scan": scan.directions}

@@ -50,8 +50,13 @@ def _token_rows(text, vocab, batch, seed):
     return pad([vocab.encode(words[s : s + n]) for s, n in zip(starts, lengths)])
 
 
+def input_name(model):
+    """The exports' name for the first input: `tokens` (ids), or `x` for float features."""
+    return "tokens" if "int" in str(model.inputs[0].dtype) else "x"
+
+
 def feeds_for(model, tokens, seed=0):
-    feeds = {"tokens": tokens}
+    feeds = {input_name(model): tokens}
     rng = np.random.default_rng(seed)
     for i, t in enumerate(model.inputs[1:]):  # non-zero states: the carried-state path matters
         feeds[f"state_{i}"] = (0.5 * rng.standard_normal((len(tokens), int(t.shape[-1])))).astype(
@@ -61,10 +66,11 @@ def feeds_for(model, tokens, seed=0):
 
 
 def tensorflow_outputs(model, feeds):
+    first = feeds[input_name(model)]
     if len(model.inputs) == 1:
-        return [np.asarray(model(feeds["tokens"], training=False))]
+        return [np.asarray(model(first, training=False))]
     states = [feeds[f"state_{i}"] for i in range(len(model.inputs) - 1)]
-    return [np.asarray(o) for o in model([feeds["tokens"], *states], training=False)]
+    return [np.asarray(o) for o in model([first, *states], training=False)]
 
 
 def max_difference(
@@ -81,8 +87,8 @@ def max_difference(
     got = session.run(None, feeds)
     diffs = []
     for i, (a, b) in enumerate(zip(expected, got)):
-        if i == 0 and a.ndim == 3:  # (batch, time, classes): padding is not an output
-            real = tokens != 0
+        if i == 0 and a.ndim == 3 and tokens.ndim == 2:  # (batch, time, classes) of ids:
+            real = tokens != 0  # padding (id 0) is not an output
             a, b = a[real], b[real]
         diffs.append(difference(a, b))
     return worst(diffs)

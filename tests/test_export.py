@@ -255,3 +255,57 @@ def test_cuda_graph_generation_matches_cpu(lm_files):
     cpu = runtime.load(path).generate("ROMEO:", 60, seed=5)
     gpu = runtime.load(path, device="cuda")
     assert gpu.generate("ROMEO:", 60, seed=5, fast=True, cuda_graph=True) == cpu
+
+
+def users_model(head=None):
+    """A model as README's "The layers" builds it, with Keras' own layer names."""
+    tokens = keras.Input((None,), dtype="int32")
+    h = rk.OneHot(12, mask_zero=True)(tokens)
+    h = rk.RNN(6, return_sequences=True)(h)
+    h = rk.Bidirectional(rk.RNN(5, return_sequences=True))(h)
+    h = rk.DeepBidirectional([4, 4], dropout=0.2)(h)
+    return keras.Model(tokens, (head or keras.layers.Dense(3))(h))
+
+
+@pytest.mark.parametrize("form", ["scan", "native", "loop"])
+def test_a_users_own_model_exports_in_every_form(tmp_path, form):
+    import onnxruntime as ort
+
+    from export import keras_model
+
+    model = users_model()
+    diff = keras_model.to_onnx(model, tmp_path / "mine.onnx", form=form)
+    assert diff < 1e-5
+    session = ort.InferenceSession(str(tmp_path / "mine.onnx"))
+    tokens = np.array([[3, 1, 4, 1, 5, 9, 2], [6, 5, 3, 0, 0, 0, 0]], np.int32)  # right-padded
+    [got] = session.run(["logits"], {"tokens": tokens})
+    want = model(tokens).numpy()
+    real = tokens != 0
+    np.testing.assert_allclose(got[real], want[real], atol=1e-5)
+
+
+@pytest.mark.parametrize("form", ["scan", "native"])
+def test_a_users_feature_model_and_a_dense_without_bias(tmp_path, form):
+    from export import keras_model
+
+    x = keras.Input((None, 3))
+    h = rk.Bidirectional(rk.RNN(4, return_sequences=True))(x)
+    model = keras.Model(x, keras.layers.Dense(2, use_bias=False)(h))
+    assert keras_model.to_onnx(model, tmp_path / "f.onnx", form=form) < 1e-5
+
+
+def test_what_the_hand_built_forms_cannot_take_is_refused_and_nothing_written(
+    tmp_path, monkeypatch
+):
+    from export import keras_model, parity
+
+    softmax = users_model(keras.layers.Dense(3, activation="softmax"))
+    with pytest.raises(ValueError, match="activation 'softmax'.*form='loop'"):
+        keras_model.to_onnx(softmax, tmp_path / "s.onnx", form="scan")
+    assert keras_model.to_onnx(softmax, tmp_path / "s.onnx", form="loop") < 1e-5  # tf2onnx
+    with pytest.raises(ValueError, match="`form` must be one of"):
+        keras_model.to_onnx(users_model(), tmp_path / "x.onnx", form="fast")
+    monkeypatch.setattr(parity, "max_difference", lambda *a, **k: 0.5)
+    with pytest.raises(parity.ParityError, match="0.5"):
+        keras_model.to_onnx(users_model(), tmp_path / "bad.onnx")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.onnx"]
