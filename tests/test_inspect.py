@@ -176,3 +176,29 @@ def test_an_out_that_is_a_file_is_refused(tmp_path, runs, capsys):
         inspect_cli.cli([str(runs["lm"]), "--out", str(tmp_path / "figures")])
     assert stop.value.code == 2 and "is a file" in capsys.readouterr().err
     assert (tmp_path / "figures").read_text() == "mine"
+
+
+def test_the_pages_unit_colours_scale_to_an_unbounded_units_largest_value(tmp_path):
+    # |s| of tanh <= 1 keeps its value as the colour's alpha; a relu unit's largest is full
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    if not pathlib.Path(chromium).is_file():
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+    from rnn_keras.inspect import page
+
+    units = {"tanh": [0.5, -0.25, 1.0], "relu": [4.0, 1.0, 0.0]}
+    page.write(tmp_path / "p.html", "t", [], text="abc", units=units)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        tab = browser.new_page()
+        tab.goto((tmp_path / "p.html").as_uri())
+        alphas = {}
+        for unit in units:
+            tab.select_option("#unit", unit)
+            styles = tab.eval_on_selector_all("#text span", "s => s.map(e => e.style.background)")
+            # an alpha of 1 reads back as rgb(...), any other as rgba(..., alpha)
+            alphas[unit] = [float(s.rsplit(",", 1)[1].rstrip(")")) if s.startswith("rgba")
+                            else 1.0 for s in styles]  # fmt: skip
+        browser.close()
+    assert alphas["tanh"] == [0.5, 0.25, 1.0]
+    assert alphas["relu"] == [1.0, 0.25, 0.0]

@@ -107,6 +107,15 @@ def test_the_page_generates_pythons_text_for_the_same_seed(browser, pages, runs)
     for prime, settings in CASES:
         assert generate(tab, prime, settings) == python.generate(prime, **settings), prime
     assert tab.locator("#memory span").count() == CASES[-1][1]["length"]  # the memory, coloured
+    # a relu unit's states are unbounded: its largest is full colour, as in inspect's page
+    styles = tab.evaluate("""() => {
+      const L = Number($("layer").value || 0), U = Number($("unit").value || 0);
+      const at = v => { const s = []; s[L] = []; s[L][U] = v; return s; };
+      history = [4, -1, 0].map((v, i) => ({ char: "abc"[i], states: at(v) }));
+      drawMemory();
+      return [...document.querySelectorAll("#memory span")].map(e => e.style.background);
+    }""")
+    assert styles == ["rgb(220, 50, 40)", "rgba(40, 90, 220, 0.25)", "rgba(220, 50, 40, 0)"]
     assert re.match(r"\d+ chars/s", tab.text_content("#speed"))
     assert not errors and tab.text_content("#error") == ""
 

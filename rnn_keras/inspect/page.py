@@ -13,16 +13,18 @@ for (const key of Object.keys(data.units)) {
   const o = document.createElement('option');
   o.value = key; o.textContent = key; pick.appendChild(o);
 }
-function colour(v) {
-  const a = Math.min(Math.abs(v), 1);
+// |s| of tanh is at most 1; relu's and linear's are not: the unit's largest sets full colour
+function colour(v, scale) {
+  const a = Math.min(Math.abs(v) / scale, 1);
   return v >= 0 ? `rgba(220,50,40,${a})` : `rgba(40,90,220,${a})`;
 }
 function draw() {
   const values = data.units[pick.value], out = document.getElementById('text');
+  const scale = values.reduce((m, v) => Math.max(m, Math.abs(v)), 1);
   out.textContent = '';
   [...data.text].forEach((c, i) => {
     const s = document.createElement('span');
-    s.textContent = c; s.style.background = colour(values[i]);
+    s.textContent = c; s.style.background = colour(values[i], scale);
     s.title = values[i].toFixed(3); out.appendChild(s);
   });
 }

@@ -79,8 +79,10 @@ async function generate() {
 function drawMemory() {
   const layer = Number($("layer").value || 0), unit = Number($("unit").value || 0), box = $("memory");
   box.textContent = "";
+  // |s| of tanh is at most 1; relu's and linear's are not: the unit's largest sets full colour
+  const scale = history.reduce((m, { states }) => Math.max(m, Math.abs(states[layer][unit] ?? 0)), 1);
   for (const { char, states } of history) {
-    const v = states[layer][unit] ?? 0, a = Math.min(Math.abs(v), 1), span = document.createElement("span");
+    const v = states[layer][unit] ?? 0, a = Math.min(Math.abs(v) / scale, 1), span = document.createElement("span");
     span.textContent = char;
     span.style.background = v >= 0 ? `rgba(220,50,40,${a})` : `rgba(40,90,220,${a})`;
     span.title = v.toFixed(3);
