@@ -72,7 +72,10 @@ class Translator(EncoderDecoder):
     """`encoder.onnx` + `decoder_step.onnx`: source text -> target tokens."""
 
     def translate(self, texts, beam=1, nbest=1, alpha=1.0, max_len=None):
-        """The best target per text (a string), or with `nbest > 1` `[(string, score)]` each."""
+        """The best target per text (a string), or with `nbest > 1` `[(string, score)]` each;
+        `texts` is a list, or one string (one text, not its characters)."""
+        if isinstance(texts, str):
+            texts = [texts]
         chars = self.config.get("target_units") == "chars" and self.config.get("data")
         feeds = {"source": self.encode_batch(list(texts))}
         return self._decode(feeds, beam, nbest, alpha, max_len, "" if chars else " ")
@@ -111,6 +114,8 @@ class Captioner(EncoderDecoder):
         if isinstance(images, np.ndarray) and images.ndim == 3:
             images = [images]
         out = [_image(im, height, width) for im in images]
+        if not out:
+            raise ValueError("Pass at least one image: a path, an (H, W, 3) array, or a list.")
         return np.stack(out).astype(np.float32)
 
     def caption(self, images, beam=1, nbest=1, alpha=1.0, max_len=None):

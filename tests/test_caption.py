@@ -195,3 +195,9 @@ def test_inspect_draws_the_attention_over_your_own_images(colour_run, tmp_path, 
     assert inspect_cli.cli([str(run), "--text", "a red square"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and "not a readable PNG/JPEG" in err[0] and "--text" in err[1], err
+
+
+def test_no_image_is_a_clear_error(colour_run):
+    _, run = colour_run
+    with pytest.raises(ValueError, match="Pass at least one image"):
+        runtime.load(run / "image_encoder.onnx").caption([])

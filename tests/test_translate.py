@@ -176,6 +176,11 @@ def test_infer_prints_the_translation_and_refuses_unknown_characters(reversal_ru
     assert len(err) == 1 and "'z'" in err[0]
 
 
+def test_one_string_is_one_text_not_its_characters(reversal_run):
+    model = runtime.load(reversal_run / "encoder.onnx")
+    assert model.translate("abc") == model.translate(["abc"]) == ["c b a"]
+
+
 def test_infer_refuses_flags_a_translator_would_ignore(reversal_run, capsys):
     encoder = str(reversal_run / "encoder.onnx")
     assert infer.cli([encoder, "--text", "abc", "--temperature", "0.5", "--fast"]) == 2
