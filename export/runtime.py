@@ -109,6 +109,7 @@ class Tagger(Model):
         """Segmented text: a space after every character the model tags as a word end. Each
         line's own whitespace is dropped first (placing spaces is the model's job, so "To be"
         is segmented afresh, not refused for its ' '); line breaks stay."""
+        _one_text(text, "several lines for several texts")
         lines = ["".join(line.split()) for line in text.splitlines()]
         if not any(lines):
             raise ValueError("`text` must hold at least one character.")
@@ -137,10 +138,16 @@ class TokenTagger(Model):
 class Classifier(Model):
     def classify(self, text):
         """`(label, {label: probability})` for one passage."""
+        _one_text(text, "one call per passage")
         logits = self.run({"tokens": self.encode_batch([text])})["logits"][0].astype(np.float64)
         p = np.exp(logits - logits.max())
         p /= p.sum()
         return self.labels[int(p.argmax())], dict(zip(self.labels, p.tolist()))
+
+
+def _one_text(text, several):
+    if not isinstance(text, str):
+        raise TypeError(f"`text` must be a string ({several}), got {type(text).__name__}.")
 
 
 def load(path, device="cpu", cuda_options=None, threads=0, runtime="onnxruntime"):

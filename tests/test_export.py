@@ -309,3 +309,18 @@ def test_what_the_hand_built_forms_cannot_take_is_refused_and_nothing_written(
     with pytest.raises(parity.ParityError, match="0.5"):
         keras_model.to_onnx(users_model(), tmp_path / "bad.onnx")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.onnx"]
+
+
+def test_a_tagger_and_a_classifier_take_one_text(tmp_path):
+    # a list reached str methods deep inside (AttributeError on 'splitlines'): now named
+    (tmp_path / "t").mkdir()
+    (tmp_path / "c").mkdir()
+    [(tag_file, _)] = export(tagger(len(VOCAB), 2, units=4), "tag", tmp_path / "t", "scan")
+    clf = classifier(len(VOCAB), 3, units=4)
+    [(clf_file, _)] = export(clf, "classify", tmp_path / "c", "scan", LABELS)
+    model = runtime.load(tag_file)
+    assert isinstance(model.tag("Tobe"), str)
+    with pytest.raises(TypeError, match="`text` must be a string .several lines"):
+        model.tag(["To", "be"])
+    with pytest.raises(TypeError, match="one call per passage"):
+        runtime.load(clf_file).classify(["To be", "or not"])
