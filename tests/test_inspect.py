@@ -202,3 +202,18 @@ def test_the_pages_unit_colours_scale_to_an_unbounded_units_largest_value(tmp_pa
         browser.close()
     assert alphas["tanh"] == [0.5, 0.25, 1.0]
     assert alphas["relu"] == [1.0, 0.25, 0.0]
+
+
+def test_a_short_text_is_one_window_unless_length_is_given(runs, tmp_path, capsys):
+    # README's own example: a sentence is shorter than the default 100-step window
+    args = [str(runs["tag"]), "--text", "To be, or not to be, that is the question"]
+    assert inspect_cli.cli([*args, "--out", str(tmp_path / "tag")]) == 0
+    assert (tmp_path / "tag" / "report.json").is_file()
+    assert inspect_cli.cli([str(runs["lm"]), "--text", "To be, or not to be", "--out",
+                            str(tmp_path / "lm")]) == 0  # fmt: skip
+    capsys.readouterr()
+    assert inspect_cli.cli([str(runs["lm"]), "--text", "To be, or not", "--length", "50"]) == 2
+    assert inspect_cli.cli([str(runs["tag"]), "--text", "Tobeornottobe"]) == 2  # no word ends
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and "fewer than one window of 51" in err[0], err
+    assert "no line of two or more words" in err[1]

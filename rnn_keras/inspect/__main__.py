@@ -122,6 +122,7 @@ def refuse_unread(args, task):
             f"a {task} run would ignore {named}: its inspection reads {what}. Leave "
             f"{'them' if len(unread) > 1 else 'it'} out."
         )  # fmt: skip
+    args.length_given = args.length is not None  # if not, a short --text is one window
     for key, value in DEFAULTS.items():
         if getattr(args, key) is None:
             setattr(args, key, value)

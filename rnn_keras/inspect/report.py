@@ -43,13 +43,22 @@ def streams(cfg, vocab, text):
 
         lines, tags = tagging_data("".join(c for c in text if c in known or c.isspace()), 10**6)
         lines = [(ln, t) for ln, t in zip(lines, tags) if set(ln) <= known]
+        if not lines:
+            raise data.DataError(
+                "The text gives the tagger no line of two or more words: pass text with its "
+                'spaces, e.g. "To be, or not to be" (they mark the word ends it is scored on).'
+            )
         ids = np.array(vocab.encode("".join(ln for ln, _ in lines)), np.int32)
         return ids, np.concatenate([t for _, t in lines]).astype(np.int32)
     ids = np.array(vocab.encode("".join(c for c in text if c in known)), np.int32)
     return ids, (np.append(ids[1:], 0) if cfg.task == "lm" else None)
 
 
-def windows(ids, targets, count, length, seed):
+def windows(ids, targets, count, length, seed, fit=False):
+    """`count` windows of `length` ids (and targets); `fit`: a text shorter than one window
+    is one window of all of it (`--length` not given), rather than refused."""
+    if fit and 2 <= len(ids) < length + 1:
+        count, length = 1, len(ids) - 1
     if len(ids) < length + 1:
         raise data.DataError(
             f"The text gives {len(ids)} usable tokens, fewer than one window of {length + 1}; "
@@ -67,7 +76,8 @@ def inspect(run_dir, cfg, out, args):
     vocab, _ = runs.read_vocab(run_dir)
     text = run_text(run_dir, cfg, args.text)
     ids, targets = streams(cfg, vocab, text)
-    x, y = windows(ids, targets, args.windows, args.length, args.seed)
+    fit = not getattr(args, "length_given", True)
+    x, y = windows(ids, targets, args.windows, args.length, args.seed, fit)
     keras.utils.set_random_seed(cfg.seed)
     untrained = keras.models.clone_model(model)  # the same architecture, freshly initialised
     out.mkdir(parents=True, exist_ok=True)
