@@ -60,9 +60,9 @@ READERS = {
         lambda c: c.task != "caption",
     ),
     "dropout": (
-        "--task classify and translate, and lm and tag with --layers 2 or more (it drops "
-        "what one layer passes to the next)",
-        lambda c: c.task in ("classify", "translate") or (c.task in ("lm", "tag") and c.layers > 1),
+        "--task classify, translate and caption, and lm and tag with --layers 2 or more (it "
+        "drops what one layer passes to the next)",
+        lambda c: c.task in ("classify", *SEQ2SEQ) or (c.task in ("lm", "tag") and c.layers > 1),
     ),
     "val_fraction": (
         "tasks other than classify without --data, whose split is fixed",

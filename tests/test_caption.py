@@ -201,3 +201,20 @@ def test_no_image_is_a_clear_error(colour_run):
     _, run = colour_run
     with pytest.raises(ValueError, match="Pass at least one image"):
         runtime.load(run / "image_encoder.onnx").caption([])
+
+
+def test_dropout_reaches_the_captioners_decoder_and_leaves_inference_alone():
+    import keras
+
+    from rnn_keras.tasks.caption import captioner
+
+    keras.utils.set_random_seed(0)
+    model = captioner(7, units=8, size=16, dropout=0.5)
+    plain = captioner(7, units=8, size=16)
+    plain.set_weights(model.get_weights())
+    assert model.get_layer("decoder").dropout == 0.5
+    rng = np.random.default_rng(0)
+    inputs = [rng.uniform(0, 255, (2, 16, 16, 3)).astype(np.float32),
+              rng.integers(1, 7, (2, 5)).astype(np.int32)]  # fmt: skip
+    np.testing.assert_array_equal(model(inputs, training=False), plain(inputs, training=False))
+    assert np.abs(np.asarray(model(inputs, training=True)) - plain(inputs, training=True)).max() > 0

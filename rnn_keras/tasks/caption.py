@@ -28,8 +28,10 @@ SCENES = {"train": 20_000, "val": 500, "test": 1_000, "compositions": 500}
 DECODE_BATCH = 256
 
 
-def captioner(vocab_size, units=256, attention=True, activation="tanh", size=scenes.SIZE):
-    """`[image (batch, size, size, 3) RGB 0..255, target_in]` -> logits `(batch, T, vocab)`."""
+def captioner(vocab_size, units=256, attention=True, activation="tanh", size=scenes.SIZE,
+              dropout=0.0):  # fmt: skip
+    """`[image (batch, size, size, 3) RGB 0..255, target_in]` -> logits `(batch, T, vocab)`;
+    `dropout`: the decoder's, in training only (see `AttentionDecoder`)."""
     image = keras.Input((size, size, 3), name="image")
     h = keras.layers.Rescaling(1 / 127.5, offset=-1.0, name="normalise")(image)
     for i, filters in enumerate((16, 32, 64)):
@@ -41,8 +43,9 @@ def captioner(vocab_size, units=256, attention=True, activation="tanh", size=sce
     pooled = keras.layers.MaxPooling2D(2, name="summary_pool")(grid)  # keeps where things are
     summary = keras.layers.Flatten(name="summary")(pooled)
     target_in = keras.Input((None,), dtype="int32", name="target_in")
+    attention_units = units // 2 if attention else 0
     logits = seq2seq.attentive_decoder(
-        memory, summary, target_in, vocab_size, units, units // 2 if attention else 0, activation
+        memory, summary, target_in, vocab_size, units, attention_units, activation, dropout=dropout
     )
     return keras.Model([image, target_in], logits, name="captioner")
 
@@ -101,7 +104,9 @@ class Task:
     def model(self):
         cfg = self.cfg
         size = self.images["train"].shape[1]
-        return captioner(len(self.targets), cfg.units, cfg.attention, cfg.activation, size)
+        return captioner(
+            len(self.targets), cfg.units, cfg.attention, cfg.activation, size, cfg.dropout
+        )
 
     def val_batches(self):
         cfg = self.cfg
