@@ -15,6 +15,7 @@ uses tf2onnx, which turns the `tf.while_loop` into an ONNX `Loop`. The LM's
 before it is renamed into place.
 """
 
+import functools
 import json
 import os
 import pathlib
@@ -72,8 +73,11 @@ def export_model(model, cfg, vocab, labels, out_dir, path="scan", check=True, sa
         )
         onnx_model = lower(model, meta, path, kind)
         final = out_dir / ("step.onnx" if kind == "step" else "model.onnx")
-        checked = _write_checked(onnx_model, final, model, (cfg, vocab, kind, sample), check)
-        results.append((final, checked))
+        checker = None
+        if check:  # checker(path): parity on the run's own text
+            real = parity.real_inputs(cfg, vocab, kind, text=sample)
+            checker = functools.partial(parity.check, model, inputs=real)
+        results.append((final, write_checked(onnx_model, final, checker)))
     return results
 
 
@@ -103,17 +107,14 @@ def _export_encoder_decoder(model, cfg, vocab, labels, out_dir, check, sample):
             pathlib.Path(tmp).unlink(missing_ok=True)
 
 
-def _write_checked(onnx_model, final, model, inputs, check):
-    """Save to a temporary name, check parity there, then rename: no half-written file.
-
-    `inputs` is `(cfg, vocab, kind, sample)`: what the parity check feeds.
-    """
-    cfg, vocab, kind, sample = inputs
+def write_checked(onnx_model, final, check=None):
+    """Save to a temporary name, `check(path)` it there (its max abs difference), then
+    rename: no half-written or unchecked file under `final`. Returns the difference."""
     fd, tmp = checkpoint.temp_file(final, ".onnx")
     os.close(fd)
     try:
         onnx.save(onnx_model, tmp)
-        diff = parity.check(model, tmp, cfg, vocab, kind, text=sample) if check else None
+        diff = check(tmp) if check else None
         os.replace(tmp, final)
         return diff
     finally:

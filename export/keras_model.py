@@ -15,18 +15,15 @@ checked against the Keras model before it is written under its name: the max abs
 on a right-padded batch of random inputs is returned, above 1e-4 it is a `ParityError`.
 """
 
-import os
+import functools
 import pathlib
 
 import keras
 import numpy as np
-import onnx
 
 from rnn_keras.layers import OneHot
-from rnn_keras.train import checkpoint
 
 from . import api, parity
-from .tolerance import TOLERANCE, ParityError
 
 FORMS = ("scan", "native", "loop")
 
@@ -43,16 +40,9 @@ def to_onnx(model, path, form="scan", check=True, seed=0):
         )
     meta = {"producer": "rnn_keras.export.keras_model", "path": form}
     onnx_model = api.lower(model, meta, form, "sequence")
-    path = pathlib.Path(path)
-    fd, tmp = checkpoint.temp_file(path, ".onnx")
-    os.close(fd)
-    try:
-        onnx.save(onnx_model, tmp)
-        diff = _check(model, tmp, seed) if check else None
-        os.replace(tmp, path)  # a file under its name has passed the check
-        return diff
-    finally:
-        pathlib.Path(tmp).unlink(missing_ok=True)
+    inputs = sample_inputs(model, seed=seed)
+    checker = functools.partial(parity.check, model, inputs=inputs) if check else None
+    return api.write_checked(onnx_model, pathlib.Path(path), checker)
 
 
 def sample_inputs(model, batch=4, time=12, seed=0):
@@ -70,13 +60,3 @@ def sample_inputs(model, batch=4, time=12, seed=0):
         for row, n in zip(tokens, np.linspace(2, time, batch).astype(int)):
             row[n:] = 0  # lengths 2..time
     return tokens
-
-
-def _check(model, onnx_path, seed):
-    diff = parity.max_difference(model, onnx_path, sample_inputs(model, seed=seed))
-    if not diff <= TOLERANCE:
-        raise ParityError(
-            f"{onnx_path}: onnxruntime differs from Keras by {diff:.3g} (tolerance "
-            f"{TOLERANCE}). The export is not trustworthy; report this."
-        )
-    return diff

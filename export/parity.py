@@ -94,9 +94,9 @@ def max_difference(
     return worst(diffs)
 
 
-def check(model, onnx_path, cfg, vocab, kind, device="cpu", text=None):
-    """The max abs difference; `ParityError` above `TOLERANCE`."""
-    diff = max_difference(model, onnx_path, real_inputs(cfg, vocab, kind, text=text), device)
+def check(model, onnx_path, inputs, device="cpu"):
+    """The max abs difference on `inputs`; `ParityError` above `TOLERANCE`."""
+    diff = max_difference(model, onnx_path, inputs, device)
     if not diff <= TOLERANCE:
         raise ParityError(
             f"{onnx_path}: onnxruntime differs from TensorFlow by {diff:.3g} "
