@@ -12,6 +12,7 @@ python -m export.infer RUN/model.onnx --text "..." --runtime openvino  # the sam
 
 import sys
 
+from rnn_keras_common.cli import fill_defaults, unread_flags
 from rnn_keras_common.cli import parser as cli_parser
 
 from .encoder_decoder import translation_sources
@@ -79,8 +80,7 @@ def _readers(flag):
 
 def refuse_unread(args, task):
     """`ValueError` naming each given flag a `task` model would ignore; then the defaults."""
-    given = [k for k in (*DEFAULTS, "text", "image") if getattr(args, k) is not None]
-    unread = [k for k in given if k not in READS[task]]
+    unread = unread_flags(args, (*DEFAULTS, "text", "image"), READS[task])
     if unread:
         named = " and ".join(f"--{k.replace('_', '-')} (for {_readers(k)} models)" for k in unread)
         article = "an" if task == "lm" else "a"
@@ -88,9 +88,7 @@ def refuse_unread(args, task):
         raise ValueError(
             f"This is {article} {task} model: it would ignore {named}. Leave {them} out."
         )
-    for key, value in DEFAULTS.items():
-        if getattr(args, key) is None:
-            setattr(args, key, value)
+    fill_defaults(args, DEFAULTS)
 
 
 def main(argv=None):

@@ -56,3 +56,16 @@ def parser(prog, doc):
     return argparse.ArgumentParser(
         prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+
+
+def unread_flags(args, names, read):
+    """Of the flags `names` (argparse dests left None when not given), those given that
+    the run does not `read`: a command refuses them rather than ignore them."""
+    return [k for k in names if getattr(args, k) is not None and k not in read]
+
+
+def fill_defaults(args, defaults):
+    """The value of each flag left out (None), once `unread_flags` has been asked."""
+    for key, value in defaults.items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)

@@ -187,9 +187,7 @@ class TrainConfig:
     activation: str = "tanh"  # f in s_t = f(U x_t + W s_{t-1} + b)
     recurrent_gain: float | None = None  # every W starts orthogonal times this (not caption)
     embedding: int | None = None  # lm/translate: tokens embedded in this many dims (0 = one-hot)
-    dropout: float = (
-        0.0  # between stacked layers; classify: pooled features; seq2seq: decoder
-    )
+    dropout: float = 0.0  # between stacked layers; classify: pooled features; seq2seq: decoder
     optimizer: str = "adam"  # adam, or sgd (the article's; see momentum/nesterov)
     lr: float | None = None  # peak learning rate
     momentum: float = 0.0  # sgd momentum (0 = plain SGD)

@@ -20,8 +20,8 @@ import json
 import pathlib
 import sys
 
+from rnn_keras_common.cli import fill_defaults, run_cli, unread_flags
 from rnn_keras_common.cli import parser as cli_parser
-from rnn_keras_common.cli import run_cli
 
 
 def parse_args(argv):
@@ -110,8 +110,7 @@ def refuse_unread(args, task):
     """`ConfigError` naming each given flag a `task` run would ignore; then the defaults."""
     from rnn_keras_common.config import ConfigError
 
-    unread = [k for k in ("text", "image", *DEFAULTS) if getattr(args, k) is not None]
-    unread = [k for k in unread if k not in READS[task]]
+    unread = unread_flags(args, ("text", "image", *DEFAULTS), READS[task])
     if unread:
         named = " and ".join(f"--{k}" for k in unread)
         what = {
@@ -123,9 +122,7 @@ def refuse_unread(args, task):
             f"{'them' if len(unread) > 1 else 'it'} out."
         )  # fmt: skip
     args.length_given = args.length is not None  # if not, a short --text is one window
-    for key, value in DEFAULTS.items():
-        if getattr(args, key) is None:
-            setattr(args, key, value)
+    fill_defaults(args, DEFAULTS)
 
 
 def _images(paths, size):
