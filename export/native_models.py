@@ -29,6 +29,12 @@ def _layers(model):
                 f"Cannot export layer {layer.name!r} ({type(layer).__name__}) natively; "
                 "form='loop' (tf2onnx) takes any layer tf2onnx knows."
             )
+        elif isinstance(layer, RNN) and layer.go_backwards:  # inside Bidirectional it is read
+            raise ValueError(
+                f"Cannot export layer {layer.name!r} natively: a standalone RNN with "
+                "go_backwards=True (its outputs come in reversed time order). Wrap it in "
+                "Bidirectional, or use form='loop'."
+            )
     return computing
 
 

@@ -305,10 +305,16 @@ def test_what_the_hand_built_forms_cannot_take_is_refused_and_nothing_written(
     assert keras_model.to_onnx(softmax, tmp_path / "s.onnx", form="loop") < 1e-5  # tf2onnx
     with pytest.raises(ValueError, match="`form` must be one of"):
         keras_model.to_onnx(users_model(), tmp_path / "x.onnx", form="fast")
+    tokens = keras.Input((None,), dtype="int32")  # reversed outputs: the hand-built forms' gap
+    h = rk.RNN(4, return_sequences=True, go_backwards=True)(rk.OneHot(12, mask_zero=True)(tokens))
+    backwards = keras.Model(tokens, keras.layers.Dense(3)(h))
+    with pytest.raises(ValueError, match="standalone RNN with go_backwards=True"):
+        keras_model.to_onnx(backwards, tmp_path / "b.onnx", form="native")
+    assert keras_model.to_onnx(backwards, tmp_path / "b.onnx", form="loop") < 1e-5
     monkeypatch.setattr(parity, "max_difference", lambda *a, **k: 0.5)
     with pytest.raises(parity.ParityError, match="0.5"):
         keras_model.to_onnx(users_model(), tmp_path / "bad.onnx")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.onnx"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.onnx", "s.onnx"]
 
 
 def test_a_tagger_and_a_classifier_take_one_text(tmp_path):
