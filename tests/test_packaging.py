@@ -161,7 +161,7 @@ def test_wheel_installs_and_runs_outside_the_repository(tmp_path):
         [
             str(bin_dir / "python"),
             "-c",
-            "import rnn_keras, rnn_keras_export; print(rnn_keras.__file__)",
+            "import rnn_keras, rnn_keras_export.keras_model; print(rnn_keras.__file__)",
         ],
         cwd=work,
         env=env,
