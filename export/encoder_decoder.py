@@ -81,28 +81,6 @@ class Translator(EncoderDecoder):
         return self._decode(feeds, beam, nbest, alpha, max_len, "" if chars else " ")
 
 
-def source_rules(vocab):
-    """How typed text becomes a translator's sources. A character vocabulary without a space
-    (CMUdict's words) takes each word on its own; one without capitals reads the text
-    lowercased; so "Hello World" asks for two pronunciations instead of failing on 'H' and
-    ' '. The browser page applies the same rules (written into its models.json)."""
-    chars = vocab.unit == "char"
-    return {
-        "lowercase": chars and not any(c.isupper() for c in vocab.chars),
-        "words": chars and " " not in vocab.chars,
-    }
-
-
-def translation_sources(vocab, text):
-    """`text` as the sources `source_rules` make of it (a user vocabulary's text as typed)."""
-    rules = source_rules(vocab)
-    if rules["lowercase"]:
-        text = text.lower()
-    if not rules["words"]:
-        return [text]
-    return text.split() or [""]  # nothing but spaces: refused as an empty text
-
-
 class Captioner(EncoderDecoder):
     """`image_encoder.onnx` + `decoder_step.onnx`: an RGB image -> a caption."""
 

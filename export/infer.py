@@ -14,8 +14,7 @@ import sys
 
 from rnn_keras_common.cli import fill_defaults, unread_flags
 from rnn_keras_common.cli import parser as cli_parser
-
-from .encoder_decoder import translation_sources
+from rnn_keras_common.vocab import translation_sources
 
 # what each kind of model reads, with the value a flag left out takes
 DEFAULTS = dict(

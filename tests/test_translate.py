@@ -296,6 +296,19 @@ def test_inspect_refuses_what_a_translation_run_would_ignore(reversal_run, tmp_p
     assert not out.exists()
 
 
+def test_inspect_reads_text_as_infer_does(reversal_run, tmp_path, capsys):
+    # "ABC dcb" was refused for 'A' (infer lowercases and takes each word); a file: by line
+    from rnn_keras.inspect import __main__ as inspect_cli
+
+    words = tmp_path / "words.txt"
+    words.write_text("ABC dcb\n\nab\n")
+    assert inspect_cli.cli([str(reversal_run), "--text", str(words), "--out", str(tmp_path)]) == 0
+    report = json.loads((tmp_path / "report.json").read_text())["attention"]
+    assert [r["source"] for r in report] == ["abc", "dcb", "ab"]
+    assert inspect_cli.cli([str(reversal_run), "--text", "  ", "--out", str(tmp_path)]) == 2
+    assert "holds nothing to translate" in capsys.readouterr().err
+
+
 def test_inspect_of_a_run_without_attention_is_one_line(plain_run, capsys):
     from rnn_keras.inspect import __main__ as inspect_cli
 

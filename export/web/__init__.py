@@ -90,9 +90,7 @@ def build(run_dir, out):
 
 def _decoding(path, meta):
     """What the page's decoder needs beyond the vocabularies: the same rules as Python's."""
-    from rnn_keras_common.vocab import make_vocab
-
-    from ..encoder_decoder import source_rules
+    from rnn_keras_common.vocab import make_vocab, source_rules
 
     if not path.with_name("decoder_step.onnx").is_file():
         raise WebError(f"{path} has no decoder_step.onnx beside it; export the run again.")

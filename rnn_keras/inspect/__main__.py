@@ -85,7 +85,7 @@ def _attention(args, cfg, out):
     task = make_task(cfg)
     images = _images(args.image, task.images["train"].shape[1]) if args.image else None
     model = report.load(args.run_dir)
-    written = attention.inspect(model, task, out, _words(args.text), images)
+    written = attention.inspect(model, task, out, _sources(task, args.text), images)
     for path in written:
         print(path)
     for row in json.loads((out / "report.json").read_text())["attention"]:
@@ -132,11 +132,22 @@ def _images(paths, size):
     return {p: read_image(p, size, named_in="--image") for p in paths}
 
 
-def _words(text):
+def _sources(task, text):
+    """A translator's sources in `--text` (the text or a file of it), line by line, by the
+    rules `export.infer` and the page apply (CMUdict's: each word, lowercased); None: the
+    test split's."""
     if text is None:
         return None
+    from rnn_keras_common.vocab import translation_sources
+
     path = pathlib.Path(text)
-    return (path.read_text(encoding="utf-8") if path.is_file() else text).split()
+    lines = (path.read_text(encoding="utf-8") if path.is_file() else text).splitlines()
+    sources = [s for line in lines if line.strip() for s in translation_sources(task.vocab, line)]
+    if not sources:
+        from rnn_keras.data import DataError
+
+        raise DataError("--text holds nothing to translate; pass a word or a file of them.")
+    return sources
 
 
 def user_errors():
