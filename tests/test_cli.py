@@ -191,3 +191,14 @@ def test_resume_refuses_a_flag_the_run_would_ignore(run, tmp_path, text_file, ca
     assert cli(argv, capsys)[0] == 0
     code, err = cli(["--resume", str(tagger), "--temperature", "0.7", "--steps", "3"], capsys)
     assert code == 2 and "--temperature 0.7 (used only by --task lm" in err
+
+
+def test_a_tagger_text_without_lines_of_words_is_one_line(tmp_path, capsys):
+    # one word per line: no spaces to learn from (it was a traceback from the vocabulary)
+    path = tmp_path / "words.txt"
+    path.write_text("\n".join(f"word{i % 40}" for i in range(4000)), encoding="utf-8")
+    argv = ["--task", "tag", "--text", str(path), "--run-dir", str(tmp_path / "r"), *QUICK]
+    code, err = cli(argv, capsys)
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and "0 line(s) of two or more words" in lines[0], lines
+    assert not (tmp_path / "r").exists()

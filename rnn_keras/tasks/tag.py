@@ -59,9 +59,22 @@ class Task:
     def _segmentation(self, cfg, text):
         self.labels, self.source = ["inside", "word_end"], text  # source: hashed into the run
         lines, tags = tagging_data(text, max_len=cfg.seq_len)
+        where = cfg.text or "the text"
+        if len(lines) < 2:
+            raise DataError(
+                f"{where}: {len(lines)} line(s) of two or more words; the tagger learns where "
+                "a line's spaces fall, so it needs lines of words separated by spaces (prose, "
+                "verse). Pass such a --text, or --data FILE in CoNLL for your own tags."
+            )
         self.vocab = Vocab.from_text("".join(lines))
         examples = [(self.vocab.encode(ln), t) for ln, t in zip(lines, tags)]
         self._train, self.val = data.split(examples, cfg.val_fraction)
+        if not self._train or not self.val:
+            raise DataError(
+                f"{where}: {len(examples)} lines of words give {len(self._train)} training and "
+                f"{len(self.val)} validation lines with --val-fraction {cfg.val_fraction}; add "
+                "lines or change --val-fraction."
+            )
 
     def _conll(self, cfg):
         self.source = labelled.read_utf8(cfg.data)  # hashed and sampled into the run
