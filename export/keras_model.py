@@ -23,7 +23,7 @@ import numpy as np
 
 from rnn_keras.layers import OneHot
 
-from . import api, parity
+from . import api, metadata, parity
 
 FORMS = ("scan", "native", "loop")
 
@@ -38,7 +38,7 @@ def to_onnx(model, path, form="scan", check=True, seed=0):
             f"{len(model.inputs)} and {len(model.outputs)} (tf2onnx.convert.from_keras takes "
             "any model)."
         )
-    meta = {"producer": "rnn_keras.export.keras_model", "path": form}
+    meta = {metadata.PREFIX + "producer": metadata.OWN_MODEL, metadata.PREFIX + "path": form}
     onnx_model = api.lower(model, meta, form, "sequence")
     inputs = sample_inputs(model, seed=seed)
     checker = functools.partial(parity.check, model, inputs=inputs) if check else None

@@ -12,6 +12,7 @@ size limit, never evaluated.
 import json
 
 PREFIX = "rnn_keras."
+OWN_MODEL = "export.keras_model.to_onnx"  # a user's model: no task, vocabulary or labels
 MAX_VALUE_BYTES = 1 << 20  # a vocabulary or config is a few KiB; refuse anything huge
 TASKS = ("lm", "tag", "classify", "translate", "caption")
 
@@ -59,6 +60,12 @@ def _json(props, key, source):
 def from_props(props, source="model"):
     """Parse and check our keys from a `{key: value}` dict of metadata_props."""
     missing = [k for k in ("task", "kind", "vocab") if PREFIX + k not in props]
+    if missing and props.get(PREFIX + "producer") == OWN_MODEL:
+        raise MetadataError(
+            f"{source} is a model of your own ({OWN_MODEL}): no task or vocabulary to load it "
+            "by. Run it with onnxruntime.InferenceSession: input 'tokens' (or 'x'), output "
+            "'logits'."
+        )
     if missing:
         raise MetadataError(
             f"{source} has no rnn-keras metadata ({', '.join(PREFIX + k for k in missing)} "

@@ -276,6 +276,8 @@ def test_a_users_own_model_exports_in_every_form(tmp_path, form):
     model = users_model()
     diff = keras_model.to_onnx(model, tmp_path / "mine.onnx", form=form)
     assert diff < 1e-5
+    with pytest.raises(runtime.MetadataError, match="a model of your own.*InferenceSession"):
+        runtime.load(tmp_path / "mine.onnx")  # no task to load it by: onnxruntime directly
     session = ort.InferenceSession(str(tmp_path / "mine.onnx"))
     tokens = np.array([[3, 1, 4, 1, 5, 9, 2], [6, 5, 3, 0, 0, 0, 0]], np.int32)  # right-padded
     [got] = session.run(["logits"], {"tokens": tokens})
