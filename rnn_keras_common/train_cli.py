@@ -11,7 +11,8 @@
     python train.py --resume runs/mine --steps 4000  # extend it (a finished run too)
 
 It prints the resolved config, trains with a live progress bar, and ends by
-saying where the artefacts are (and, for the LM, printing a sample).
+saying where the artefacts are (and, for the LM, printing a sample), then the
+commands that use them (inference, inspection, the browser page, resuming).
 """
 
 import argparse
@@ -20,6 +21,7 @@ import datetime
 import importlib
 import os
 import pathlib
+import shlex
 import sys
 import typing
 
@@ -202,7 +204,24 @@ def export_run(run_dir, trainer):
             seed=trainer.cfg.seed,
         )
         print("\nSample (onnxruntime, same seed):\n" + text)
+    print(next_steps(run_dir, trainer.cfg.task))
     return 0
+
+
+def next_steps(run_dir, task):
+    """What a user can do with the exported run, as commands to copy."""
+    package, run_dir = export_package(), shlex.quote(str(run_dir))
+    train = "python train.py" if package == "export" else "rnn-keras-train"
+    given = {"lm": "--length 400", "caption": "--image picture.png"}.get(task, '--text "..."')
+    memory = "attention" if task in ("translate", "caption") else "memory"
+    rows = [
+        (f"python -m {package}.infer {run_dir} {given}", "onnxruntime, no TensorFlow"),
+        (f"python -m rnn_keras.inspect {run_dir}", f"see its {memory}"),
+        (f"python -m {package}.web {run_dir}", "the model in your browser"),
+        (f"{train} --resume {run_dir} --steps N", "train it further"),
+    ]
+    width = max(len(c) for c, _ in rows)
+    return "\nNext:\n" + "\n".join(f"  {c:<{width}}  # {why}" for c, why in rows)
 
 
 def user_errors():

@@ -202,3 +202,23 @@ def test_a_tagger_text_without_lines_of_words_is_one_line(tmp_path, capsys):
     lines = err.strip().splitlines()
     assert code == 2 and len(lines) == 1 and "0 line(s) of two or more words" in lines[0], lines
     assert not (tmp_path / "r").exists()
+
+
+def test_the_end_of_a_run_prints_next_steps_that_work(tmp_path, text_file, capsys):
+    import shlex
+
+    from export import infer
+
+    run = tmp_path / "my run"  # a space: the printed commands quote it
+    flags = [f for f in QUICK if f != "--no-export"]
+    assert train.cli(["--text", str(text_file), "--run-dir", str(run), *flags]) == 0
+    out = capsys.readouterr().out
+    lines = out[out.index("Next:") :].splitlines()[1:]
+    commands = [shlex.split(line.split("  #")[0]) for line in lines]
+    assert [c[:3] for c in commands[:3]] == [
+        ["python", "-m", "export.infer"],
+        ["python", "-m", "rnn_keras.inspect"],
+        ["python", "-m", "export.web"],
+    ]
+    assert all(str(run) in c for c in commands)
+    assert infer.main(commands[0][3:]) == 0  # the first one, as printed
