@@ -336,3 +336,26 @@ def test_the_captioner_panel_captions_as_python(browser, pages, runs, tmp_path, 
     [(_, want)] = attention_maps(keras_model, [image], cfg["max_output"], outputs=[best])
     np.testing.assert_allclose(np.array(tab.evaluate("window.attention[0]")), want, atol=1e-5)
     assert tab.locator("#attention figure").count() == len(best) + 1
+
+
+@pytest.mark.parametrize("form", ["native", "loop"])
+def test_the_other_export_forms_run_in_the_page_too(browser, runs, tmp_path, form):
+    # the page runs whatever model.onnx holds: ONNX RNN nodes, or tf2onnx's Loop
+    from export import api
+
+    run = tmp_path / "run"
+    shutil.copytree(runs["tag"], run)
+    api.export_run(run, form)
+    folder = web.build(run, tmp_path / "site")
+    server = web.serve(folder, "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        tab, errors = open_page(browser, f"http://127.0.0.1:{server.server_address[1]}/")
+        text = "Tobeornottobethatisthequestion"
+        tab.fill("#text", text)
+        tab.click("#run")
+        tab.wait_for_selector("#result[data-done='1']")
+        assert tab.text_content("#result") == runtime.load(run / "model.onnx").tag(text)
+        assert runtime.read_metadata(run / "model.onnx")["path"] == form and not errors
+    finally:
+        server.shutdown()
