@@ -4,6 +4,7 @@ python -m export.infer RUN/step.onnx --prime "ROMEO:" --length 400 --device cpu
 python -m export.infer RUN --prime "ROMEO:"       # a run folder: its step.onnx, encoder or model
 python -m export.infer RUN/model.onnx --text "Tobeornottobe"        # tag or classify
 python -m export.infer RUN/encoder.onnx --text "anthropomorphic" --beam 5 --nbest 3  # translate
+python -m export.infer RUN --text words.txt                        # a file: a line (word) each
 python -m export.infer RUN/image_encoder.onnx --image scene.png --beam 5  # caption
 python -m export.infer RUN/image_encoder.onnx --image photos/*.png        # a line per image
 python -m export.infer RUN/step.onnx --compare RUN                  # TensorFlow side by side
@@ -12,9 +13,9 @@ python -m export.infer RUN/model.onnx --text "..." --runtime openvino  # the sam
 
 import sys
 
-from rnn_keras_common.cli import fill_defaults, unread_flags
+from rnn_keras_common.cli import fill_defaults, text_or_file, unread_flags
 from rnn_keras_common.cli import parser as cli_parser
-from rnn_keras_common.vocab import translation_sources
+from rnn_keras_common.vocab import translation_sources_by_line
 
 # what each kind of model reads, with the value a flag left out takes
 DEFAULTS = dict(
@@ -55,7 +56,7 @@ def parse_args(argv):
         default=None,
         help="lm: bind inputs/outputs once (IOBinding); with --device cuda, CUDA graphs",
     )
-    p.add_argument("--text", help="tag/classify/translate: the input text")
+    p.add_argument("--text", help="tag/classify/translate: the input text, or a UTF-8 file of it")
     p.add_argument("--image", nargs="+", help="caption: PNG/JPEG images (a line each)")
     p.add_argument("--beam", type=int, help="translate/caption: beam width (default 1 = greedy)")
     p.add_argument(
@@ -101,6 +102,8 @@ def main(argv=None):
         print(note, file=sys.stderr)
     task = model.meta["task"]
     refuse_unread(args, task)
+    if args.text is not None:
+        args.text = text_or_file(args.text)  # a file: its lines tagged, words translated
     run = _matching_run(args, model) if args.compare else None  # refused before any output
     if task == "lm":
         if args.length < 0:
@@ -133,7 +136,8 @@ def main(argv=None):
 
 
 def _translate(model, args):
-    sources = translation_sources(model.vocab, args.text)
+    # nothing but blank lines: one empty source, refused as an empty text
+    sources = translation_sources_by_line(model.vocab, args.text) or [""]
     print_decoded(sources, model.translate(sources, beam=args.beam, nbest=args.nbest), args.nbest)
 
 

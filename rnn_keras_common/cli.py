@@ -69,3 +69,18 @@ def fill_defaults(args, defaults):
     for key, value in defaults.items():
         if getattr(args, key) is None:
             setattr(args, key, value)
+
+
+def text_or_file(value):
+    """A `--text` value: the contents of the UTF-8 file it names, or the text itself."""
+    import pathlib
+
+    path = pathlib.Path(value)
+    if len(value) < 4096 and path.is_file():
+        try:
+            return path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as err:
+            raise ConfigError(
+                f"--text {value}: not UTF-8 ({err.reason}); save it as UTF-8."
+            ) from err
+    return value

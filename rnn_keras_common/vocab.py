@@ -190,3 +190,11 @@ def translation_sources(vocab, text):
     if not rules["words"]:
         return [text]
     return text.split() or [""]  # nothing but spaces: refused as an empty text
+
+
+def translation_sources_by_line(vocab, text):
+    """Each non-blank line's `translation_sources` (a file of words: one source per word
+    or line); empty if the text holds nothing."""
+    return [
+        s for line in text.splitlines() if line.strip() for s in translation_sources(vocab, line)
+    ]

@@ -181,6 +181,16 @@ def test_one_string_is_one_text_not_its_characters(reversal_run):
     assert model.translate("abc") == model.translate(["abc"]) == ["c b a"]
 
 
+def test_infer_translates_a_file_of_words_line_by_line(reversal_run, tmp_path, capsys):
+    words = tmp_path / "words.txt"
+    words.write_text("ABC dcb\n\nab\n", encoding="utf-8")
+    assert infer.main([str(reversal_run / "encoder.onnx"), "--text", str(words)]) == 0
+    assert capsys.readouterr().out.splitlines() == ["abc  c b a", "dcb  b c d", "ab  b a"]
+    words.write_bytes(b"\xff\xfeab")
+    assert infer.cli([str(reversal_run / "encoder.onnx"), "--text", str(words)]) == 2
+    assert "not UTF-8" in capsys.readouterr().err
+
+
 def test_infer_refuses_flags_a_translator_would_ignore(reversal_run, capsys):
     encoder = str(reversal_run / "encoder.onnx")
     assert infer.cli([encoder, "--text", "abc", "--temperature", "0.5", "--fast"]) == 2

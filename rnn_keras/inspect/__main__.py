@@ -20,7 +20,7 @@ import json
 import pathlib
 import sys
 
-from rnn_keras_common.cli import fill_defaults, run_cli, unread_flags
+from rnn_keras_common.cli import fill_defaults, run_cli, text_or_file, unread_flags
 from rnn_keras_common.cli import parser as cli_parser
 
 
@@ -138,11 +138,9 @@ def _sources(task, text):
     test split's."""
     if text is None:
         return None
-    from rnn_keras_common.vocab import translation_sources
+    from rnn_keras_common.vocab import translation_sources_by_line
 
-    path = pathlib.Path(text)
-    lines = (path.read_text(encoding="utf-8") if path.is_file() else text).splitlines()
-    sources = [s for line in lines if line.strip() for s in translation_sources(task.vocab, line)]
+    sources = translation_sources_by_line(task.vocab, text_or_file(text))
     if not sources:
         from rnn_keras.data import DataError
 
