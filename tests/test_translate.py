@@ -15,7 +15,7 @@ from rnn_keras.data import pairs
 from rnn_keras.tasks import seq2seq, translate
 from rnn_keras_common import decoding
 from rnn_keras_common import train_cli as train
-from rnn_keras_common.vocab import UNKNOWN, TokenVocab, Vocab, pad
+from rnn_keras_common.vocab import UNKNOWN, TokenVocab, Vocab, pad, translation_sources
 from tests.helpers import tiny_flags
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -236,12 +236,12 @@ def test_infer_translates_each_word_of_a_text_lowercased(reversal_run, capsys):
     ],
 )
 def test_the_text_is_split_and_lowercased_only_where_the_vocabulary_says(chars, text, sources):
-    assert infer.translation_sources(Vocab(chars), text) == sources
+    assert translation_sources(Vocab(chars), text) == sources
 
 
 def test_token_vocabularies_take_the_text_as_it_is():
     vocab = TokenVocab([UNKNOWN, "The", "cat"])  # their own split happens when encoding
-    assert infer.translation_sources(vocab, "The  cat") == ["The  cat"]
+    assert translation_sources(vocab, "The  cat") == ["The  cat"]
 
 
 def test_translating_in_onnxruntime_imports_no_tensorflow(reversal_run):
