@@ -72,15 +72,17 @@ def fill_defaults(args, defaults):
 
 
 def text_or_file(value):
-    """A `--text` value: the contents of the UTF-8 file it names, or the text itself."""
+    """A `--text` value: the contents of the UTF-8 file it names, or the text itself (the
+    one rule of every command's `--text`; TensorFlow-free, for `export.infer`)."""
     import pathlib
 
     path = pathlib.Path(value)
-    if len(value) < 4096 and path.is_file():
-        try:
-            return path.read_text(encoding="utf-8")
-        except UnicodeDecodeError as err:
-            raise ConfigError(
-                f"--text {value}: not UTF-8 ({err.reason}); save it as UTF-8."
-            ) from err
-    return value
+    if len(value) >= 4096 or not path.is_file():
+        return value
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        message = f"--text {value}, line {line}: not UTF-8 ({err.reason}); save it as UTF-8."
+        raise ConfigError(message) from err

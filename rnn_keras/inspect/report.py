@@ -9,6 +9,7 @@ import numpy as np
 from rnn_keras import data
 from rnn_keras.inspect import decay, page, units
 from rnn_keras.train import checkpoint, runs, saving
+from rnn_keras_common.cli import text_or_file
 
 PASSAGE = 600  # characters shown over the units
 PER_PROPERTY = 3  # units offered in the page's picker per property
@@ -23,8 +24,7 @@ def load(run_dir):
 def run_text(run_dir, cfg, given):
     """`--text` (a file or the text), else the held-out tail of the run's text, else its sample."""
     if given:
-        path = pathlib.Path(given)
-        return data.read_text(path) if len(given) < 4096 and path.is_file() else given
+        return text_or_file(given)
     if cfg.data is None and (cfg.text is None or pathlib.Path(cfg.text).is_file()):
         return data.split(data.read_text(cfg.text), cfg.val_fraction)[1]
     sample = runs.read_sample(run_dir)
