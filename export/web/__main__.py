@@ -34,8 +34,7 @@ def main(argv=None):
         p.error(f"--port must be in [0, 65535] (0: any free port), got {args.port}")
     from rnn_keras_common.config import read_run_config
 
-    from ..onnx_model import run_file
-    from . import WebError, build, serve, writable_folder
+    from . import WebError, build, run_file, serve, writable_folder
 
     read_run_config(args.run_dir)  # a run folder, refused before anything is exported
     if args.out:
