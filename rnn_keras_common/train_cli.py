@@ -157,7 +157,6 @@ def _train(args, cfg):
             return (*training.resume(args.resume, cfg), args.resume)
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
         run_dir = args.run_dir or f"runs/{cfg.task}-{stamp}"
-        print("Config:\n" + cfg.to_json())
         return (*training.train_and_evaluate(cfg, run_dir, overwrite=args.overwrite), run_dir)
     except tf.errors.ResourceExhaustedError as err:  # its message is pages of allocator state
         raise MemoryError(err.message.splitlines()[0] if err.message else "") from err

@@ -220,6 +220,7 @@ def train_and_evaluate(cfg, run_dir, overwrite=False, text=None):
     cfg = cfg.resolved()
     task = make_task(cfg, text)  # the data is read and checked before the folder is touched
     resources.check_memory(cfg, task)
+    print("Config:\n" + cfg.to_json())  # after the checks, so a bad input's error stands alone
     strategy = _start(cfg)
     run_dir = _writes_to(run_dir, cfg)
     with runs.locked(run_dir):
