@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from export import api, infer, runtime
+from rnn_keras.data import labelled
 from rnn_keras.layers import RNN, Bidirectional, SequencePool
 from rnn_keras.train import checkpoint
 from rnn_keras_common import train_cli as train
@@ -101,6 +102,22 @@ def test_a_csv_with_a_header_works_too(tmp_path, capsys):
     assert "has_x" in counts and "no_x" in counts
 
 
+@pytest.mark.parametrize(
+    "name, payload",
+    [
+        ("plain.tsv", "fun day\tpos\r\nbad day\tneg\r\n"),
+        ("header.tsv", "\ufefftext\tlabel\r\nfun day\tpos\r\nbad day\tneg\r\n"),
+        ("glue.tsv", "sentence\tlabel\nfun day\tpos\n\nbad day\tneg\n"),
+        ("order.tsv", "id\tLabel\tText\n1\tpos\tfun day\n2\tneg\tbad day\n"),
+        ("order.csv", "\ufeffid,label,sentence\n1,pos,fun day\n\n2,neg,bad day\n"),
+    ],
+)
+def test_a_header_line_is_read_by_its_names_not_taken_for_an_example(tmp_path, name, payload):
+    data = tmp_path / name
+    data.write_bytes(payload.encode("utf-8"))
+    assert labelled.read_labelled(data) == [("fun day", "pos"), ("bad day", "neg")]
+
+
 def test_a_conll_rule_is_learned_and_tagged_by_token(tmp_path, capsys):
     data = rule_conll(tmp_path / "t.conll")
     run = tmp_path / "run"
@@ -137,7 +154,9 @@ BAD = {
     "three.tsv": ("a b\tx\tmore\n", "line 1: 3 tab-separated columns"),
     "empty_text.tsv": ("a b\tx\n \ty\nc\ty\n", "line 2: the text is empty"),
     "single.tsv": ("a\tx\nb\tx\nc\ty\n", "'y' have a single example"),
-    "nolabel.csv": ("text,category\na,b\n", "line 1: the header names no label column"),
+    "nolabel.csv": ("text,category\na,b\n", "line 1: the header names no text and label columns"),
+    "comma.csv": ("text,label\ngood, fun,x\n", "line 2: 3 columns; the header has 2"),
+    "header.tsv": ("label\ttext\nx\ta\tb\n", "line 2: 3 tab-separated columns; expected 2"),
     "latin1.tsv": ("caf\u00e9\tx\n".encode("latin-1"), "line 1: not UTF-8"),
     "few.tsv": ("".join(f"t{i % 2} a\t{i % 2}\n" for i in range(20)), "training examples"),
 }

@@ -3,8 +3,9 @@
 Every problem is a `DataError` that names the file and line and says the fix;
 nothing here writes anything, so a bad file never touches a run folder.
 
-- classify: TSV, one `text<TAB>label` per line; or CSV (`.csv`) with a header that
-  names `text` and `label` columns (other columns ignored).
+- classify: TSV, one `text<TAB>label` per line, or CSV (`.csv`); a header line naming
+  the `text` (or `sentence`, as GLUE's files do) and `label` columns is read in either,
+  in any order (other columns ignored), and a CSV must have one.
 - tag: CoNLL, one token per line with its tag in the last column (columns split
   on whitespace; every line of a file has the same number), a blank line between
   sentences; `-DOCSTART-` lines are skipped.
@@ -35,34 +36,51 @@ def read_labelled(path, text=None):
     return rows
 
 
+TEXT_NAMES = ("text", "sentence")  # a header's name for the text column
+
+
+def _columns(fields):
+    """`(text, label)` column indexes that a header line names, or None when it names none."""
+    names = [f.strip().lower() for f in fields]
+    text = next((names.index(n) for n in TEXT_NAMES if n in names), None)
+    return None if text is None or "label" not in names else (text, names.index("label"))
+
+
 def _tsv_rows(path, text):
-    rows = []
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
+    rows, lines = [], [(n, ln) for n, ln in enumerate(text.splitlines(), 1) if ln.strip()]
+    header = _columns(lines[0][1].split("\t")) if lines else None
+    width = len(lines[0][1].split("\t")) if header else 2
+    for number, line in lines[1:] if header else lines:
         fields = line.split("\t")
-        if len(fields) != 2:
+        if len(fields) != width:
             raise DataError(
                 f"--data {path}, line {number}: {len(fields)} tab-separated columns; "
-                "expected 2 (text<TAB>label). Use a .csv file for text that holds tabs."
+                f"expected {width} (text<TAB>label). Use a .csv file for text that holds tabs."
             )
-        rows.append(_example(path, number, *fields))
+        t, y = header or (0, 1)
+        rows.append(_example(path, number, fields[t], fields[y]))
     return rows
 
 
 def _csv_rows(path, text):
-    reader = csv.DictReader(io.StringIO(text))
-    missing = {"text", "label"} - set(reader.fieldnames or [])
-    if missing:
+    reader = csv.reader(io.StringIO(text))
+    fields = next(reader, [])
+    columns = _columns(fields)
+    if columns is None:
         raise DataError(
-            f"--data {path}, line 1: the header names no {' or '.join(sorted(missing))} "
-            f"column (it has {reader.fieldnames}). Name the columns text and label."
+            f"--data {path}, line 1: the header names no text and label columns (it has "
+            f"{fields}). Name the columns text (or sentence) and label."
         )
     rows = []
     for row in reader:
-        if row["text"] is None or row["label"] is None:
-            raise DataError(f"--data {path}, line {reader.line_num}: missing column(s).")
-        rows.append(_example(path, reader.line_num, row["text"], row["label"]))
+        if not any(f.strip() for f in row):
+            continue
+        if len(row) != len(fields):
+            raise DataError(
+                f"--data {path}, line {reader.line_num}: {len(row)} columns; the header has "
+                f"{len(fields)}. Quote a text that holds commas."
+            )
+        rows.append(_example(path, reader.line_num, row[columns[0]], row[columns[1]]))
     return rows
 
 
