@@ -327,7 +327,7 @@ def test_inspect_of_a_run_without_attention_is_one_line(plain_run, capsys):
     assert len(err) == 1 and "--no-attention" in err[0] and "no attention to see" in err[0]
 
 
-def test_a_translation_run_resumes_from_its_checkpoint(tmp_path):
+def test_a_translation_run_resumes_from_its_checkpoint(tmp_path, capsys):
     data, run = reversal_tsv(tmp_path / "rev.tsv"), tmp_path / "run"
     argv = ["--task", "translate", "--data", str(data), "--run-dir", str(run)]
     assert (
@@ -335,6 +335,7 @@ def test_a_translation_run_resumes_from_its_checkpoint(tmp_path):
         == 0
     )
     assert train.cli(["--resume", str(run), "--steps", "8"]) == 0
+    assert "(your file: " in capsys.readouterr().out  # its references are not CMUdict's
     rows = (run / "metrics.csv").read_text().splitlines()
     assert [r.split(",")[0] for r in rows[1:]] == ["4", "8"]
     assert json.loads((run / "test.json").read_text())["beam_5"]["wer"] <= 1.0

@@ -232,7 +232,8 @@ class Task:
         for key in (k for k in results if k.startswith("beam")):
             r = results[key]
             lines.append(f"  {key.replace('_', ' ')}: WER {r['wer']:.4f}, PER {r['per']:.4f}")
-        lines += [f"  {e['source']}: {e['predicted']}  (dictionary: {' | '.join(e['references'])})"
+        source = "your file" if self.cfg.data else "dictionary"  # where the right answers come from
+        lines += [f"  {e['source']}: {e['predicted']}  ({source}: {' | '.join(e['references'])})"
                   for e in results["examples"]]  # fmt: skip
         print("\n".join(lines) + f"\nTest results: {run_dir / 'test.json'}")
         return results
