@@ -9,6 +9,7 @@ import pathlib
 import numpy as np
 
 from rnn_keras_common import decoding as sampling
+from rnn_keras_common import images as image_files
 from rnn_keras_common.vocab import TargetVocab
 
 from .metadata import MetadataError
@@ -104,15 +105,10 @@ class Captioner(EncoderDecoder):
 def _image(image, height, width):
     """One image as `(height, width, 3)`: a file is read and resized (Pillow); an array must fit."""
     if isinstance(image, (str, pathlib.Path)):
-        from PIL import Image, UnidentifiedImageError
-
         try:
-            with Image.open(image) as im:
-                return np.asarray(im.convert("RGB").resize((width, height), Image.BILINEAR))
+            return image_files.read_rgb(image, height, width)
         except FileNotFoundError:
             raise FileNotFoundError(f"{image}: no such image file.") from None
-        except (UnidentifiedImageError, OSError) as err:
-            raise ValueError(f"{image} is not a readable PNG/JPEG image ({err}).") from err
     image = np.asarray(image)
     if image.shape != (height, width, 3):
         raise ValueError(

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from export import api, infer, runtime
-from rnn_keras.data import scenes
+from rnn_keras.data import images, scenes
 from rnn_keras.tasks import caption, caption_metrics, seq2seq
 from rnn_keras_common import train_cli as train
 from tests.helpers import tiny_flags
@@ -164,6 +164,33 @@ def test_bad_caption_folders_get_one_error_line(tmp_path, capsys, case, message)
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error:") and message in err[0], err
     assert not (tmp_path / "run").exists()
+
+
+def test_a_flickr8k_style_captions_file_names_each_image_once(tmp_path):
+    folder = colour_folder(tmp_path / "images", count=3)
+    (folder / "captions.tsv").write_text(
+        "image\tcaption\n0.png#0\tA red square .\n0.png#1\tred\n1.png\tgreen\n"
+        "2.png\tblue\n", encoding="utf-8"
+    )  # fmt: skip
+    captions, _ = images.read_captions(folder)
+    assert captions == {"0.png": ["a red square .", "red"], "1.png": ["green"], "2.png": ["blue"]}
+
+
+def test_a_jpegs_exif_orientation_is_applied_in_training_and_inference_alike(tmp_path):
+    from PIL import Image
+
+    from export.encoder_decoder import _image
+
+    pixels = np.zeros((64, 64, 3), np.uint8)
+    pixels[:32] = (255, 0, 0)  # red above, blue below, as stored
+    pixels[32:] = (0, 0, 255)
+    exif = Image.Exif()
+    exif[0x0112] = 3  # "rotate 180 degrees to view": a phone held upside down
+    path = tmp_path / "turned.jpg"
+    Image.fromarray(pixels).save(path, exif=exif, quality=95)
+    for read in (images.read_image(path), _image(path, 64, 64)):
+        top, bottom = read[:24].mean(axis=(0, 1)), read[40:].mean(axis=(0, 1))
+        assert top[2] > 200 > 50 > top[0] and bottom[0] > 200 > 50 > bottom[2]  # blue on top
 
 
 def test_inspect_draws_attention_over_the_image_grid(colour_run, capsys):

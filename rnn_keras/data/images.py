@@ -1,20 +1,26 @@
 """Users' captioned images: a folder of PNG/JPEG files and `captions.tsv` (file<TAB>caption,
-several lines per image allowed), e.g. a copy of Flickr8k.
+several lines per image allowed; a `file<TAB>caption` header line is skipped), e.g. a copy
+of Flickr8k (its `Flickr8k.token.txt` names `name.jpg#0`..`#4`: the `#N` is dropped).
 
-Images are read with Pillow, converted to RGB and resized to `SIZE` x `SIZE`;
+Images are read as inference reads them (`rnn_keras_common.images`: EXIF-turned,
+RGB, resized to `SIZE` x `SIZE`);
 captions are lowercased and split into words (`vocab.WORD`). Split by file name
 (`data.hashed_split`). Every problem is a `DataError` naming the file (and line).
 """
 
 import pathlib
+import re
 
 import numpy as np
 
 from rnn_keras import data
 from rnn_keras.data import DataError
+from rnn_keras_common import images
 from rnn_keras_common.vocab import WORD
 
 SIZE = 64
+HEADERS = [["file", "caption"], ["image", "caption"], ["filename", "caption"]]
+CAPTION_NUMBER = re.compile(r"(\.[A-Za-z]+)#\d+$")  # after the extension
 
 
 def read_captions(folder):
@@ -32,10 +38,13 @@ def read_captions(folder):
         fields = line.split("\t")
         if len(fields) != 2 or not fields[0].strip():
             raise DataError(f"{path}, line {number}: expected file<TAB>caption.")
+        if number == 1 and [f.strip().lower() for f in fields] in HEADERS:
+            continue
         words = WORD.findall(fields[1].lower())
         if not words:
             raise DataError(f"{path}, line {number}: the caption of {fields[0]} is empty.")
-        captions.setdefault(fields[0].strip(), []).append(" ".join(words))
+        name = CAPTION_NUMBER.sub(r"\1", fields[0].strip())  # Flickr8k's `name.jpg#0`..`#4`
+        captions.setdefault(name, []).append(" ".join(words))
     if not captions:
         raise DataError(f"{path}: no captions. Put one file<TAB>caption per line.")
     return captions, text
@@ -43,16 +52,13 @@ def read_captions(folder):
 
 def read_image(path, size=SIZE, named_in="captions.tsv"):
     """`(size, size, 3)` uint8 RGB of an image file; `DataError` if it cannot be read."""
-    from PIL import Image, UnidentifiedImageError
-
     path = pathlib.Path(path)
     if not path.is_file():
         raise DataError(f"{path}: no such image (named in {named_in}).")
     try:
-        with Image.open(path) as image:
-            return np.asarray(image.convert("RGB").resize((size, size), Image.BILINEAR))
-    except (UnidentifiedImageError, OSError) as err:
-        raise DataError(f"{path}: not a readable PNG/JPEG image ({err}).") from err
+        return images.read_rgb(path, size, size)
+    except ValueError as err:
+        raise DataError(str(err)) from err
 
 
 def read_folder(folder, val_fraction):
