@@ -17,7 +17,7 @@ class SplitMix64 {
 }
 
 function checkSamplingArgs(temperature, topK, topP) {
-  if (!(temperature > 0)) throw new Error(`temperature must be > 0, got ${temperature}. Use e.g. 0.8.`);
+  if (!(temperature > 0)) throw new Error(`temperature must be > 0, got ${temperature}. Use e.g. 0.8 (for the most likely character every time, top-k 1).`);
   if (!Number.isInteger(topK) || topK < 0) throw new Error(`top-k must be an integer >= 0 (0 = off), got ${topK}.`);
   if (!(topP > 0 && topP <= 1)) throw new Error(`top-p must be in (0, 1] (1 = off), got ${topP}.`);
 }
