@@ -35,7 +35,7 @@ def main(argv=None):
     for flag in ("words", "beam"):
         if getattr(args, flag) < 1:
             p.error(f"--{flag} must be at least 1, got {getattr(args, flag)}")
-    from rnn_keras_common.config import read_run_config
+    from rnn_keras_common.run_config import read_run_config
 
     if (task := read_run_config(args.run_dir).task) != "translate":
         p.error(f"{args.run_dir} was trained with --task {task}; pass a translate run")

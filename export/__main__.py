@@ -46,7 +46,7 @@ def main(argv=None):
 
 def _refuse_path_of_encoder_decoders(args):
     """An encoder-decoder has one form: a `--path` it would ignore is refused (before TF)."""
-    from rnn_keras_common.config import read_run_config
+    from rnn_keras_common.run_config import read_run_config
 
     task = read_run_config(args.run_dir).task
     if task in ("translate", "caption"):

@@ -3,7 +3,6 @@
 import dataclasses
 import json
 import math
-import pathlib
 import typing
 
 TASKS = ("lm", "tag", "classify", "translate", "caption")
@@ -136,30 +135,6 @@ TASK_DEFAULTS = {
         minutes=8.0,
     ),
 }
-
-
-# What `--resume` may change: how long and how fast to go on, and what to report on
-# the way. Everything else defines the model or its data and stays as the run began.
-RESUMABLE = (
-    "text",  # the same content at a new path: its hash is checked against the run's
-    "data",
-    "steps",
-    "minutes",
-    "lr",
-    "clip_norm",
-    "skip_nonfinite",
-    "eval_every",
-    "eval_batches",
-    "checkpoint_every",
-    "sample_every",
-    "sample_length",
-    "temperature",
-    "progress",
-    "jit_compile",
-    "beam",
-    "max_output",
-    "worker_timeout",
-)
 
 
 class ConfigError(ValueError):
@@ -295,7 +270,8 @@ class TrainConfig:
         return cls(**data)
 
 
-def _flag(name):
+def flag(name):
+    """`--some-flag` for the field `some_flag`."""
     return "--" + name.replace("_", "-")
 
 
@@ -306,19 +282,19 @@ def _check_field(field, value):
     if value is None:
         if optional:
             return
-        raise ConfigError(f"{_flag(field.name)} needs a value.")
+        raise ConfigError(f"{flag(field.name)} needs a value.")
     kind = kinds[0]
     ok = isinstance(value, kind) and not (kind is not bool and isinstance(value, bool))
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         ok = True
     if not ok:
         raise ConfigError(
-            f"{_flag(field.name)} must be {kind.__name__}, got {value!r} ({type(value).__name__})."
+            f"{flag(field.name)} must be {kind.__name__}, got {value!r} ({type(value).__name__})."
         )
     if field.name in CHOICES and value not in CHOICES[field.name]:
         raise ConfigError(
             f"Unknown {field.name.replace('_', ' ')} {value!r}; choose one of "
-            f"{', '.join(CHOICES[field.name])} ({_flag(field.name)})."
+            f"{', '.join(CHOICES[field.name])} ({flag(field.name)})."
         )
     if field.name in RANGES:
         _check_range(field.name, value, *RANGES[field.name])
@@ -326,14 +302,14 @@ def _check_field(field, value):
 
 def _check_range(name, value, low, high, low_in, high_in):
     if isinstance(value, float) and not math.isfinite(value):
-        raise ConfigError(f"{_flag(name)} must be a finite number, got {value!r}.")
+        raise ConfigError(f"{flag(name)} must be a finite number, got {value!r}.")
     below = low is not None and (value < low if low_in else value <= low)
     above = high is not None and (value > high if high_in else value >= high)
     if below or above:
         lo, hi = _interval(low, high, low_in, high_in)
         what = "an integer" if isinstance(value, int) else "a number"
         what = "a positive integer" if (low, low_in) == (1, True) else what
-        raise ConfigError(f"{_flag(name)} must be {what} in {lo}, {hi}, got {value!r}.")
+        raise ConfigError(f"{flag(name)} must be {what} in {lo}, {hi}, got {value!r}.")
 
 
 def allowed(name):
@@ -349,53 +325,3 @@ def _interval(low, high, low_in, high_in):
     lo = "(-inf" if low is None else ("[" if low_in else "(") + str(low)
     hi = "inf)" if high is None else str(high) + ("]" if high_in else ")")
     return lo, hi
-
-
-def for_resume(saved, overrides, run_dir):
-    """The config of a resumed run: `saved` with the `overrides` `--resume` allows.
-
-    A flag that would change the model or its data is refused, naming it; giving
-    it the run's own value is harmless. `--minutes` alone re-plans the step count.
-    """
-    changed = {k: v for k, v in overrides.items() if getattr(saved, k) != v}
-    refused = sorted(k for k in changed if k not in RESUMABLE)
-    if refused:
-        named = ", ".join(f"{_flag(k)} (the run has {getattr(saved, k)!r})" for k in refused)
-        raise ConfigError(
-            f"--resume {run_dir}: {named} cannot change when resuming; they define the "
-            "model or its data. Drop them, or start a new run with --run-dir. With --resume "
-            "you may change: " + ", ".join(_flag(k) for k in RESUMABLE) + "."
-        )
-    if "minutes" in changed and "steps" not in changed:
-        changed["steps"] = None  # re-planned from the time budget once the run restarts
-    cfg = dataclasses.replace(saved, **changed)
-    cfg.validate()
-    return cfg
-
-
-def _written_before(cfg):
-    """Fields a config saved before they existed leaves None: the values it trained with."""
-    before = {
-        "embedding": 0,
-        "recurrent_gain": None if cfg.task == "caption" else 1.0,
-        "label_smoothing": 0.0,
-    }
-    return {k: v for k, v in before.items() if getattr(cfg, k) is None}
-
-
-def read_run_config(run_dir):
-    """The resolved `TrainConfig` saved in `run_dir/config.json` (no TensorFlow needed)."""
-    path = pathlib.Path(run_dir) / "config.json"
-    if not path.is_file():
-        raise ConfigError(
-            f"{run_dir} is not a run folder (no config.json). Pass a folder written by train.py."
-        )
-    try:
-        saved = TrainConfig.from_dict(json.loads(path.read_text()))
-        # a field added after the run was written: what that run trained with, not today's
-        # default (a one-hot model read back as embedded would misdescribe it and its export)
-        return dataclasses.replace(saved, **_written_before(saved)).resolved()
-    except (ValueError, TypeError) as err:
-        raise ConfigError(
-            f"{path} is unreadable or from another version of rnn-keras ({err})."
-        ) from err

@@ -118,10 +118,10 @@ def resume_config(args):
                 f"{flag} cannot go with --resume {args.resume}: a resumed run stays in its "
                 "folder. Drop it."
             )
-    from rnn_keras_common import readers
+    from rnn_keras_common import readers, run_config
 
-    saved = config.read_run_config(args.resume)
-    cfg = config.for_resume(saved, _given(args), args.resume)
+    saved = run_config.read_run_config(args.resume)
+    cfg = run_config.for_resume(saved, _given(args), args.resume)
     readers.refuse_unread(cfg, _given(args))  # e.g. --temperature on a tagger's resume
     return cfg
 

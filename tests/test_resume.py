@@ -17,7 +17,8 @@ from export import __main__ as export_cli
 from export import infer
 from rnn_keras.train import checkpoint, training
 from rnn_keras_common import train_cli as train
-from rnn_keras_common.config import ConfigError, TrainConfig, read_run_config
+from rnn_keras_common.config import ConfigError, TrainConfig
+from rnn_keras_common.run_config import read_run_config
 from tests.helpers import cli_flags, play_text, tiny
 from tests.test_faults import wait_for_checkpoint_after
 

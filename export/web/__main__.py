@@ -32,7 +32,7 @@ def main(argv=None):
     args.port = 8000 if args.port is None else args.port
     if not 0 <= args.port <= 65535:
         p.error(f"--port must be in [0, 65535] (0: any free port), got {args.port}")
-    from rnn_keras_common.config import read_run_config
+    from rnn_keras_common.run_config import read_run_config
 
     from . import WebError, build, run_file, serve, writable_folder
 

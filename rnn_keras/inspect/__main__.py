@@ -45,7 +45,8 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    from rnn_keras_common.config import ConfigError, read_run_config
+    from rnn_keras_common.config import ConfigError
+    from rnn_keras_common.run_config import read_run_config
 
     cfg = read_run_config(args.run_dir)  # a bad folder is refused before TensorFlow loads
     refuse_unread(args, cfg.task)

@@ -19,7 +19,8 @@ import pathlib
 import shutil
 
 from rnn_keras.train.checkpoint import CheckpointError, atomic_write_bytes
-from rnn_keras_common.config import ConfigError, read_run_config
+from rnn_keras_common.config import ConfigError
+from rnn_keras_common.run_config import read_run_config
 from rnn_keras_common.vocab import make_vocab
 
 MARKER = "config.json"

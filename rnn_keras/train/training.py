@@ -260,7 +260,7 @@ def _run(trainer):
 def resume(run_dir, cfg=None, text=None):
     """Continue the run in `run_dir` from its latest checkpoint; returns `(trainer, metrics)`.
 
-    `cfg` is the run's config with what `--resume` may change (`config.for_resume`).
+    `cfg` is the run's config with what `--resume` may change (`run_config.for_resume`).
     More `steps` (or a `minutes` budget) extend a run, finished or not; a finished
     run's extension starts a new cosine segment at `lr` (see `learning_rate`).
     """
