@@ -140,6 +140,37 @@ def test_a_conll_rule_is_learned_and_tagged_by_token(tmp_path, capsys):
     assert capsys.readouterr().out.strip() == "Bob/CAP runs/LOW home/LOW"
 
 
+CONLLU = (
+    "# sent_id = 1\n# text = Anna's at home.\n"
+    "1\tAnna\tAnna\tPROPN\tNNP\t_\t3\tnsubj\t_\t_\n"
+    "2-3\tisn't\t_\t_\t_\t_\t_\t_\t_\t_\n"
+    "2\tis\tbe\tAUX\tVBZ\t_\t3\tcop\t_\t_\n"
+    "3\tn't\tnot\tPART\tRB\t_\t0\troot\t_\tSpaceAfter=No\n"
+    "3.1\tgone\tgo\tVERB\tVBN\t_\t_\t_\t0:root\t_\n"
+    "\n# sent_id = 2\n1\tRun\trun\tVERB\tVB\t_\t0\troot\t_\t_\n\n"
+)
+
+
+def test_a_conllu_file_tags_each_word_with_its_upos(tmp_path, capsys):
+    data = tmp_path / "ud.conllu"
+    data.write_text(CONLLU * 40, encoding="utf-8")
+    assert labelled.read_conll(data)[:2] == [
+        (["Anna", "is", "n't"], ["PROPN", "AUX", "PART"]),
+        (["Run"], ["VERB"]),
+    ]  # not MISC's SpaceAfter=No, the last column a plain CoNLL file tags with
+    run = tmp_path / "run"
+    assert cli(flags(data, run, 2, "--task", "tag"), capsys)[0] == 0
+    assert json.loads((run / "vocab.json").read_text())["labels"] == [
+        "AUX",
+        "PART",
+        "PROPN",
+        "VERB",
+    ]
+    data.write_text("1 Anna Anna PROPN NNP _ 0 root _ _\n", encoding="utf-8")  # spaces, not tabs
+    code, err = cli(flags(data, tmp_path / "run2", 2, "--task", "tag"), capsys)
+    assert code == 2 and "line 1: 1 tab-separated column(s), expected 10 (CoNLL-U" in err
+
+
 def test_min_count_sends_rare_tokens_to_unknown(tmp_path, capsys):
     data = rule_conll(tmp_path / "t.conll", n=30)
     with open(data, "a", encoding="utf-8") as f:

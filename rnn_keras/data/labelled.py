@@ -8,7 +8,9 @@ nothing here writes anything, so a bad file never touches a run folder.
   in any order (other columns ignored), and a CSV must have one.
 - tag: CoNLL, one token per line with its tag in the last column (columns split
   on whitespace; every line of a file has the same number), a blank line between
-  sentences; `-DOCSTART-` lines are skipped.
+  sentences; `-DOCSTART-` lines are skipped. A `.conllu` file is Universal
+  Dependencies' CoNLL-U: each word's FORM tagged with its UPOS (`#` comments,
+  multiword-token ranges `1-2` and empty nodes `8.1` skipped).
 """
 
 import collections
@@ -109,8 +111,10 @@ def check_stratifiable(path, labels):
 
 def read_conll(path, text=None):
     """`[(tokens, tags)]` sentences of a CoNLL file (see the module docstring); `text` as above."""
-    sentences, tokens, tags, width = [], [], [], None
     text = read_utf8(path) if text is None else text
+    if str(path).lower().endswith(".conllu"):
+        return _conllu_sentences(path, text)
+    sentences, tokens, tags, width = [], [], [], None
     for number, line in enumerate(text.splitlines(), 1):
         fields = line.split()
         if not fields or fields[0] == "-DOCSTART-":
@@ -131,4 +135,32 @@ def read_conll(path, text=None):
         sentences.append((tokens, tags))
     if not sentences:
         raise DataError(f"--data {path}: no sentences. Put one `token tag` per line.")
+    return sentences
+
+
+def _conllu_sentences(path, text):
+    """CoNLL-U: ID FORM LEMMA UPOS ... in 10 tab-separated columns; FORM and UPOS are kept."""
+    sentences, tokens, tags = [], [], []
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.startswith("#"):
+            continue
+        if not line.strip():
+            if tokens:
+                sentences.append((tokens, tags))
+            tokens, tags = [], []
+            continue
+        fields = line.split("\t")
+        if len(fields) != 10:
+            raise DataError(
+                f"--data {path}, line {number}: {len(fields)} tab-separated column(s), expected "
+                "10 (CoNLL-U: ID FORM LEMMA UPOS ...). Name a plain CoNLL file .conll."
+            )
+        if "-" in fields[0] or "." in fields[0]:  # a multiword token's range, an empty node
+            continue
+        tokens.append(fields[1])
+        tags.append(fields[3])
+    if tokens:
+        sentences.append((tokens, tags))
+    if not sentences:
+        raise DataError(f"--data {path}: no sentences (CoNLL-U word lines).")
     return sentences
