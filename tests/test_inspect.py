@@ -93,7 +93,10 @@ def test_fall_distances_read_as_words_also_when_the_curve_never_falls():
     halving = decay.summary(np.tile(0.5 ** np.arange(20.0), (3, 1)))
     assert decay.fall_text(halving, "fall_10x") == "within 4 steps"  # 0.5^4 <= 0.1 < 0.5^3
     flat = decay.summary(np.ones((3, 20)))
-    assert flat["fall_10x"] is None and decay.fall_text(flat, "fall_10x") == "not within 19 steps"
+    assert flat["fall_10x"] is None
+    assert decay.fall_text(flat, "fall_10x") == "not within the 19 steps measured"
+    short = decay.summary(np.ones((3, 2)))  # a two-word --text measures one step back
+    assert decay.fall_text(short, "fall_10x") == "not within the 1 step measured"
 
 
 @pytest.fixture(scope="module")

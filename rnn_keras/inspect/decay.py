@@ -49,11 +49,16 @@ def fall_distance(curve, factor):
 
 
 def fall_text(summary_, key):
-    """`"within 12 steps"`, or where the curve never fell that far `"not within 99 steps"`."""
-    distance = summary_[key]
+    """`"within 12 steps"`, or where the curve never fell that far within the window
+    `"not within the 99 steps measured"` (a short `--text` measures few)."""
+    distance, longest = summary_[key], len(summary_["median"]) - 1
     if distance is None:
-        return f"not within {len(summary_['median']) - 1} steps"
-    return f"within {distance} steps"
+        return f"not within the {_steps(longest)} measured"
+    return f"within {_steps(distance)}"
+
+
+def _steps(n):
+    return f"{n} step" if n == 1 else f"{n} steps"
 
 
 def summary(norms):
