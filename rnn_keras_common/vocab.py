@@ -3,8 +3,11 @@
 TensorFlow-free: the ONNX inference path reads it from the model's metadata.
 """
 
+import functools
 import json
 import re
+import sys
+import unicodedata
 
 import numpy as np
 
@@ -68,7 +71,31 @@ class Vocab:
 UNKNOWN = "<unk>"
 
 
-WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*|\d+|[^\w\s]")
+def words(text):
+    """A text's words, numbers and punctuation marks, lowercased (`unit="word"`).
+
+    NFC first, so that an accent typed as a combining mark is the same word as the
+    precomposed letter. A word is letters and marks (`\\p{L}\\p{M}`, and letter-like
+    numbers): Python's `\\w` leaves out the marks, which cut Hindi "नमस्ते" into four
+    pieces at its vowel signs and virama. The browser page's `wordsOf` is the same rule.
+    """
+    return _word_pattern().findall(unicodedata.normalize("NFC", text).lower())
+
+
+@functools.cache
+def _word_pattern():
+    """Built on first use: finding the marks reads all of Unicode (~70 ms)."""
+    wanted = ("L", "M", "Nl", "No")
+    ranges, start = [], None
+    for c in range(sys.maxunicode + 2):
+        inside = c <= sys.maxunicode and unicodedata.category(chr(c)).startswith(wanted)
+        if inside and start is None:
+            start = c
+        elif not inside and start is not None:
+            ranges.append(re.escape(chr(start)) + "-" + re.escape(chr(c - 1)))
+            start = None
+    letter = "[" + "".join(ranges) + "]"
+    return re.compile(rf"{letter}+(?:'{letter}+)*|\d+|[^\w\s]")
 
 
 class TokenVocab:
@@ -78,7 +105,7 @@ class TokenVocab:
     `max_size` most frequent), and every unseen token at inference, share
     `UNKNOWN`'s id, so a new word never stops the model. `unit` says how text
     becomes tokens: "token" splits on whitespace (CoNLL files come split),
-    "word" lowercases and takes words, numbers and punctuation marks (`WORD`).
+    "word" lowercases and takes words, numbers and punctuation marks (`words`).
     """
 
     def __init__(self, tokens, unit="token"):
@@ -105,7 +132,7 @@ class TokenVocab:
         return len(self.chars) + 1
 
     def split(self, text):
-        return text.split() if self.unit == "token" else WORD.findall(text.lower())
+        return text.split() if self.unit == "token" else words(text)
 
     def encode(self, tokens):
         unknown = self._ids[UNKNOWN]

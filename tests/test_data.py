@@ -6,7 +6,7 @@ import pytest
 from rnn_keras import data
 from rnn_keras.data import plays as corpus
 from rnn_keras.tasks import classify, lm, tag
-from rnn_keras_common.vocab import Vocab, VocabularyError
+from rnn_keras_common.vocab import TokenVocab, Vocab, VocabularyError, words
 
 PLAY = """# Hamlet
 
@@ -91,3 +91,30 @@ def test_vocab_round_trip_and_unknown_characters():
     assert len(vocab) == len(set("hello world")) + 1  # + padding id 0
     with pytest.raises(VocabularyError, match="'Z'"):
         vocab.encode("hello Z")
+
+
+WORD_CASES = {
+    "To be, or not to be: that's 42!": [
+        "to",
+        "be",
+        ",",
+        "or",
+        "not",
+        "to",
+        "be",
+        ":",
+        "that's",
+        "42",
+        "!",
+    ],
+    "नमस्ते दुनिया": ["नमस्ते", "दुनिया"],  # vowel signs and virama stay inside the word
+    "cafe\u0301 CAFÉ": ["café", "café"],  # a combining accent is the precomposed letter
+    "x² foo_bar": ["x²", "foo", "bar"],
+    "தமிழ் مَرْحَبًا": ["தமிழ்", "مَرْحَبًا"],
+}
+
+
+@pytest.mark.parametrize("text", sorted(WORD_CASES))
+def test_words_keep_letters_and_their_marks_together(text):
+    assert words(text) == WORD_CASES[text]
+    assert TokenVocab(["<unk>"], "word").split(text) == WORD_CASES[text]

@@ -13,6 +13,7 @@ import pytest
 from export import runtime, web
 from export.web import __main__ as web_cli
 from rnn_keras_common import train_cli as train
+from rnn_keras_common.vocab import words
 from tests.helpers import cli_flags, play_text, tiny_flags
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -159,6 +160,15 @@ def test_tagger_and_classifier_panels_answer_as_python(browser, pages, runs):
     label, probs = runtime.load(runs["classify"] / "model.onnx").classify(passage)
     assert tab.text_content("#result") == f"{label} ({probs[label]:.3f})"
     assert tab.locator(".bar").count() == min(10, len(probs))
+
+
+def test_the_page_splits_words_as_python_does(browser, pages):
+    from tests.test_data import WORD_CASES
+
+    tab, errors = open_page(browser, pages["tag"])
+    texts = [*WORD_CASES, "Ⅻ naïve O'Neill's \u00bd-day 'quoted'\tend_"]
+    assert tab.evaluate("(texts) => texts.map(wordsOf)", texts) == [words(t) for t in texts]
+    assert not errors
 
 
 def test_the_page_fetches_nothing_from_other_hosts(browser, pages, tmp_path):

@@ -4,7 +4,7 @@ of Flickr8k (its `Flickr8k.token.txt` names `name.jpg#0`..`#4`: the `#N` is drop
 
 Images are read as inference reads them (`rnn_keras_common.images`: EXIF-turned,
 RGB, resized to `SIZE` x `SIZE`);
-captions are lowercased and split into words (`vocab.WORD`). Split by file name
+captions are lowercased and split into words (`vocab.words`). Split by file name
 (`data.hashed_split`). Every problem is a `DataError` naming the file (and line).
 """
 
@@ -16,7 +16,7 @@ import numpy as np
 from rnn_keras import data
 from rnn_keras.data import DataError
 from rnn_keras_common import images
-from rnn_keras_common.vocab import WORD
+from rnn_keras_common.vocab import words as caption_words
 
 SIZE = 64
 HEADERS = [["file", "caption"], ["image", "caption"], ["filename", "caption"]]
@@ -40,7 +40,7 @@ def read_captions(folder):
             raise DataError(f"{path}, line {number}: expected file<TAB>caption.")
         if number == 1 and [f.strip().lower() for f in fields] in HEADERS:
             continue
-        words = WORD.findall(fields[1].lower())
+        words = caption_words(fields[1])
         if not words:
             raise DataError(f"{path}, line {number}: the caption of {fields[0]} is empty.")
         name = CAPTION_NUMBER.sub(r"\1", fields[0].strip())  # Flickr8k's `name.jpg#0`..`#4`

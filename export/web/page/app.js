@@ -4,7 +4,11 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const WORD = /\p{Alphabetic}+(?:'\p{Alphabetic}+)*|\p{Nd}+|[^\p{Alphabetic}\p{Nd}_\s]/gu;
+// rnn_keras_common.vocab.words: NFC, lowercased; a word is letters and marks (Hindi's vowel
+// signs and virama too), then numbers, then any other mark that is not a space or "_"
+const LETTER = "[\\p{L}\\p{M}\\p{Nl}\\p{No}]";
+const WORD = new RegExp(`${LETTER}+(?:'${LETTER}+)*|\\p{Nd}+|[^\\p{L}\\p{M}\\p{N}_\\s]`, "gu");
+const wordsOf = (text) => text.normalize("NFC").toLowerCase().match(WORD) || [];
 let info = null, session = null, decoder = null, stopRequested = false, history = [];
 
 function fail(message) { $("error").textContent = message; }
@@ -12,7 +16,7 @@ function fail(message) { $("error").textContent = message; }
 function encode(text) {
   // as rnn_keras_common.vocab: characters must all be known; words and tokens fall back to <unk>
   if (info.unit === "word" || info.unit === "token") {
-    const tokens = info.unit === "word" ? (text.toLowerCase().match(WORD) || []) : text.split(/\s+/).filter(Boolean);
+    const tokens = info.unit === "word" ? wordsOf(text) : text.split(/\s+/).filter(Boolean);
     return { tokens, ids: tokens.map((t) => info.ids.get(t) ?? 1) };
   }
   const ids = [], unknown = new Set();
