@@ -118,6 +118,12 @@ def test_a_header_line_is_read_by_its_names_not_taken_for_an_example(tmp_path, n
     assert labelled.read_labelled(data) == [("fun day", "pos"), ("bad day", "neg")]
 
 
+def test_integer_labels_are_numbered_by_value_others_alphabetically():
+    assert labelled.label_order(["10", "2", "1", "-1"]) == ["-1", "1", "2", "10"]
+    assert labelled.label_order(["pos", "neg", "10"]) == ["10", "neg", "pos"]
+    assert labelled.label_order(["1", "01"]) == ["01", "1"]  # equal values: still distinct
+
+
 def test_a_conll_rule_is_learned_and_tagged_by_token(tmp_path, capsys):
     data = rule_conll(tmp_path / "t.conll")
     run = tmp_path / "run"

@@ -94,6 +94,15 @@ def _example(path, number, text, label):
     return text, label.strip()
 
 
+def label_order(labels):
+    """The labels in the order they are numbered and shown: by value when every label is
+    an integer (ratings 1..10 as 1, 2, .., 10, not 1, 10, 2), else alphabetically."""
+    labels = set(labels)
+    if all(label.lstrip("+-").isdecimal() for label in labels):
+        return sorted(labels, key=lambda label: (int(label), label))
+    return sorted(labels)
+
+
 def check_stratifiable(path, labels):
     """A stratified split needs at least two examples of every label."""
     counts = collections.Counter(labels)

@@ -57,8 +57,9 @@ def user_data(path, val_fraction, seed, text=None):
 
     rows = labelled.read_labelled(path, text)
     counts = labelled.check_stratifiable(path, [y for _, y in rows])
-    labels = sorted(counts)
-    examples = [(text, labels.index(y)) for text, y in rows]
+    labels = labelled.label_order(counts)
+    ids = {label: i for i, label in enumerate(labels)}
+    examples = [(text, ids[y]) for text, y in rows]
     try:
         train, val = train_test_split(
             examples, test_size=val_fraction, random_state=seed, stratify=[y for _, y in examples]
