@@ -5,6 +5,7 @@ python -m export.infer RUN --prime "ROMEO:"       # a run folder: its step.onnx,
 python -m export.infer RUN/model.onnx --text "Tobeornottobe"        # tag or classify
 python -m export.infer RUN/encoder.onnx --text "anthropomorphic" --beam 5 --nbest 3  # translate
 python -m export.infer RUN --text words.txt                        # a file: a line (word) each
+python -m export.infer RUN --text reviews.txt --lines              # classify: a label per line
 python -m export.infer RUN/image_encoder.onnx --image scene.png --beam 5  # caption
 python -m export.infer RUN/image_encoder.onnx --image photos/*.png        # a line per image
 python -m export.infer RUN/step.onnx --compare RUN                  # TensorFlow side by side
@@ -19,13 +20,22 @@ from rnn_keras_common.vocab import translation_sources_by_line
 
 # what each kind of model reads, with the value a flag left out takes
 DEFAULTS = dict(
-    prime="\n", length=400, temperature=0.8, top_k=0, top_p=1.0, seed=0, fast=False, beam=1, nbest=1
+    prime="\n",
+    length=400,
+    temperature=0.8,
+    top_k=0,
+    top_p=1.0,
+    seed=0,
+    fast=False,
+    beam=1,
+    nbest=1,
+    lines=False,
 )
 LM = ("prime", "length", "temperature", "top_k", "top_p", "seed", "fast")
 READS = {
     "lm": LM,
     "tag": ("text",),
-    "classify": ("text",),
+    "classify": ("text", "lines"),
     "translate": ("text", "beam", "nbest"),
     "caption": ("image", "beam", "nbest"),
 }
@@ -57,6 +67,12 @@ def parse_args(argv):
         help="lm: bind inputs/outputs once (IOBinding); with --device cuda, CUDA graphs",
     )
     p.add_argument("--text", help="tag/classify/translate: the input text, or a UTF-8 file of it")
+    p.add_argument(
+        "--lines",
+        action="store_true",
+        default=None,
+        help="classify: each line of --text is a text of its own (a label line each)",
+    )
     p.add_argument("--image", nargs="+", help="caption: PNG/JPEG images (a line each)")
     p.add_argument("--beam", type=int, help="translate/caption: beam width (default 1 = greedy)")
     p.add_argument(
@@ -117,8 +133,7 @@ def main(argv=None):
     elif args.text is None and task != "caption":
         raise ValueError(f'This is a {task} model: pass --text "...".')
     elif task == "tag":
-        tagged = model.tag(args.text)
-        print(tagged if isinstance(tagged, str) else " ".join(f"{t}/{tag}" for t, tag in tagged))
+        _tag(model, args.text, runtime)
     elif task == "translate":
         _translate(model, args)
     elif task == "caption":
@@ -127,12 +142,36 @@ def main(argv=None):
         found = model.caption(args.image, beam=args.beam, nbest=args.nbest)
         print_decoded(args.image, found, args.nbest)
     else:
-        label, probs = model.classify(args.text)
-        top = sorted(probs.items(), key=lambda kv: -kv[1])[:5]
-        print(f"{label} ({probs[label]:.3f})  top: " + " ".join(f"{k}={v:.3f}" for k, v in top))
+        _classify(model, args)
     if run:
         _compare(args, model, run)
     return 0
+
+
+def _tag(model, text, runtime):
+    """A character tagger segments the text (line breaks kept); a token tagger (CoNLL data)
+    tags each non-blank line as one sentence, a line of `token/TAG` each."""
+    if not isinstance(model, runtime.TokenTagger):
+        print(model.tag(text))
+        return
+    lines = [line for line in text.splitlines() if line.strip()] or [text]
+    for line in lines:
+        print(" ".join(f"{t}/{tag}" for t, tag in model.tag(line)))
+
+
+def _classify(model, args):
+    """The passage's label with the top five; with --lines, `label (p)  line` for each line."""
+    if not args.lines:
+        label, probs = model.classify(args.text)
+        top = sorted(probs.items(), key=lambda kv: -kv[1])[:5]
+        print(f"{label} ({probs[label]:.3f})  top: " + " ".join(f"{k}={v:.3f}" for k, v in top))
+        return
+    lines = [line for line in args.text.splitlines() if line.strip()]
+    if not lines:
+        raise ValueError("--text holds no line to classify.")
+    for line in lines:
+        label, probs = model.classify(line)
+        print(f"{label} ({probs[label]:.3f})  {line}")
 
 
 def _translate(model, args):

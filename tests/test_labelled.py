@@ -88,6 +88,11 @@ def test_a_tsv_rule_is_learned_to_full_accuracy(tmp_path, capsys, unit):
     assert model.classify(no_x)[0] == "no_x"
     assert infer.cli([str(path), "--text", has_x]) == 0
     assert capsys.readouterr().out.startswith("has_x (")
+    texts = tmp_path / "texts.txt"  # a text per line: a label line each, blank lines skipped
+    texts.write_text(f"{has_x}\n\n{no_x}\n", encoding="utf-8")
+    assert infer.cli([str(path), "--text", str(texts), "--lines"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert [ln.split()[0] for ln in out] == ["has_x", "no_x"] and out[1].endswith(f")  {no_x}")
 
 
 def test_a_csv_with_a_header_works_too(tmp_path, capsys):
@@ -144,6 +149,12 @@ def test_a_conll_rule_is_learned_and_tagged_by_token(tmp_path, capsys):
     assert tagger.tag("Zorro")[0][0] == "Zorro"  # an unseen token is <unk>, not an error
     assert infer.cli([str(path), "--text", "Bob runs home"]) == 0
     assert capsys.readouterr().out.strip() == "Bob/CAP runs/LOW home/LOW"
+    sentences = tmp_path / "sentences.txt"  # a sentence per line, each tagged on its own
+    sentences.write_text("Bob runs home\n\n12 Anna\n", encoding="utf-8")
+    assert infer.cli([str(path), "--text", str(sentences)]) == 0
+    assert capsys.readouterr().out.splitlines() == ["Bob/CAP runs/LOW home/LOW", "12/NUM Anna/CAP"]
+    assert infer.cli([str(path), "--text", "Bob", "--lines"]) == 2  # a classifier's flag
+    assert "--lines (for classify models)" in capsys.readouterr().err
 
 
 CONLLU = (
