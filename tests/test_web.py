@@ -15,6 +15,7 @@ from export.web import __main__ as web_cli
 from rnn_keras_common import train_cli as train
 from rnn_keras_common.vocab import words
 from tests.helpers import cli_flags, play_text, tiny_flags
+from tests.test_labelled import rule_conll
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(
@@ -47,6 +48,11 @@ def runs(tmp_path_factory):
         flags = [f for f in tiny_flags(units=8, batch_size=8, seq_len=None) if f != "--no-export"]
         argv = ["--task", task, "--run-dir", str(made[name]), "--steps", "6", "--max-output", "8"]
         assert train.cli([*argv, *flags, *extra]) == 0
+    made["conll"] = folder / "conll"  # a token tagger of a user's CoNLL file
+    conll = rule_conll(folder / "t.conll", n=40)
+    flags = [f for f in tiny_flags(units=8, batch_size=8, seq_len=None) if f != "--no-export"]
+    argv = ["--task", "tag", "--data", str(conll), "--run-dir", str(made["conll"])]
+    assert train.cli([*argv, "--steps", "6", *flags]) == 0
     return made
 
 
@@ -160,6 +166,17 @@ def test_tagger_and_classifier_panels_answer_as_python(browser, pages, runs):
     label, probs = runtime.load(runs["classify"] / "model.onnx").classify(passage)
     assert tab.text_content("#result") == f"{label} ({probs[label]:.3f})"
     assert tab.locator(".bar").count() == min(10, len(probs))
+
+
+def test_a_token_taggers_panel_tags_each_line_as_python(browser, pages, runs):
+    tab, errors = open_page(browser, pages["conll"])
+    tagger = runtime.load(runs["conll"])
+    text = "Bob runs home\n\n12 Anna  Zorro\n"  # an unseen token is <unk> on both sides
+    tab.fill("#text", text)
+    tab.click("#run")
+    tab.wait_for_selector("#result[data-done='1']")
+    want = [" ".join(f"{t}/{y}" for t, y in tagger.tag(line)) for line in text.split("\n")[::2]]
+    assert tab.text_content("#result") == "\n".join(want) and not errors
 
 
 def test_the_page_splits_words_as_python_does(browser, pages):

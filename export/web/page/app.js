@@ -102,11 +102,18 @@ async function runText() {
       $("result").textContent = await segment(text);
       return;
     }
-    const { tokens, ids } = encode(text);
+    if (info.task === "tag") {
+      // a token tagger (CoNLL data), as python -m export.infer: each non-blank line a sentence
+      const lines = text.split(/\r\n|\r|\n/).map(encode).filter((line) => line.ids.length);
+      if (!lines.length) throw new Error("The text must hold at least one token.");
+      const logits = await logitsOf(lines.map((line) => line.ids));
+      $("result").textContent = lines.map(({ tokens }, b) =>
+        tokens.map((t, i) => `${t}/${info.labels[argmax(logits, b, i)]}`).join(" ")).join("\n");
+      return;
+    }
+    const { ids } = encode(text);
     if (!ids.length) throw new Error("The text must hold at least one character.");
-    if (info.task === "classify") return showClasses(await logitsOf([ids]));
-    const logits = await logitsOf([ids]);
-    $("result").textContent = tokens.map((t, i) => `${t}/${info.labels[argmax(logits, 0, i)]}`).join(" ");
+    return showClasses(await logitsOf([ids]));
   } catch (err) {
     fail(err.message);
   } finally {
