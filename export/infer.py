@@ -19,19 +19,9 @@ from rnn_keras_common.cli import parser as cli_parser
 from rnn_keras_common.vocab import translation_sources_by_line
 
 # what each kind of model reads, with the value a flag left out takes
-DEFAULTS = dict(
-    prime="\n",
-    length=400,
-    temperature=0.8,
-    top_k=0,
-    top_p=1.0,
-    seed=0,
-    fast=False,
-    beam=1,
-    nbest=1,
-    lines=False,
-)
-LM = ("prime", "length", "temperature", "top_k", "top_p", "seed", "fast")
+LM_DEFAULTS = dict(prime="\n", length=400, temperature=0.8, top_k=0, top_p=1.0, seed=0, fast=False)
+DEFAULTS = {**LM_DEFAULTS, "beam": 1, "nbest": 1, "lines": False}
+LM = tuple(LM_DEFAULTS)
 READS = {
     "lm": LM,
     "tag": ("text",),
