@@ -129,6 +129,7 @@ HELD_OUT = ["dcba", "abcd", "ca", "bdd"]
 def test_a_tiny_run_learns_to_reverse_and_reports_the_test_split(reversal_run):
     results = json.loads((reversal_run / "test.json").read_text())
     assert results["beam_1"]["wer"] == 0.0 and results["beam_3"]["wer"] == 0.0
+    assert results["beam_1"]["bleu"] == pytest.approx(1.0) == results["beam_3"]["bleu"]
     model = runtime.load(reversal_run / "encoder.onnx")
     assert model.translate(HELD_OUT) == [" ".join(reversed(s)) for s in HELD_OUT]
     assert model.translate(HELD_OUT, beam=3) == [" ".join(reversed(s)) for s in HELD_OUT]
@@ -327,6 +328,16 @@ def test_inspect_of_a_run_without_attention_is_one_line(plain_run, capsys):
     assert len(err) == 1 and "--no-attention" in err[0] and "no attention to see" in err[0]
 
 
+def test_corpus_bleu_takes_any_number_of_references_per_sentence():
+    from rnn_keras.tasks.base import corpus_bleu
+
+    hyps = ["the cat sat on the mat", "a dog ran in the park today"]
+    refs = [["the cat sat on the mat"], ["one more", "a dog ran in the park today"]]
+    assert corpus_bleu(hyps, refs) == pytest.approx(1.0)  # each matches one of its references
+    worse = corpus_bleu(["the cat sat on a mat", hyps[1]], refs)
+    assert 0.5 < worse < 1.0
+
+
 def test_a_translation_run_resumes_from_its_checkpoint(tmp_path, capsys):
     data, run = reversal_tsv(tmp_path / "rev.tsv"), tmp_path / "run"
     argv = ["--task", "translate", "--data", str(data), "--run-dir", str(run)]
@@ -338,6 +349,7 @@ def test_a_translation_run_resumes_from_its_checkpoint(tmp_path, capsys):
     assert "(your file: " in capsys.readouterr().out  # its references are not CMUdict's
     rows = (run / "metrics.csv").read_text().splitlines()
     assert [r.split(",")[0] for r in rows[1:]] == ["4", "8"]
+    assert "val_bleu" in rows[0].split(",")
     assert json.loads((run / "test.json").read_text())["beam_5"]["wer"] <= 1.0
 
 

@@ -196,3 +196,13 @@ def class_scores(confusion):
         "macro_f1": float(f1[present].mean()) if present.any() else 0.0,
         "per_class": list(zip(precision, recall, f1, support)),
     }
+
+
+def corpus_bleu(hypotheses, references):
+    """Corpus BLEU-4 in [0, 1] (sacrebleu, its 13a tokenizer) of strings against each one's
+    list of reference strings (as many as it has: sacrebleu's streams padded with None)."""
+    import sacrebleu
+
+    streams = max(len(r) for r in references)
+    refs = [[r[k] if k < len(r) else None for r in references] for k in range(streams)]
+    return sacrebleu.corpus_bleu(hypotheses, refs).score / 100

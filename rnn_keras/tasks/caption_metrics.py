@@ -10,6 +10,7 @@ import re
 import numpy as np
 
 from rnn_keras.data import scenes
+from rnn_keras.tasks.base import corpus_bleu
 
 OBJECT = re.compile(r"a (\w+) (\w+) (\w+)")
 
@@ -34,12 +35,8 @@ def attribute_hits(caption, references):
 
 def scores(captions, references, attributes=True):
     """`{bleu4, exact, attributes}` of `captions` against each image's `references`."""
-    import sacrebleu
-
-    streams = max(len(r) for r in references)
-    refs = [[r[k] if k < len(r) else None for r in references] for k in range(streams)]
     out = {
-        "bleu4": sacrebleu.corpus_bleu(captions, refs).score / 100,
+        "bleu4": corpus_bleu(captions, references),
         "exact": float(np.mean([c in r for c, r in zip(captions, references)])),
     }
     if attributes:

@@ -6,8 +6,9 @@ split by word; `--data FILE`: the user's `source<TAB>target` pairs, split by sou
 test). A prediction is right if it equals any reference of its source.
 
 Validation (every `--eval-every` steps): teacher-forced loss per target token, and
-PER / WER of greedy decoding. At the end, the test split with `--beam` (and greedy
-beside it) goes to `RUN_DIR/test.json`, with a few examples printed.
+PER / WER of greedy decoding (and corpus BLEU, sacrebleu's, for a user's word targets).
+At the end, the test split with `--beam` (and greedy beside it) goes to
+`RUN_DIR/test.json`, with a few examples printed.
 """
 
 import collections
@@ -20,6 +21,7 @@ from rnn_keras.data import DataError, hashed_split, pairs
 from rnn_keras.tasks import seq2seq
 from rnn_keras.tasks.base import (
     ShuffledBatches,
+    corpus_bleu,
     encoder,
     encoder_args,
     in_batches,
@@ -91,6 +93,9 @@ class Task:
         splits = self._user_pairs(cfg) if cfg.data else self._cmudict(cfg)
         self.references = {}  # split -> [(source ids, [reference token tuples], source)]
         self.skipped = 0
+        # BLEU, the translation measure, for a user's sentences; pronunciations are scored
+        # by WER/PER only (BLEU's 4-grams mean little over phoneme strings)
+        self.bleu = bool(cfg.data) and cfg.target_units == "words"
         for split in ("val", "test"):
             self.references[split] = self._encodable(splits[split])
         examples = [
@@ -190,9 +195,9 @@ class Task:
         return {"val_loss": float(t["loss"] / t["count"])}
 
     def decoded_metrics(self, model):
-        """Greedy PER and WER on (at most `VAL_DECODED` of) the validation sources."""
-        wer, per = self.score(model, "val", beam=1, limit=VAL_DECODED)
-        return {"val_wer": wer, "val_per": per}
+        """Greedy WER and PER (and BLEU) on (at most `VAL_DECODED` of) the validation sources."""
+        found = self.score(model, "val", beam=1, limit=VAL_DECODED)
+        return {f"val_{k}": v for k, v in found.items()}
 
     def decode(self, model, sources, beam=1, nbest=1):
         """`[[(target tokens, score)]]` for source id lists, in their order."""
@@ -212,15 +217,19 @@ class Task:
         refs = self.references[split]
         if limit and len(refs) > limit:  # an even spread over the split, the same every time
             refs = refs[:: -(-len(refs) // limit)]
-        found = self.decode(model, [ids for ids, _, _ in refs], beam)
-        return error_rates([f[0][0] for f in found], [options for _, options, _ in refs])
+        found = [f[0][0] for f in self.decode(model, [ids for ids, _, _ in refs], beam)]
+        options = [options for _, options, _ in refs]
+        wer, per = error_rates(found, options)
+        if not self.bleu:
+            return {"wer": wer, "per": per}
+        joined = [[" ".join(o) for o in each] for each in options]
+        return {"wer": wer, "per": per, "bleu": corpus_bleu([" ".join(f) for f in found], joined)}
 
     def final_report(self, model, run_dir):
-        """Test WER/PER greedy and with the beam, written to `test.json`; a few examples."""
+        """Test WER/PER (BLEU) greedy and with the beam, written to `test.json`; examples."""
         results = {}
         for beam in sorted({1, self.cfg.beam}):
-            wer, per = self.score(model, "test", beam)
-            results[f"beam_{beam}"] = {"wer": wer, "per": per}
+            results[f"beam_{beam}"] = self.score(model, "test", beam)
         refs = self.references["test"][:8]
         found = self.decode(model, [ids for ids, _, _ in refs], self.cfg.beam)
         results["examples"] = [
@@ -231,7 +240,8 @@ class Task:
         lines = [f"Test ({len(self.references['test'])} sources):"]
         for key in (k for k in results if k.startswith("beam")):
             r = results[key]
-            lines.append(f"  {key.replace('_', ' ')}: WER {r['wer']:.4f}, PER {r['per']:.4f}")
+            bleu = f", BLEU {100 * r['bleu']:.1f}" if "bleu" in r else ""
+            lines.append(f"  {key.replace('_', ' ')}: WER {r['wer']:.4f}, PER {r['per']:.4f}{bleu}")
         source = "your file" if self.cfg.data else "dictionary"  # where the right answers come from
         lines += [f"  {e['source']}: {e['predicted']}  ({source}: {' | '.join(e['references'])})"
                   for e in results["examples"]]  # fmt: skip
