@@ -15,7 +15,6 @@ the median of the ratios measured within each round. Nothing here is asserted
 in tests.
 """
 
-import argparse
 import json
 import os
 import platform
@@ -24,6 +23,8 @@ import subprocess
 import sys
 
 from bench import cli, gpu, isa, measure
+from rnn_keras_common.cli import parser as cli_parser
+from rnn_keras_common.cli import positive_int
 
 COLUMNS = {
     "ours_tape": "ours (tape)",
@@ -125,13 +126,11 @@ def _cuda(p, args):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(
-        prog="python -m bench",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = cli_parser("python -m bench", __doc__)
     p.add_argument("--full", action="store_true", help="30 repeats per cell and 3 rounds")
-    p.add_argument("--rounds", type=int, help="rounds of all columns (default 1, --full 3)")
+    p.add_argument(
+        "--rounds", type=positive_int, help="rounds of all columns (default 1, --full 3)"
+    )
     p.add_argument("--no-lm", action="store_true", help="skip the train.py tokens/s measurement")
     p.add_argument(
         "--rows", help=f"of {','.join(measure.ROWS)} (--device cuda: of {','.join(gpu.ROWS)})"
@@ -157,8 +156,6 @@ def main(argv=None):
         p.error(f"unknown rows/columns: {unknown}")
     repeats = 30 if args.full else 10
     rounds = (3 if args.full else 1) if args.rounds is None else args.rounds
-    if rounds < 1:
-        p.error("--rounds must be at least 1")
     print(
         f"Machine: {platform.processor() or platform.machine()} ({isa.describe()}), "
         f"{os.cpu_count()} cores, "

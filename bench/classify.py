@@ -19,6 +19,7 @@ import time
 
 from bench import cli, isa
 from rnn_keras_common.cli import parser as cli_parser
+from rnn_keras_common.cli import positive_int
 
 RNNS = {  # name: TrainConfig fields on top of the classify defaults (the last: --only)
     "uni_max": dict(bidirectional=False, pool="max"),
@@ -89,13 +90,11 @@ def train_rnn(name, steps, out, seed):
 
 def main(argv=None):
     p = cli_parser("python -m bench.classify", __doc__)
-    p.add_argument("--steps", type=int, default=2000, help="training steps per RNN")
+    p.add_argument("--steps", type=positive_int, default=2000, help="training steps per RNN")
     p.add_argument("--only", help="comma-separated RNNs to train: " + ",".join(RNNS))
     p.add_argument("--out", default="runs/classify-compare", help="folder for the RNN runs")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
-    if args.steps < 1:
-        p.error(f"--steps must be at least 1, got {args.steps}")
     from rnn_keras.tasks.classify import play_data
 
     train, val, labels = play_data()

@@ -28,6 +28,7 @@ import numpy as np
 from bench import cli
 from export.tolerance import TOLERANCE, difference, worst
 from rnn_keras_common.cli import parser as cli_parser
+from rnn_keras_common.cli import positive_int
 
 ROWS = {"b32": (32, 100), "b1": (1, 100), "step_b1": (1, 1), "b1024": (1024, 100)}
 
@@ -230,13 +231,11 @@ def main(argv=None):
     p.add_argument("kit", help="a folder written by `python -m bench.gpu_kit`")
     p.add_argument("--device", choices=["cuda", "cpu"], default="cuda")
     p.add_argument("--rows", default=",".join(ROWS), help=f"of {','.join(ROWS)}")
-    p.add_argument("--repeats", type=int, default=50)
+    p.add_argument("--repeats", type=positive_int, default=50)
     args = p.parse_args(argv)
     rows = [r for r in args.rows.split(",") if r]
     if unknown := [r for r in rows if r not in ROWS]:
         p.error(f"unknown rows {unknown}; choose from {','.join(ROWS)}")
-    if args.repeats < 1:
-        p.error(f"--repeats must be at least 1, got {args.repeats}")
     kit = pathlib.Path(args.kit)
     if not (kit / "manifest.json").is_file():
         raise FileNotFoundError(

@@ -17,6 +17,7 @@ import time
 import numpy as np
 
 from rnn_keras_common.cli import parser as cli_parser
+from rnn_keras_common.cli import positive_int
 
 FORMS = ("scan", "native", "loop")
 RUNTIMES = ("onnxruntime", "openvino")
@@ -44,9 +45,11 @@ def median_ms(session, feeds, repeats):
 
 def main(argv=None):
     p = cli_parser("python -m bench.runtimes", __doc__)
-    p.add_argument("--repeats", type=int, default=30)
-    p.add_argument("--forms", default=",".join(FORMS))
+    p.add_argument("--repeats", type=positive_int, default=30)
+    p.add_argument("--forms", default=",".join(FORMS), help=f"of {','.join(FORMS)}")
     args = p.parse_args(argv)
+    if unknown := [f for f in args.forms.split(",") if f not in FORMS]:
+        p.error(f"unknown forms {unknown}; choose from {','.join(FORMS)}")
     from bench import isa
     from export import api, parity
     from export.session import make_session

@@ -15,6 +15,7 @@ import time
 
 from bench import cli
 from rnn_keras_common.cli import parser as cli_parser
+from rnn_keras_common.cli import positive_int
 
 
 def words_per_second(decode, words, batch):
@@ -29,12 +30,9 @@ def words_per_second(decode, words, batch):
 def main(argv=None):
     p = cli_parser("python -m bench.translate", __doc__)
     p.add_argument("run_dir")
-    p.add_argument("--words", type=int, default=256, help="test words decoded per row")
-    p.add_argument("--beam", type=int, default=5)
+    p.add_argument("--words", type=positive_int, default=256, help="test words decoded per row")
+    p.add_argument("--beam", type=positive_int, default=5)
     args = p.parse_args(argv)
-    for flag in ("words", "beam"):
-        if getattr(args, flag) < 1:
-            p.error(f"--{flag} must be at least 1, got {getattr(args, flag)}")
     from rnn_keras_common.run_config import read_run_config
 
     if (task := read_run_config(args.run_dir).task) != "translate":

@@ -58,6 +58,14 @@ def parser(prog, doc):
     )
 
 
+def positive_int(value):
+    """An argparse `type`: an integer of at least 1 (a count of steps, repeats, words...)."""
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
+    return number
+
+
 def unread_flags(args, names, read):
     """Of the flags `names` (argparse dests left None when not given), those given that
     the run does not `read`: a command refuses them rather than ignore them."""

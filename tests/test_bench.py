@@ -91,8 +91,8 @@ def test_classification_baselines_score_the_held_out_passages():
 @pytest.mark.parametrize(
     "flags, message",
     [
-        (["--rounds", "0"], "--rounds must be at least 1"),
-        (["--rounds", "-1"], "--rounds must be at least 1"),
+        (["--rounds", "0"], "--rounds: must be at least 1, got 0"),
+        (["--rounds", "-1"], "--rounds: must be at least 1, got -1"),
         (["--rows", "nope"], "unknown rows"),
         (["--kit", "gpu_kit"], "--kit goes with --device cuda"),  # it would bench the CPU
         (["--device", "cuda", "--isa", "avx2"], "--isa: the CPU table's"),
@@ -132,12 +132,14 @@ def lm_run(folder):
         ("quality", lambda d: ["--only", "torch_2x256", "--embedding", "0"], "--only leaves"),
         ("translate", lambda d: [str(d / "nowhere")], "not a run folder"),
         ("translate", lambda d: [lm_run(d)], "was trained with --task lm"),
-        ("translate", lambda d: [lm_run(d), "--beam", "0"], "--beam must be at least 1"),
+        ("translate", lambda d: [lm_run(d), "--beam", "0"], "--beam: must be at least 1, got 0"),
         ("torch_g2p", lambda d: ["--minutes", "0"], "--minutes must be positive"),
-        ("classify", lambda d: ["--steps", "0"], "--steps must be at least 1"),
-        ("gpu", lambda d: [str(d), "--repeats", "0"], "--repeats must be at least 1"),
+        ("classify", lambda d: ["--steps", "0"], "--steps: must be at least 1, got 0"),
+        ("gpu", lambda d: [str(d), "--repeats", "0"], "--repeats: must be at least 1, got 0"),
         ("gpu", lambda d: [str(d), "--device", "cpu"], "no manifest.json"),
         ("gpu_kit", lambda d: [str(d)], "exists; pass a new folder"),
+        ("runtimes", lambda d: ["--forms", "scan,nope"], "unknown forms ['nope']"),
+        ("runtimes", lambda d: ["--repeats", "0"], "--repeats: must be at least 1, got 0"),
     ],
 )
 def test_the_bench_commands_answer_bad_input_with_one_error_line(
