@@ -19,7 +19,7 @@ import time
 
 from bench import cli, isa
 from rnn_keras_common.cli import parser as cli_parser
-from rnn_keras_common.cli import positive_int
+from rnn_keras_common.cli import positive_int, seed_type
 
 RNNS = {  # name: TrainConfig fields on top of the classify defaults (the last: --only)
     "uni_max": dict(bidirectional=False, pool="max"),
@@ -93,7 +93,7 @@ def main(argv=None):
     p.add_argument("--steps", type=positive_int, default=2000, help="training steps per RNN")
     p.add_argument("--only", help="comma-separated RNNs to train: " + ",".join(RNNS))
     p.add_argument("--out", default="runs/classify-compare", help="folder for the RNN runs")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed_type, default=0)
     args = p.parse_args(argv)
     from rnn_keras.tasks.classify import play_data
 

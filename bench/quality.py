@@ -20,6 +20,7 @@ from scipy.special import log_softmax
 
 from bench import cli, isa
 from rnn_keras_common.cli import parser as cli_parser
+from rnn_keras_common.cli import seed_type
 
 RECIPES = {"torch_1x512": (512, 1), "torch_2x256": (256, 2), "torch_3x256": (256, 3)}
 TORCH_LR = 3e-3
@@ -90,7 +91,7 @@ def main(argv=None):
     names = ["ours", *RECIPES]
     p.add_argument("--only", help="comma-separated models: " + ",".join(names))
     p.add_argument("--out", default="runs/quality", help="folder of our run and results.json")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed_type, default=0)
     p.add_argument("--isa", choices=["avx2"], help="cap the libraries' kernels (bench.isa)")
     p.add_argument(
         "--embedding", type=int, help="ours with this embedding size (0: one-hot; default: ours')"

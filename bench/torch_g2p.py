@@ -17,6 +17,7 @@ import time
 import numpy as np
 
 from bench import cli
+from rnn_keras_common.cli import seed_type
 
 EMBEDDING, CLIP, BATCH, LR, END = 64, 1.0, 64, 2e-3, 1
 
@@ -130,7 +131,7 @@ def greedy(model, sources, max_len=64, batch=256):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--minutes", type=float, default=12.0)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed_type, default=0)
     args = p.parse_args(argv)
     if not args.minutes > 0:
         p.error(f"--minutes must be positive, got {args.minutes:g}")

@@ -14,7 +14,7 @@ python -m export.infer RUN/model.onnx --text "..." --runtime openvino  # the sam
 
 import sys
 
-from rnn_keras_common.cli import fill_defaults, text_or_file, unread_flags
+from rnn_keras_common.cli import fill_defaults, seed_type, text_or_file, unread_flags
 from rnn_keras_common.cli import parser as cli_parser
 from rnn_keras_common.vocab import translation_sources_by_line
 
@@ -49,7 +49,9 @@ def parse_args(argv):
     p.add_argument("--temperature", type=float, help="lm: sampling temperature (default 0.8)")
     p.add_argument("--top-k", type=int, help="lm: keep the k most likely (default 0 = off)")
     p.add_argument("--top-p", type=float, help="lm: nucleus mass (default 1 = off)")
-    p.add_argument("--seed", type=int, help="lm: the same seed gives the same text (default 0)")
+    p.add_argument(
+        "--seed", type=seed_type, help="lm: the same seed gives the same text (default 0)"
+    )
     p.add_argument(
         "--fast",
         action="store_true",

@@ -66,6 +66,14 @@ def positive_int(value):
     return number
 
 
+def seed_type(value):
+    """An argparse `type`: a seed as train.py takes one, an integer in [0, 2**32 - 1]."""
+    number = int(value)
+    if not 0 <= number < 2**32:
+        raise argparse.ArgumentTypeError(f"must be an integer in [0, 4294967295], got {number}")
+    return number
+
+
 def unread_flags(args, names, read):
     """Of the flags `names` (argparse dests left None when not given), those given that
     the run does not `read`: a command refuses them rather than ignore them."""

@@ -139,6 +139,9 @@ def lm_run(folder):
         ("gpu", lambda d: [str(d), "--device", "cpu"], "no manifest.json"),
         ("gpu_kit", lambda d: [str(d)], "exists; pass a new folder"),
         ("runtimes", lambda d: ["--forms", "scan,nope"], "unknown forms ['nope']"),
+        ("torch_g2p", lambda d: ["--seed", "-1"], "--seed: must be an integer in [0, 4294967295]"),
+        ("classify", lambda d: ["--seed", str(2**32)], "--seed: must be an integer in [0, "),
+        ("quality", lambda d: ["--seed", "-1"], "--seed: must be an integer in [0, 4294967295]"),
         ("runtimes", lambda d: ["--repeats", "0"], "--repeats: must be at least 1, got 0"),
     ],
 )

@@ -1,6 +1,7 @@
 """`python -m rnn_keras.inspect`: the decay curves against the explicit BPTT and the
 geometric decay theory predicts, and a self-contained page that opens in Chromium."""
 
+import importlib
 import math
 import pathlib
 import re
@@ -171,6 +172,15 @@ def test_bad_run_folders_are_one_line(tmp_path, runs, capsys):
     assert inspect_cli.cli([str(broken)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error:") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("main", ["rnn_keras.inspect", "export.infer"])
+def test_a_seed_out_of_trainings_range_is_one_argument_error(runs, capsys, main):
+    module = importlib.import_module(f"{main}.__main__" if main.endswith("inspect") else main)
+    with pytest.raises(SystemExit) as stop:  # numpy's SeedSequence raised on -1 in inspect
+        module.main([str(runs["lm"]), "--seed", "-1"])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and "--seed: must be an integer in [0, 4294967295], got -1" in err
 
 
 def test_an_out_that_is_a_file_is_refused(tmp_path, runs, capsys):

@@ -20,7 +20,7 @@ import json
 import pathlib
 import sys
 
-from rnn_keras_common.cli import fill_defaults, run_cli, text_or_file, unread_flags
+from rnn_keras_common.cli import fill_defaults, run_cli, seed_type, text_or_file, unread_flags
 from rnn_keras_common.cli import parser as cli_parser
 
 
@@ -33,7 +33,7 @@ def parse_args(argv):
     # None = not given: the attention of encoder-decoders reads none of these
     p.add_argument("--windows", type=int, help="windows of text the decay averages (default 32)")
     p.add_argument("--length", type=int, help="characters per window, T (default 100)")
-    p.add_argument("--seed", type=int, help="which windows (default 0)")
+    p.add_argument("--seed", type=seed_type, help="which windows (default 0)")
     args = p.parse_args(argv)
     for flag in ("windows", "length"):
         if getattr(args, flag) is not None and not 1 <= getattr(args, flag) <= 10_000:
