@@ -16,7 +16,10 @@ DISK_ERRORS = (errno.ENOSPC, errno.EACCES, errno.EROFS, errno.EDQUOT, errno.EPER
 
 
 def run_cli(main, user_errors, interrupted="the last good checkpoint is intact"):
-    """Run `main()`; `user_errors()` returns the types printed as `error: ...` (exit 2)."""
+    """Run `main()`; `user_errors()` returns the types printed as `error: ...` (exit 2).
+
+    `interrupted`: what a stop leaves intact, or a function that says it when asked.
+    """
     try:
         return main()
     except SystemExit:  # argparse's --help and usage errors: before the lookup below
@@ -25,7 +28,7 @@ def run_cli(main, user_errors, interrupted="the last good checkpoint is intact")
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"\nerror: interrupted; {interrupted}.", file=sys.stderr)
+        print(f"\nerror: interrupted; {_said(interrupted)}.", file=sys.stderr)
         return 130
     except MemoryError:
         print(
@@ -42,13 +45,17 @@ def run_cli(main, user_errors, interrupted="the last good checkpoint is intact")
             raise
         print(
             f"error: cannot write {err.filename or ''}: {err.strerror}. Free space or "
-            f"choose a writable folder; {interrupted}.",
+            f"choose a writable folder; {_said(interrupted)}.",
             file=sys.stderr,
         )
         return 2
     except user_errors() as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+
+
+def _said(interrupted):
+    return interrupted() if callable(interrupted) else interrupted
 
 
 def parser(prog, doc):

@@ -154,9 +154,11 @@ def _train(args, cfg):
     try:
         if args.resume:
             print(f"Resuming {args.resume}")
+            _RUNS.append(args.resume)
             return (*training.resume(args.resume, cfg), args.resume)
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
         run_dir = args.run_dir or f"runs/{cfg.task}-{stamp}"
+        _RUNS.append(run_dir)
         return (*training.train_and_evaluate(cfg, run_dir, overwrite=args.overwrite), run_dir)
     except tf.errors.ResourceExhaustedError as err:  # its message is pages of allocator state
         raise MemoryError(err.message.splitlines()[0] if err.message else "") from err
@@ -209,15 +211,15 @@ def export_run(run_dir, trainer):
 
 def next_steps(run_dir, task):
     """What a user can do with the exported run, as commands to copy."""
+    resume = resume_command(run_dir)
     package, run_dir = export_package(), shlex.quote(str(run_dir))
-    train = "python train.py" if package == "export" else "rnn-keras-train"
     given = {"lm": "--length 400", "caption": "--image picture.png"}.get(task, '--text "..."')
     memory = "attention" if task in ("translate", "caption") else "memory"
     rows = [
         (f"python -m {package}.infer {run_dir} {given}", "onnxruntime, no TensorFlow"),
         (f"python -m rnn_keras.inspect {run_dir}", f"see its {memory}"),
         (f"python -m {package}.web {run_dir}", "the model in your browser"),
-        (f"{train} --resume {run_dir} --steps N", "train it further"),
+        (f"{resume} --steps N", "train it further"),
     ]
     width = max(len(c) for c, _ in rows)
     return "\nNext:\n" + "\n".join(f"  {c:<{width}}  # {why}" for c, why in rows)
@@ -231,7 +233,24 @@ def user_errors():
 
 def cli(argv=None):
     """The console script: `main()` with user errors as one `error:` line, exit 2."""
-    return run_cli(lambda: main(argv), user_errors)
+    return run_cli(lambda: main(argv), user_errors, left_intact)
+
+
+_RUNS = []  # the folder of the run under way: what a stop says of it
+
+
+def left_intact():
+    """What a stop (Ctrl-C, a full disk) leaves: the latest checkpoint and how to go on."""
+    latest = pathlib.Path(_RUNS[-1], "checkpoints", "latest") if _RUNS else None
+    if latest is None or not latest.is_file():
+        return "the last good checkpoint is intact"
+    step = latest.read_text().strip().removeprefix("step-")
+    return f"the checkpoint of step {step} is intact; go on with `{resume_command(_RUNS[-1])}`"
+
+
+def resume_command(run_dir):
+    train = "python train.py" if export_package() == "export" else "rnn-keras-train"
+    return f"{train} --resume {shlex.quote(str(run_dir))}"
 
 
 if __name__ == "__main__":

@@ -117,7 +117,11 @@ def test_disk_full_is_a_clear_error_and_the_previous_checkpoint_survives(
     monkeypatch.setattr(checkpoint, "atomic_write_bytes", full_disk_after_three_checkpoints)
     code = train.cli(cli_args(text, run, 6))
     err = capsys.readouterr().err
-    assert code == 2 and "No space left on device" in err and "checkpoint is intact" in err
+    assert (
+        code == 2
+        and "No space left on device" in err
+        and "the checkpoint of step 3 is intact; go on with" in err
+    )
     monkeypatch.undo()
     assert checkpoint.load(run)[3]["step"] == 3
 

@@ -99,6 +99,31 @@ def test_more_steps_on_an_unfinished_run_move_the_end_of_its_schedule(tmp_path, 
     assert trainer.lr() == pytest.approx(training.learning_rate(trainer.cfg, 12))
 
 
+def test_ctrl_c_names_the_checkpoint_left_and_the_command_that_goes_on(
+    tmp_path, capsys, monkeypatch
+):
+    text = play_text(tmp_path, "hamlet", 6000)
+    run = tmp_path / "my run"
+    original = training.Trainer.train_one
+
+    def stop_at_5(self):
+        if self.step == 5:
+            raise KeyboardInterrupt
+        return original(self)
+
+    monkeypatch.setattr(training.Trainer, "train_one", stop_at_5)
+    flags = cli_flags(text, run, 8, **{**SMALL, "checkpoint_every": 2})
+    code, err = cli(flags, capsys)
+    assert code == 130
+    assert err.strip() == (
+        f"error: interrupted; the checkpoint of step 4 is intact; go on with "
+        f"`python train.py --resume '{run}'`."
+    )
+    monkeypatch.undo()
+    assert cli(["--resume", str(run)], capsys)[0] == 0  # the command as printed
+    assert len(checkpoint.load(run)[3]["losses"]) == 8
+
+
 def test_a_run_folder_exports_and_resumes_after_its_text_moved(finished, capsys, tmp_path):
     run, text = finished
     moved = tmp_path / "elsewhere.txt"
