@@ -22,7 +22,9 @@ import importlib
 import os
 import pathlib
 import shlex
+import signal
 import sys
+import threading
 import typing
 
 from rnn_keras_common._quiet import import_tensorflow
@@ -232,8 +234,22 @@ def user_errors():
 
 
 def cli(argv=None):
-    """The console script: `main()` with user errors as one `error:` line, exit 2."""
-    return run_cli(lambda: main(argv), user_errors, left_intact)
+    """The console script: `main()` with user errors as one `error:` line, exit 2.
+
+    SIGTERM (`kill`, a batch scheduler's stop) ends the run as Ctrl-C does: one line
+    naming the checkpoint kept and the command that goes on from it.
+    """
+    if threading.current_thread() is not threading.main_thread():  # handlers live there only
+        return run_cli(lambda: main(argv), user_errors, left_intact)
+    before = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        return run_cli(lambda: main(argv), user_errors, left_intact)
+    finally:
+        signal.signal(signal.SIGTERM, before)  # a caller's own handler, as it was
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 _RUNS = []  # the folder of the run under way: what a stop says of it

@@ -74,6 +74,22 @@ def test_sigkill_at_random_moments_then_resume_matches_uninterrupted_run(tmp_pat
     np.testing.assert_allclose(final_losses(run), final_losses(full), rtol=1e-6)
 
 
+def test_sigterm_stops_the_run_with_ctrl_cs_line_and_keeps_its_checkpoint(tmp_path, text):
+    run = tmp_path / "run"
+    proc = subprocess.Popen(
+        [sys.executable, "train.py", *cli_args(text, run, 100_000)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    wait_for_checkpoint_after(run, 2, proc)  # mid-training, whatever the machine's speed
+    proc.send_signal(signal.SIGTERM)  # what `kill` and batch schedulers send
+    err = proc.communicate(timeout=120)[1].strip().splitlines()
+    kept = checkpoint.load(run)[3]["step"]
+    assert proc.returncode == 130 and kept > 2
+    assert err[-1].startswith(f"error: interrupted; the checkpoint of step {kept} is intact")
+
+
 def test_crash_inside_a_checkpoint_write_keeps_the_previous_one(tmp_path, text, monkeypatch):
     cfg = TrainConfig(text=text, steps=4, **TINY)
     training.train_and_evaluate(cfg, tmp_path / "run")
