@@ -335,3 +335,33 @@ def test_embedding_default_and_refusal(capsys):
     assert TrainConfig(task="classify").resolved().embedding is None
     code, out = cli(["--task", "classify", "--embedding", "8", "--steps", "1"], capsys)
     assert code != 0 and "--embedding is for --task lm or translate" in out
+
+
+def test_many_labels_keep_the_summary_line_and_the_matrix_readable(tmp_path):
+    from PIL import Image
+
+    from rnn_keras.tasks.classify import class_counts
+    from rnn_keras.train import report
+
+    labels = [f"l{i}" for i in range(200)]
+    one_each = [("t", i) for i in range(200)]
+    line = class_counts(labels, one_each, one_each)
+    assert "l39 1/1" in line and "l40 " not in line
+    assert line.endswith(", and 160 more (classes.csv at the end)")
+    report.plot_confusion(np.eye(200), labels, tmp_path / "confusion.png")
+    with Image.open(tmp_path / "confusion.png") as image:  # not 0.28 in. a label, 58 in. wide
+        assert max(image.size) <= 120 * (0.28 * report.MAX_NAMED + 3)
+
+
+def test_classes_csv_is_read_back_by_a_csv_reader(tmp_path):
+    import csv
+    import types
+
+    from rnn_keras.train import report
+
+    task = types.SimpleNamespace(labels=["a,b", 'say "hi"'])
+    report.per_class(task, np.array([[2, 0], [1, 1]]), tmp_path)
+    with open(tmp_path / "classes.csv", newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ["label", "precision", "recall", "f1", "support"]
+    assert [r[0] for r in rows[1:]] == ["a,b", 'say "hi"'] and rows[1][4] == "2"

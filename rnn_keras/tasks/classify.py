@@ -142,5 +142,6 @@ class Task:
 def class_counts(labels, train, val):
     """One line of examples per label, train/validation: the imbalance, stated."""
     tr, va = collections.Counter(y for _, y in train), collections.Counter(y for _, y in val)
-    shown = ", ".join(f"{labels[i]} {tr[i]}/{va[i]}" for i in range(len(labels)))
-    return f"{len(train)} training / {len(val)} validation examples; per label: {shown}"
+    shown = ", ".join(f"{labels[i]} {tr[i]}/{va[i]}" for i in range(min(len(labels), 40)))
+    more = f", and {len(labels) - 40} more (classes.csv at the end)" if len(labels) > 40 else ""
+    return f"{len(train)} training / {len(val)} validation examples; per label: {shown}{more}"

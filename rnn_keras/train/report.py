@@ -1,6 +1,8 @@
 """The end of `train.py`: where the artefacts are, the final numbers, a sample."""
 
+import csv
 import hashlib
+import io
 import pathlib
 
 import numpy as np
@@ -39,18 +41,19 @@ def per_class(task, confusion, run_dir):
     from rnn_keras.tasks.base import class_scores
 
     scores = class_scores(confusion)
-    rows = ["label,precision,recall,f1,support"]
+    table = io.StringIO()
+    writer = csv.writer(table, lineterminator="\n")  # quotes a label holding commas or quotes
+    writer.writerow(["label", "precision", "recall", "f1", "support"])
     for label, (p, r, f1, n) in zip(task.labels, scores["per_class"]):
-        rows.append(f"{_csv(label)},{p:.4f},{r:.4f},{f1:.4f},{int(n)}")
-    (run_dir / "classes.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+        writer.writerow([label, f"{p:.4f}", f"{r:.4f}", f"{f1:.4f}", int(n)])
+    (run_dir / "classes.csv").write_text(table.getvalue(), encoding="utf-8")
     print(f"Per label (validation): {run_dir / 'classes.csv'}; macro-F1 {scores['macro_f1']:.4g}")
     if len(task.labels) <= 12:
-        print("\n".join(rows))
+        print(table.getvalue(), end="")
     plot_confusion(np.asarray(confusion), task.labels, run_dir / "confusion.png")
 
 
-def _csv(label):
-    return '"' + label.replace('"', '""') + '"' if any(c in label for c in ',"\n') else label
+MAX_NAMED = 80  # labels named on the confusion matrix's axes; more keep its size at that
 
 
 def plot_confusion(confusion, labels, path):
@@ -61,11 +64,13 @@ def plot_confusion(confusion, labels, path):
     import matplotlib.pyplot as plt
 
     rows = confusion / np.maximum(confusion.sum(axis=1, keepdims=True), 1)
-    size = max(4.0, 0.28 * len(labels) + 2)
+    named = len(labels) <= MAX_NAMED  # past that, names would overlap: the matrix alone
+    size = min(max(4.0, 0.28 * len(labels) + 2), 0.28 * MAX_NAMED + 2)
     fig, ax = plt.subplots(figsize=(size + 1, size))
-    image = ax.imshow(rows, cmap="Blues", vmin=0, vmax=1)
-    ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=7)
-    ax.set_yticks(range(len(labels)), labels, fontsize=7)
+    image = ax.imshow(rows, cmap="Blues", vmin=0, vmax=1, interpolation="nearest")
+    if named:
+        ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=7)
+        ax.set_yticks(range(len(labels)), labels, fontsize=7)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     fig.colorbar(image, ax=ax, fraction=0.04, label="share of the true label")
