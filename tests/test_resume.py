@@ -80,17 +80,22 @@ def test_minutes_extend_a_run_by_a_time_budget(finished, capsys):
     assert steps > 6 and len(checkpoint.load(run)[3]["losses"]) == steps
 
 
-def test_more_steps_on_an_unfinished_run_move_the_end_of_its_schedule(tmp_path, monkeypatch):
-    text = play_text(tmp_path, "hamlet", 6000)
-    cfg = TrainConfig(text=text, steps=8, **tiny(**SMALL))
+def ctrl_c_at_step(step, monkeypatch):
+    """Training stops at `step` as if Ctrl-C were pressed (undone by `monkeypatch.undo()`)."""
     original = training.Trainer.train_one
 
-    def stop_at_5(self):
-        if self.step == 5:
+    def train_one(self):
+        if self.step == step:
             raise KeyboardInterrupt
         return original(self)
 
-    monkeypatch.setattr(training.Trainer, "train_one", stop_at_5)
+    monkeypatch.setattr(training.Trainer, "train_one", train_one)
+
+
+def test_more_steps_on_an_unfinished_run_move_the_end_of_its_schedule(tmp_path, monkeypatch):
+    text = play_text(tmp_path, "hamlet", 6000)
+    cfg = TrainConfig(text=text, steps=8, **tiny(**SMALL))
+    ctrl_c_at_step(5, monkeypatch)
     with pytest.raises(KeyboardInterrupt):
         training.train_and_evaluate(cfg, tmp_path / "run")
     monkeypatch.undo()
@@ -104,14 +109,7 @@ def test_ctrl_c_names_the_checkpoint_left_and_the_command_that_goes_on(
 ):
     text = play_text(tmp_path, "hamlet", 6000)
     run = tmp_path / "my run"
-    original = training.Trainer.train_one
-
-    def stop_at_5(self):
-        if self.step == 5:
-            raise KeyboardInterrupt
-        return original(self)
-
-    monkeypatch.setattr(training.Trainer, "train_one", stop_at_5)
+    ctrl_c_at_step(5, monkeypatch)
     flags = cli_flags(text, run, 8, **{**SMALL, "checkpoint_every": 2})
     code, err = cli(flags, capsys)
     assert code == 130
