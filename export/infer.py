@@ -125,7 +125,7 @@ def main(argv=None):
     elif args.text is None and task != "caption":
         raise ValueError(f'This is a {task} model: pass --text "...".')
     elif task == "tag":
-        _tag(model, args.text, runtime)
+        _tag(model, args.text)
     elif task == "translate":
         _translate(model, args)
     elif task == "caption":
@@ -140,10 +140,12 @@ def main(argv=None):
     return 0
 
 
-def _tag(model, text, runtime):
+def _tag(model, text):
     """A character tagger segments the text (line breaks kept); a token tagger (CoNLL data)
     tags each non-blank line as one sentence, a line of `token/TAG` each."""
-    if not isinstance(model, runtime.TokenTagger):
+    from .runtime import TokenTagger
+
+    if not isinstance(model, TokenTagger):
         print(model.tag(text))
         return
     lines = [line for line in text.splitlines() if line.strip()] or [text]

@@ -239,13 +239,13 @@ def cli(argv=None):
     SIGTERM (`kill`, a batch scheduler's stop) ends the run as Ctrl-C does: one line
     naming the checkpoint kept and the command that goes on from it.
     """
-    if threading.current_thread() is not threading.main_thread():  # handlers live there only
-        return run_cli(lambda: main(argv), user_errors, left_intact)
-    before = signal.signal(signal.SIGTERM, _interrupt)
+    on_main = threading.current_thread() is threading.main_thread()  # handlers live there only
+    before = signal.signal(signal.SIGTERM, _interrupt) if on_main else None
     try:
         return run_cli(lambda: main(argv), user_errors, left_intact)
     finally:
-        signal.signal(signal.SIGTERM, before)  # a caller's own handler, as it was
+        if on_main:
+            signal.signal(signal.SIGTERM, before)  # a caller's own handler, as it was
 
 
 def _interrupt(signum, frame):
