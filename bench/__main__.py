@@ -35,6 +35,7 @@ COLUMNS = {
     "ort_loop": "ORT tf2onnx Loop",
     "ort_native": "ORT native RNN",
     "ort_scan": "ORT Scan (ours)",
+    "ort_user": "ORT default file, tokens (users' path)",
 }
 
 

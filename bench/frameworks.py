@@ -123,6 +123,35 @@ def export_onnx(model, path, file):
     onnx.save(lower(model, {}, path, "sequence"), file)
 
 
+def user_model(weights):
+    """The same network as users get it: token ids in (one-hot over 64 ids, so `x_t U` is a
+    row of the same `U`), built by the tagger's builder."""
+    from rnn_keras.tasks.tag import tagger
+
+    model = tagger(FEATURES, OUT, units=HIDDEN, num_layers=LAYERS)
+    model.set_weights(_flat(weights))
+    return model
+
+
+def export_user_file(model, folder):
+    """`python -m export`'s file for `model`: its lowering and metadata (`export.api`)."""
+    from export import api
+    from rnn_keras_common.vocab import Vocab
+
+    vocab = Vocab([chr(c) for c in range(33, 33 + FEATURES - 1)])  # ids 1..63; 0 pads
+    labels = [f"t{i}" for i in range(OUT)]
+    [(file, _)] = api.export_model(model, {"task": "tag"}, vocab, labels, folder, check=False)
+    return file
+
+
+def user_forward(file):
+    """`export.runtime.load(file).run(...)` on token ids: the default path, no TensorFlow."""
+    from export import runtime
+
+    model = runtime.load(file)
+    return lambda tokens: model.run({"tokens": tokens})["logits"]
+
+
 def onnx_forward(file):
     """onnxruntime's forward of an exported file; imports no TensorFlow."""
     from export import runtime

@@ -80,6 +80,11 @@ def column_fns(column, weights, folder):
     """`(forward, train_step)` for a column; either may be None."""
     if column == "torch":
         return fw.torch_fns(weights)
+    if column == "ort_user":  # the user's path: python -m export's file, runtime.load, tokens
+        subprocess.run(
+            [sys.executable, "-m", "bench.measure", "export", "user", folder], check=True
+        )
+        return fw.user_forward(f"{folder}/model.onnx"), None
     if column.startswith("ort_"):  # exported by a child, so this process holds only the session
         file = f"{folder}/bench_{column}.onnx"
         subprocess.run(
@@ -106,6 +111,8 @@ def main(column, rows, repeats):
         for row in rows:
             batch, time_, what = ROWS[row]
             x = rng.standard_normal((batch, time_, fw.FEATURES)).astype(np.float32)
+            if column == "ort_user":  # token ids (1..63: none is padding) for the same network
+                x = rng.integers(1, fw.FEATURES, (batch, time_)).astype(np.int32)
             y = rng.standard_normal((batch, time_, fw.OUT)).astype(np.float32)
             fn, args = (forward, (x,)) if what == "forward" else (train_step, (x, y))
             if fn is not None:
@@ -146,6 +153,11 @@ def lm_tokens_per_second(steps=20):
 if __name__ == "__main__":
     if sys.argv[1] == "lm":
         print(json.dumps({"chars_per_s": lm_tokens_per_second()}))
+    elif sys.argv[1:3] == ["export", "user"]:  # python -m bench.measure export user FOLDER
+        from rnn_keras_common._quiet import import_tensorflow
+
+        import_tensorflow()
+        fw.export_user_file(fw.user_model(fw.shared_weights()), sys.argv[3])
     elif sys.argv[1] == "export":  # python -m bench.measure export PATH FILE
         fw.export_onnx(_keras_model("ours", fw.shared_weights()), sys.argv[2], sys.argv[3])
     else:

@@ -46,6 +46,18 @@ def test_every_column_computes_the_same_forward(weights, tmp_path):
         np.testing.assert_allclose(out, reference, atol=1e-5, err_msg=name)
 
 
+def test_the_users_path_column_is_the_same_network_on_token_ids(weights, tmp_path):
+    tokens = np.random.default_rng(0).integers(1, fw.FEATURES, (3, 9)).astype(np.int32)
+    tokens[1, 5:] = 0  # a right-padded row: the default file masks it
+    one_hot = np.eye(fw.FEATURES, dtype=np.float32)[tokens]
+    file = fw.export_user_file(fw.user_model(weights), tmp_path)
+    got = fw.user_forward(file)(tokens)
+    want = np.asarray(fw.keras_model("ours", weights)(one_hot))
+    np.testing.assert_allclose(got[[0, 2]], want[[0, 2]], atol=1e-5)
+    short = np.asarray(fw.keras_model("ours", weights)(one_hot[1:2, :5]))
+    np.testing.assert_allclose(got[1, :5], short[0], atol=1e-5)  # as if it had no padding
+
+
 def test_train_steps_reduce_the_same_loss(weights):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((2, 5, fw.FEATURES)).astype(np.float32)
