@@ -141,20 +141,18 @@ def directions(g, x, layers, seq_lens="", initial=None):
         direction = "forward" if len(layers) == 1 else "bidirectional"
         y, y_h = rnn_node(g, x, layers, direction, "", init)
         return _unstack(g, y, 1, len(layers)), _unstack(g, y_h, 0, len(layers))
-    lengths = g.once(
-        ("lengths64", seq_lens), lambda: g.op("Cast", [seq_lens], to=TensorProto.INT64)
-    )
+    lengths = lengths64(g, seq_lens)
     mask = time_mask(g, x, seq_lens)
     ys, finals = [], []
     for i, layer in enumerate(layers):
         backward = i == 1
-        source = _reverse(g, x, lengths) if backward else x
+        source = reverse(g, x, lengths) if backward else x
         init = _stacked(g, [initial[i]]) if initial else ""
         y, _ = rnn_node(g, source, [layer], "forward", seq_lens, init)
         [y] = _unstack(g, y, 1, 1)  # (time, batch, units)
         y = g.op("Mul", [y, mask])  # nothing a runtime computed past a row's length is kept
         finals.append(last_real_step(g, y, seq_lens))
-        ys.append(g.op("Mul", [_reverse(g, y, lengths), mask]) if backward else y)
+        ys.append(g.op("Mul", [reverse(g, y, lengths), mask]) if backward else y)
     return ys, finals
 
 
@@ -162,9 +160,14 @@ def _stacked(g, states):
     return g.op("Concat", [g.op("Unsqueeze", [h, g.const(np.array([0]))]) for h in states], axis=0)
 
 
-def _reverse(g, t, lengths):
+def reverse(g, t, lengths):
     """Each row's first `length` steps in reverse order (time-major); the rest as they are."""
     return g.op("ReverseSequence", [t, lengths], batch_axis=1, time_axis=0)
+
+
+def lengths64(g, seq_lens):
+    """`seq_lens` as int64, as ReverseSequence takes them (built once per graph)."""
+    return g.once(("lengths64", seq_lens), lambda: g.op("Cast", [seq_lens], to=TensorProto.INT64))
 
 
 def time_mask(g, x, seq_lens):

@@ -9,9 +9,14 @@ directions (`scan_input_directions` reverses the backward one), its body being
 `s_t = f(s_{t-1} W + (x_t U + b))` per direction: a Gemm, the activation and
 a copy out per step, no Gather or TensorArray bookkeeping as in tf2onnx's `Loop`.
 
-Padding (right-padded tokens, `seq_lens` given): a step past a sequence's end
-keeps the state (`Where`) and outputs zero, as ONNX `RNN` does; so the
-backward direction starts at each sequence's last real element.
+Padding (right-padded tokens, `seq_lens` given): the body stays the same three
+nodes. The backward direction scans `ReverseSequence` of its projection (each row's
+real steps reversed in place, padding left at the end), so that both directions
+meet their padding only after their real steps; one Mul by the `(time, batch, 1)`
+mask then zeroes every output past a row's end, the final state is read at the
+row's last real step, and the backward outputs are reversed back. (Keeping the
+state with a `Where` and zeroing each output inside the body instead cost two
+more nodes per direction and step: 0.4 ms of a 2.6 ms B=1 T=100 forward.)
 """
 
 import numpy as np
@@ -34,28 +39,6 @@ def _projection(g, x, weights):
     return g.op("Split", [proj, g.const(sizes)], axis=2, outputs=len(weights))
 
 
-def _step_mask(g, x, seq_lens):
-    """`(time, batch, 1)` True where the step is inside its sequence, and its float copy."""
-    steps = g.op(
-        "Range",
-        [
-            g.const(np.int32(0)),
-            g.op(
-                "Cast",
-                [g.op("Gather", [g.op("Shape", [x]), g.const(np.int64(0))])],
-                to=TensorProto.INT32,
-            ),
-            g.const(np.int32(1)),
-        ],
-    )
-    inside = g.op(
-        "Less",
-        [g.op("Unsqueeze", [steps, g.const(np.array([1]))]), seq_lens],  # (time, 1) < (batch,)
-    )
-    inside = g.op("Unsqueeze", [inside, g.const(np.array([2]))])
-    return inside, g.op("Cast", [inside], to=TensorProto.FLOAT)
-
-
 def _zeros(g, x, units):
     """`(batch, units)` zeros for a direction's initial state."""
     batch = g.op("Slice", [g.op("Shape", [x]), g.const(np.array([1])), g.const(np.array([2]))])
@@ -65,27 +48,18 @@ def _zeros(g, x, units):
     )
 
 
-def _body_direction(g, layer, W, masked):
+def _body_direction(g, layer, W):
     """Nodes and (inputs, outputs) of one direction's step inside the Scan body."""
     s_in, x_t, s_out, y_t = (g.name(n) for n in ("s_in", "x_t", "s_out", "y_t"))
-    a = g.name("a")
-    h = g.name("h") if masked else s_out  # unmasked, the new state is the activation itself
     nodes = [  # Gemm's C input adds `x_t U + b`: one node for `s_{t-1} W + x_t U + b`
-        helper.make_node("Gemm", [s_in, g.const(W, "W"), x_t], [a]),
-        helper.make_node(native.activation_of(layer), [a], [h]),
+        helper.make_node("Gemm", [s_in, g.const(W, "W"), x_t], [g.name("a")]),
+    ]
+    nodes += [
+        helper.make_node(native.activation_of(layer), [nodes[0].output[0]], [s_out]),
+        helper.make_node("Identity", [s_out], [y_t]),
     ]
     state = [native.float_io(s_in, None, layer.units)], [native.float_io(s_out, None, layer.units)]
     scans = [native.float_io(x_t, None, layer.units)], [native.float_io(y_t, None, layer.units)]
-    if masked:  # a step past the end keeps the state and outputs zero
-        keep, zero = g.name("inside"), g.name("inside_f")
-        nodes += [
-            helper.make_node("Where", [keep, h, s_in], [s_out]),
-            helper.make_node("Mul", [h, zero], [y_t]),
-        ]
-        scans[0].append(helper.make_tensor_value_info(keep, TensorProto.BOOL, [None, 1]))
-        scans[0].append(native.float_io(zero, None, 1))
-    else:
-        nodes.append(helper.make_node("Identity", [s_out], [y_t]))
     return nodes, state, scans
 
 
@@ -96,33 +70,46 @@ def directions(g, x, layers, seq_lens="", initial=None):
     direction; the backward direction's `y` is in input time order.
     """
     weights = [native.cell_weights(layer) for layer in layers]  # (U, W, b) per direction
-    projections = _projection(g, x, weights)
+    projections = list(_projection(g, x, weights))
     x = x.tokens if isinstance(x, native.OneHotInput) else x  # its shape starts (time, batch)
-    # the same for every layer of the model: built once
-    mask = g.once(("mask", seq_lens), lambda: _step_mask(g, x, seq_lens)) if seq_lens else ()
     initial = initial or [
         g.once(("zeros", layer.units), lambda u=layer.units: _zeros(g, x, u)) for layer in layers
     ]
-    nodes, state_in, state_out, scan_in, scan_out, feeds, dirs = [], [], [], [], [], [], []
-    for d, (layer, (_, W, _), proj) in enumerate(zip(layers, weights, projections)):
-        body, state, scans = _body_direction(g, layer, W, bool(mask))
+    if seq_lens and len(layers) == 2:  # the backward direction reads its rows reversed
+        projections[1] = native.reverse(g, projections[1], native.lengths64(g, seq_lens))
+    # unpadded, `scan_input_directions` reverses the backward one; padded, it was reversed
+    reversed_ = [d == 1 and not seq_lens for d in range(len(layers))]
+    ys, finals = _scan(g, layers, weights, projections, initial, reversed_)
+    if not seq_lens:
+        return ys, finals
+    mask = native.time_mask(g, x, seq_lens)
+    ys = [g.op("Mul", [y, mask]) for y in ys]  # nothing past a row's end is kept
+    finals = [native.last_real_step(g, y, seq_lens) for y in ys]
+    if len(layers) == 2:
+        ys[1] = native.reverse(g, ys[1], native.lengths64(g, seq_lens))
+    return ys, finals
+
+
+def _scan(g, layers, weights, projections, initial, reversed_):
+    """One Scan node over every direction: `[y (time, batch, units)]`, `[final state]`."""
+    nodes, state_in, state_out, scan_in, scan_out = [], [], [], [], []
+    for layer, (_, W, _) in zip(layers, weights):
+        body, state, scans = _body_direction(g, layer, W)
         nodes += body
         state_in += state[0]
         state_out += state[1]
         scan_in += scans[0]
         scan_out += scans[1]
-        feeds += [proj, *mask]
-        dirs += [d] * (1 + len(mask))  # 0: forward, 1: the backward layer, scanned in reverse
     outputs = [g.name("final") for _ in layers] + [g.name("y") for _ in layers]
     g.nodes.append(
         helper.make_node(
             "Scan",
-            initial + feeds,
+            initial + list(projections),
             outputs,
             body=helper.make_graph(nodes, g.name("step"), state_in + scan_in, state_out + scan_out),
-            num_scan_inputs=len(feeds),
-            scan_input_directions=dirs,
-            scan_output_directions=list(range(len(layers))),
+            num_scan_inputs=len(layers),
+            scan_input_directions=[int(r) for r in reversed_],
+            scan_output_directions=[int(r) for r in reversed_],
         )
     )
     return outputs[len(layers) :], outputs[: len(layers)]

@@ -86,15 +86,22 @@ def test_onnxruntime_and_openvino_agree_with_tensorflow(exports, name, form):
 
 @pytest.mark.parametrize("name,form", cases())
 def test_onnx_reference_agrees_where_it_implements_the_ops(exports, name, form):
-    if form in REFERENCE_GAPS:
+    if form == "loop":
         pytest.skip(REFERENCE_GAPS[form])
     from onnx.reference import ReferenceEvaluator
 
     model, files, task = exports[name, form]
     for path, kind in files:
+        if form == "scan" and _scans_in_reverse(path):  # padded models scan forward only
+            pytest.skip(REFERENCE_GAPS[form])
         evaluator = ReferenceEvaluator(str(path))
         diff = parity.max_difference(model, path, inputs(task, kind), session=evaluator)
         assert diff <= 1e-4, (path.name, diff)
+
+
+def _scans_in_reverse(path):
+    scans = [n for n in onnx.load(path).graph.node if n.op_type == "Scan"]
+    return any(1 in a.ints for n in scans for a in n.attribute if a.name.endswith("directions"))
 
 
 def test_the_runtime_api_and_cli_take_openvino(exports, capsys):
