@@ -221,7 +221,9 @@ def sequence_lengths(g, tokens):
 
 
 def make_model(g, inputs, outputs, metadata):
-    graph = helper.make_graph(g.nodes, "rnn_keras", inputs, outputs, g.inits)
+    nodes, used = _live(g.nodes, {o.name for o in outputs})
+    inits = [i for i in g.inits if i.name in used]
+    graph = helper.make_graph(nodes, "rnn_keras", inputs, outputs, inits)
     model = helper.make_model(
         graph,
         opset_imports=[helper.make_opsetid("", OPSET)],
@@ -232,6 +234,30 @@ def make_model(g, inputs, outputs, metadata):
         model.metadata_props.add(key=key, value=value)
     onnx.checker.check_model(model)
     return model
+
+
+def _live(nodes, wanted):
+    """The nodes that what is `wanted` (the graph's outputs) depends on, in order, and every
+    name they read. Built but never read (e.g. the final states of a tagger's layers), a
+    node would still run: onnxruntime keeps it (4 GatherND and Transpose copies of every
+    output of a 2-layer bidirectional tagger)."""
+    needed, kept = set(wanted), []
+    for node in reversed(nodes):
+        if needed.intersection(node.output):
+            kept.append(node)
+            needed.update(node.input, _read_by_subgraphs(node))
+    return kept[::-1], needed
+
+
+def _read_by_subgraphs(node):
+    """Names a node's subgraphs (a Scan's body) read from the graph around them."""
+    return {
+        name
+        for a in node.attribute
+        if a.type == onnx.AttributeProto.GRAPH
+        for inner in a.g.node
+        for name in inner.input
+    }
 
 
 def int_input(name, *dims):
