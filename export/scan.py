@@ -51,12 +51,11 @@ def _zeros(g, x, units):
 def _body_direction(g, layer, W):
     """Nodes and (inputs, outputs) of one direction's step inside the Scan body."""
     s_in, x_t, s_out, y_t = (g.name(n) for n in ("s_in", "x_t", "s_out", "y_t"))
+    a = g.name("a")
     nodes = [  # Gemm's C input adds `x_t U + b`: one node for `s_{t-1} W + x_t U + b`
-        helper.make_node("Gemm", [s_in, g.const(W, "W"), x_t], [g.name("a")]),
-    ]
-    nodes += [
-        helper.make_node(native.activation_of(layer), [nodes[0].output[0]], [s_out]),
-        helper.make_node("Identity", [s_out], [y_t]),
+        helper.make_node("Gemm", [s_in, g.const(W, "W"), x_t], [a]),
+        helper.make_node(native.activation_of(layer), [a], [s_out]),
+        helper.make_node("Identity", [s_out], [y_t]),  # the state, also scanned out
     ]
     state = [native.float_io(s_in, None, layer.units)], [native.float_io(s_out, None, layer.units)]
     scans = [native.float_io(x_t, None, layer.units)], [native.float_io(y_t, None, layer.units)]
