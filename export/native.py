@@ -152,7 +152,7 @@ def directions(g, x, layers, seq_lens="", initial=None):
         [y] = _unstack(g, y, 1, 1)  # (time, batch, units)
         y = g.op("Mul", [y, mask])  # nothing a runtime computed past a row's length is kept
         finals.append(last_real_step(g, y, seq_lens))
-        ys.append(g.op("Mul", [reverse(g, y, lengths), mask]) if backward else y)
+        ys.append(reverse(g, y, lengths) if backward else y)  # padding stays where it is: 0
     return ys, finals
 
 
