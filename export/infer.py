@@ -163,8 +163,7 @@ def _classify(model, args):
     lines = [line for line in args.text.splitlines() if line.strip()]
     if not lines:
         raise ValueError("--text holds no line to classify.")
-    for line in lines:
-        label, probs = model.classify(line)
+    for line, (label, probs) in zip(lines, model.classify_many(lines)):
         print(f"{label} ({probs[label]:.3f})  {line}")
 
 

@@ -137,12 +137,29 @@ class TokenTagger(Model):
 
 class Classifier(Model):
     def classify(self, text):
-        """`(label, {label: probability})` for one passage."""
-        _one_text(text, "one call per passage")
-        logits = self.run({"tokens": self.encode_batch([text])})["logits"][0].astype(np.float64)
-        p = np.exp(logits - logits.max())
-        p /= p.sum()
-        return self.labels[int(p.argmax())], dict(zip(self.labels, p.tolist()))
+        """`(label, {label: probability})` for one passage (`classify_many` for several)."""
+        _one_text(text, "one call per passage; classify_many takes a list")
+        return self._answers(self.run({"tokens": self.encode_batch([text])})["logits"])[0]
+
+    def classify_many(self, texts, batch_size=64):
+        """`classify` of each text, `batch_size` texts (right-padded) per call."""
+        if isinstance(texts, str):
+            raise TypeError("`texts` must be a list of strings; classify takes one passage.")
+        texts = list(texts)
+        if batch_size < 1:
+            raise ValueError(f"`batch_size` must be at least 1, got {batch_size}.")
+        answers = []
+        for i in range(0, len(texts), batch_size):
+            batch = self.encode_batch(texts[i : i + batch_size])
+            answers += self._answers(self.run({"tokens": batch})["logits"])
+        return answers
+
+    def _answers(self, logits):
+        """`[(label, {label: probability})]` of rows of logits (a softmax in float64)."""
+        z = logits.astype(np.float64)
+        p = np.exp(z - z.max(axis=-1, keepdims=True))
+        p /= p.sum(axis=-1, keepdims=True)
+        return [(self.labels[int(r.argmax())], dict(zip(self.labels, r.tolist()))) for r in p]
 
 
 def _one_text(text, several):

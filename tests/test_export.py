@@ -330,5 +330,7 @@ def test_a_tagger_and_a_classifier_take_one_text(tmp_path):
     assert isinstance(model.tag("Tobe"), str)
     with pytest.raises(TypeError, match="`text` must be a string .several lines"):
         model.tag(["To", "be"])
-    with pytest.raises(TypeError, match="one call per passage"):
+    with pytest.raises(TypeError, match="one call per passage; classify_many takes a list"):
         runtime.load(clf_file).classify(["To be", "or not"])
+    with pytest.raises(TypeError, match="classify takes one passage"):
+        runtime.load(clf_file).classify_many("To be")

@@ -86,6 +86,12 @@ def test_a_tsv_rule_is_learned_to_full_accuracy(tmp_path, capsys, unit):
     has_x, no_x = " ".join([words[0], "ox", words[1]]), " ".join(words)
     assert model.classify(has_x)[0] == "has_x"
     assert model.classify(no_x)[0] == "no_x"
+    texts = [has_x, no_x, words[0], f"{has_x} {no_x} {has_x}", no_x]  # lengths 1 to 7 words
+    many = model.classify_many(texts, batch_size=2)  # padded batches, the last one short
+    for (label, probs), text in zip(many, texts, strict=True):
+        alone = model.classify(text)
+        assert label == alone[0]
+        np.testing.assert_allclose(list(probs.values()), list(alone[1].values()), atol=1e-5)
     assert infer.cli([str(path), "--text", has_x]) == 0
     assert capsys.readouterr().out.startswith("has_x (")
     texts = tmp_path / "texts.txt"  # a text per line: a label line each, blank lines skipped
