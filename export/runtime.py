@@ -11,6 +11,7 @@ cap = load("runs/caption-.../image_encoder.onnx"); cap.caption("scene.png")
 import numpy as np
 
 from rnn_keras_common import decoding as sampling
+from rnn_keras_common.config import passage_tokens
 from rnn_keras_common.vocab import pad
 
 from .bound import BoundRunner
@@ -136,6 +137,11 @@ class TokenTagger(Model):
 
 
 class Classifier(Model):
+    def encode_batch(self, texts):
+        """Right-padded ids of each passage's first tokens: as many as training read."""
+        cap = passage_tokens(self.vocab.unit, (self.meta["config"] or {}).get("max_tokens"))
+        return super().encode_batch(texts)[:, :cap]
+
     def classify(self, text):
         """`(label, {label: probability})` for one passage (`classify_many` for several)."""
         _one_text(text, "one call per passage; classify_many takes a list")

@@ -55,6 +55,7 @@ RANGES = dict(
     worker_timeout=(0.0, 86400.0, False, True),
     min_count=(1, None, True, None),
     max_vocab=(1, 1 << 20, True, True),
+    max_tokens=(1, 1 << 20, True, True),
     beam=(1, 256, True, True),
     max_output=(1, 1 << 12, True, True),
 )
@@ -137,6 +138,19 @@ TASK_DEFAULTS = {
 }
 
 
+# What a classifier reads of a passage by default (a run's `max_tokens` says otherwise):
+# 6 lines of verse hold about 50 words, 250 characters
+MAX_WORDS, MAX_CHARS = 96, 384
+
+
+def passage_tokens(unit, max_tokens=None):
+    """How many tokens of a passage a classifier reads: `max_tokens`, else by its unit.
+
+    Also for files and configs written before `max_tokens` existed: their runs read this.
+    """
+    return max_tokens or (MAX_WORDS if unit == "word" else MAX_CHARS)
+
+
 class ConfigError(ValueError):
     """A setting is out of range; the message names it and the fix."""
 
@@ -151,6 +165,7 @@ class TrainConfig:
     unit: str | None = None  # classify: read characters or words (lowercased; default word)
     min_count: int = 1  # word/token vocabularies: rarer tokens share the unknown-token id
     max_vocab: int = 8000  # word/token vocabularies: keep the most frequent this many
+    max_tokens: int | None = None  # classify: a passage's first tokens read (96 words, 384 chars)
     attention: bool = True  # translate/caption: the decoder attends to the encoder's states
     beam: int = 5  # translate/caption: beam width of the final test evaluation (1 = greedy)
     max_output: int = 64  # translate/caption: most output tokens decoded per input
@@ -201,6 +216,8 @@ class TrainConfig:
         if self.steps is not None:
             filled.pop("minutes", None)
         cfg = dataclasses.replace(self, **filled)
+        if cfg.task == "classify" and cfg.max_tokens is None:  # its default follows the unit
+            cfg = dataclasses.replace(cfg, max_tokens=passage_tokens(cfg.unit))
         cfg.validate()
         return cfg
 

@@ -42,6 +42,7 @@ READERS = {
         lambda c: (c.task == "classify" and c.unit == "word")
         or (c.task == "translate" and bool(c.data)),
     ),
+    "max_tokens": ("--task classify", lambda c: c.task == "classify"),
     "attention": ("--task translate or caption", lambda c: c.task in SEQ2SEQ),
     "beam": ("--task translate or caption", lambda c: c.task in SEQ2SEQ),
     "max_output": ("--task translate or caption", lambda c: c.task in SEQ2SEQ),

@@ -86,6 +86,9 @@ def test_a_tsv_rule_is_learned_to_full_accuracy(tmp_path, capsys, unit):
     has_x, no_x = " ".join([words[0], "ox", words[1]]), " ".join(words)
     assert model.classify(has_x)[0] == "has_x"
     assert model.classify(no_x)[0] == "no_x"
+    # an "ox" past what training read of a passage (96 words, 384 characters) is not read
+    late = " ".join([words[0]] * 200 + ["ox"])
+    assert model.classify(late) == model.classify(" ".join([words[0]] * 200))
     texts = [has_x, no_x, words[0], f"{has_x} {no_x} {has_x}", no_x]  # lengths 1 to 7 words
     many = model.classify_many(texts, batch_size=2)  # padded batches, the last one short
     for (label, probs), text in zip(many, texts, strict=True):
@@ -127,6 +130,19 @@ def test_a_header_line_is_read_by_its_names_not_taken_for_an_example(tmp_path, n
     data = tmp_path / name
     data.write_bytes(payload.encode("utf-8"))
     assert labelled.read_labelled(data) == [("fun day", "pos"), ("bad day", "neg")]
+
+
+def test_max_tokens_defaults_by_unit_and_old_runs_read_what_they_trained_with(tmp_path):
+    from rnn_keras_common.run_config import read_run_config
+
+    assert TrainConfig(task="classify").resolved().max_tokens == 96
+    assert TrainConfig(task="classify", unit="char").resolved().max_tokens == 384
+    assert TrainConfig(task="classify", max_tokens=50).resolved().max_tokens == 50
+    assert TrainConfig(task="tag").resolved().max_tokens is None
+    saved = json.loads(TrainConfig(task="classify", unit="char", steps=2).resolved().to_json())
+    del saved["max_tokens"]  # a run written before the field existed
+    (tmp_path / "config.json").write_text(json.dumps(saved))
+    assert read_run_config(tmp_path).max_tokens == 384
 
 
 def test_integer_labels_are_numbered_by_value_others_alphabetically():

@@ -166,6 +166,19 @@ def test_tagger_and_classifier_panels_answer_as_python(browser, pages, runs):
     label, probs = runtime.load(runs["classify"] / "model.onnx").classify(passage)
     assert tab.text_content("#result") == f"{label} ({probs[label]:.3f})"
     assert tab.locator(".bar").count() == min(10, len(probs))
+    long = (passage + "\n") * 8  # 640 characters: the page reads the first 384, as training
+    tab.fill("#text", long)
+    tab.evaluate("document.getElementById('result').removeAttribute('data-done')")
+    tab.click("#run")
+    tab.wait_for_selector("#result[data-done='1']")
+    label, probs = runtime.load(runs["classify"] / "model.onnx").classify(long)
+    assert tab.text_content("#result") == f"{label} ({probs[label]:.3f})"
+    shown = [
+        float(b.get_attribute("style").split(":")[1].strip(" %;"))
+        for b in tab.query_selector_all(".bar")
+    ]
+    top = sorted(probs.values(), reverse=True)[: len(shown)]
+    np.testing.assert_allclose(shown, [100 * p for p in top], atol=0.06)  # the widths: %.1f
 
 
 def test_a_token_taggers_panel_tags_each_line_as_python(browser, pages, runs):

@@ -14,6 +14,8 @@ import pathlib
 import shutil
 import subprocess
 
+from rnn_keras_common.config import passage_tokens
+
 from .. import runtime
 from ..onnx_model import run_file
 
@@ -81,6 +83,10 @@ def build(run_dir, out):
         "labels": meta["labels"],
         "state_sizes": meta["state_sizes"] if meta["kind"] == "step" else [],
     }
+    if meta["task"] == "classify":  # as many tokens of a passage as training read
+        models["max_tokens"] = passage_tokens(
+            meta["unit"], (meta["config"] or {}).get("max_tokens")
+        )
     if meta["kind"] == "encoder":
         models.update(_decoding(path, meta))
         shutil.copy(path.with_name("decoder_step.onnx"), out / "decoder_step.onnx")

@@ -20,8 +20,6 @@ from rnn_keras.tasks.base import ShuffledBatches, class_scores, in_batches, pool
 from rnn_keras_common.vocab import UNKNOWN, TokenVocab, Vocab
 
 BLOCK, EVERY, HELD_OUT = 20, 10, 5
-MAX_PASSAGE = 384  # characters of a passage the classifier reads (about 8 lines of verse)
-MAX_WORDS = 96  # words of a passage the classifier reads
 UNK_ID = 1  # a passage with no word at all (only spaces) reads as one unknown word
 
 
@@ -120,8 +118,8 @@ class Task:
     def encode(self, passage):
         """Ids of the passage's characters or words, cut to what the classifier reads."""
         if self.vocab.unit == "char":
-            return self.vocab.encode(passage)[:MAX_PASSAGE]
-        return self.vocab.encode(self.vocab.split(passage))[:MAX_WORDS] or [UNK_ID]
+            return self.vocab.encode(passage)[: self.cfg.max_tokens]
+        return self.vocab.encode(self.vocab.split(passage))[: self.cfg.max_tokens] or [UNK_ID]
 
     def model(self):
         return classifier(len(self.vocab), len(self.labels), **pooled_args(self.cfg))

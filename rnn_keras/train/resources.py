@@ -8,7 +8,6 @@ A lower bound of what a run needs, from the config alone, catches absurd sizes
 
 import os
 
-from rnn_keras.tasks.classify import MAX_PASSAGE
 from rnn_keras_common.config import ConfigError
 
 FLOAT = 4  # bytes of a float32
@@ -42,7 +41,7 @@ def needed_bytes(cfg, vocab_size, classes):
     slots = 2 if cfg.optimizer == "adam" else int(cfg.momentum > 0)
     # weights, their gradients, the slots, and one temporary copy an update makes
     weights = parameters(cfg, vocab_size, classes) * FLOAT * (3 + slots)
-    time = MAX_PASSAGE if cfg.task == "classify" else cfg.seq_len
+    time = cfg.max_tokens if cfg.task == "classify" else cfg.seq_len
     dirs = 2 if cfg.bidirectional else 1
     states = cfg.batch_size * time * cfg.layers * dirs * cfg.units * FLOAT * 2  # s_t and f'
     return BASE + weights + states + cfg.batch_size * time * classes * FLOAT

@@ -113,7 +113,7 @@ async function runText() {
     }
     const { ids } = encode(text);
     if (!ids.length) throw new Error("The text must hold at least one character.");
-    return showClasses(await logitsOf([ids]));
+    return showClasses(await logitsOf([ids.slice(0, info.max_tokens)]));  // what training read
   } catch (err) {
     fail(err.message);
   } finally {
