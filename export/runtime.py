@@ -11,7 +11,7 @@ cap = load("runs/caption-.../image_encoder.onnx"); cap.caption("scene.png")
 import numpy as np
 
 from rnn_keras_common import decoding as sampling
-from rnn_keras_common.config import passage_tokens
+from rnn_keras_common.config import passage_tokens, tagger_window
 from rnn_keras_common.vocab import pad
 
 from .bound import BoundRunner
@@ -86,7 +86,13 @@ class LanguageModel(Model):
 
 
 class Tagger(Model):
-    WINDOW, BATCH = 64, 256  # characters per window (as in training), windows per call
+    BATCH = 256  # windows per call
+
+    @property
+    def window(self):
+        """Characters per window: the `--seq-len` lines were cut to in training (64 before
+        the exports carried it)."""
+        return tagger_window(self.meta["config"])
 
     def word_ends(self, text):
         """0/1 per character of `text`; long text goes in fixed windows, so memory stays flat."""
@@ -95,9 +101,10 @@ class Tagger(Model):
         return self._ends([self.vocab.encode(text)])[0]  # one error naming every unknown
 
     def _ends(self, rows):
-        """0/1 per id of each row of ids, each row cut into windows of `WINDOW` (as trained)."""
-        windows = [(r, ids[i : i + self.WINDOW]) for r, ids in enumerate(rows)
-                   for i in range(0, len(ids), self.WINDOW)]  # fmt: skip
+        """0/1 per id of each row of ids, each row cut into windows (as trained)."""
+        size = self.window
+        windows = [(r, ids[i : i + size]) for r, ids in enumerate(rows)
+                   for i in range(0, len(ids), size)]  # fmt: skip
         ends = [[] for _ in rows]
         for i in range(0, len(windows), self.BATCH):
             chunk = windows[i : i + self.BATCH]

@@ -151,6 +151,12 @@ def passage_tokens(unit, max_tokens=None):
     return max_tokens or (MAX_WORDS if unit == "word" else MAX_CHARS)
 
 
+def tagger_window(config):
+    """Characters a segmenting tagger reads at once: the lines it trained on were cut to
+    `--seq-len` (64 in a file whose config is missing)."""
+    return (config or {}).get("seq_len") or 64
+
+
 class ConfigError(ValueError):
     """A setting is out of range; the message names it and the fix."""
 

@@ -150,6 +150,7 @@ def test_bad_input_fills_error_and_stop_stops(browser, pages, tmp_path_factory):
 def test_tagger_and_classifier_panels_answer_as_python(browser, pages, runs):
     tab, _ = open_page(browser, pages["tag"])
     tagger = runtime.load(runs["tag"] / "model.onnx")
+    assert tagger.window == 20  # the run's --seq-len (lines were cut to it in training), not 64
     # spaces are the model's to place: the page drops a line's own, as Python does; lines stay
     for text in ("Tobeornottobethatisthequestion", "To be or not\ntobe, that is\n\nthe question\n"):
         tab.evaluate("document.getElementById('result').removeAttribute('data-done')")

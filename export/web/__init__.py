@@ -14,7 +14,7 @@ import pathlib
 import shutil
 import subprocess
 
-from rnn_keras_common.config import passage_tokens
+from rnn_keras_common.config import passage_tokens, tagger_window
 
 from .. import runtime
 from ..onnx_model import run_file
@@ -83,6 +83,8 @@ def build(run_dir, out):
         "labels": meta["labels"],
         "state_sizes": meta["state_sizes"] if meta["kind"] == "step" else [],
     }
+    if meta["task"] == "tag":  # a segmenter's windows: the lines it trained on were cut so
+        models["window"] = tagger_window(meta["config"])
     if meta["task"] == "classify":  # as many tokens of a passage as training read
         models["max_tokens"] = passage_tokens(
             meta["unit"], (meta["config"] or {}).get("max_tokens")

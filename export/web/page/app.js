@@ -123,7 +123,7 @@ async function runText() {
 
 async function segment(text) {
   // as export/runtime.py's Tagger.tag: each line's whitespace dropped (placing spaces is the
-  // model's job), windows of 64 characters per line, line breaks kept
+  // model's job), windows of the run's --seq-len characters per line, line breaks kept
   const lines = text.split(/\r\n|\r|\n/).map((line) => line.replace(/\s+/g, ""));
   if (/[\r\n]$/.test(text)) lines.pop();  // a final line break ends the last line, as splitlines
   if (!lines.some(Boolean)) throw new Error("The text must hold at least one character.");
@@ -132,7 +132,7 @@ async function segment(text) {
   let start = 0;
   lines.forEach((line, r) => {
     const n = [...line].length;  // one id per code point, as encode reads them
-    chunks(ids.slice(start, start + n), 64).forEach((w) => { windows.push(w); owner.push(r); });
+    chunks(ids.slice(start, start + n), info.window).forEach((w) => { windows.push(w); owner.push(r); });
     start += n;
   });
   const logits = await logitsOf(windows), ends = lines.map(() => []);
