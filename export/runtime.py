@@ -146,7 +146,7 @@ class TokenTagger(Model):
 class Classifier(Model):
     def encode_batch(self, texts):
         """Right-padded ids of each passage's first tokens: as many as training read."""
-        cap = passage_tokens(self.vocab.unit, (self.meta["config"] or {}).get("max_tokens"))
+        cap = passage_tokens(self.vocab.unit, self.meta["config"])
         return super().encode_batch(texts)[:, :cap]
 
     def classify(self, text):

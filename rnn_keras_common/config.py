@@ -143,12 +143,10 @@ TASK_DEFAULTS = {
 MAX_WORDS, MAX_CHARS = 96, 384
 
 
-def passage_tokens(unit, max_tokens=None):
-    """How many tokens of a passage a classifier reads: `max_tokens`, else by its unit.
-
-    Also for files and configs written before `max_tokens` existed: their runs read this.
-    """
-    return max_tokens or (MAX_WORDS if unit == "word" else MAX_CHARS)
+def passage_tokens(unit, config=None):
+    """How many tokens of a passage a classifier reads: its config's `max_tokens`, else by
+    its unit (also what files and runs written before `max_tokens` existed read)."""
+    return (config or {}).get("max_tokens") or (MAX_WORDS if unit == "word" else MAX_CHARS)
 
 
 def tagger_window(config):

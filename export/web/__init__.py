@@ -86,9 +86,7 @@ def build(run_dir, out):
     if meta["task"] == "tag":  # a segmenter's windows: the lines it trained on were cut so
         models["window"] = tagger_window(meta["config"])
     if meta["task"] == "classify":  # as many tokens of a passage as training read
-        models["max_tokens"] = passage_tokens(
-            meta["unit"], (meta["config"] or {}).get("max_tokens")
-        )
+        models["max_tokens"] = passage_tokens(meta["unit"], meta["config"])
     if meta["kind"] == "encoder":
         models.update(_decoding(path, meta))
         shutil.copy(path.with_name("decoder_step.onnx"), out / "decoder_step.onnx")
