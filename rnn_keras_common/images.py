@@ -20,7 +20,7 @@ def read_rgb(path, height, width):
         with Image.open(path) as image:
             image = ImageOps.exif_transpose(image)  # a no-op without an orientation tag
             return np.asarray(image.convert("RGB").resize((width, height), Image.BILINEAR))
-    except FileNotFoundError:
+    except FileNotFoundError:  # an OSError too, but not a bad image: each caller names it
         raise
     except (UnidentifiedImageError, OSError) as err:
         raise ValueError(f"{path} is not a readable PNG/JPEG image ({err}).") from err
