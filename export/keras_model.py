@@ -23,7 +23,7 @@ import numpy as np
 
 from rnn_keras.layers import OneHot
 
-from . import api, metadata, parity
+from . import api, metadata, native, parity
 
 FORMS = ("scan", "native", "loop")
 
@@ -50,7 +50,7 @@ def sample_inputs(model, batch=4, time=12, seed=0):
     full rows otherwise; float features N(0, 1)."""
     rng = np.random.default_rng(seed)
     first = model.inputs[0]
-    if "int" not in str(first.dtype):
+    if not native.takes_tokens(first):
         return rng.standard_normal((batch, time, int(first.shape[-1]))).astype(np.float32)
     layer = next(la for la in model.layers if isinstance(la, (OneHot, keras.layers.Embedding)))
     depth = layer.depth if isinstance(layer, OneHot) else layer.input_dim

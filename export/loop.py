@@ -9,12 +9,14 @@ import onnx
 import tensorflow as tf
 import tf2onnx
 
+from . import native
+
 OPSET = 17
 
 
 def _signature(model, time=None):
     first = model.inputs[0]
-    if "int" in str(first.dtype):
+    if native.takes_tokens(first):
         specs = [tf.TensorSpec((None, time), tf.int32, name="tokens")]
     else:  # float features, e.g. the benchmark's model
         specs = [tf.TensorSpec((None, time, int(first.shape[-1])), tf.float32, name="x")]

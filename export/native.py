@@ -51,6 +51,11 @@ class Graph:
         return names[0] if outputs == 1 else names
 
 
+def takes_tokens(tensor):
+    """Whether a Keras input holds token ids (ints), not float features or images."""
+    return "int" in str(tensor.dtype)
+
+
 def activation_of(rnn_layer):
     """f of the layer as an element-wise ONNX op type."""
     name = rnn_layer.cell.activation_name

@@ -48,10 +48,6 @@ def _check_linear(layer):
         )
 
 
-def _takes_tokens(model):
-    return "int" in str(model.inputs[0].dtype)
-
-
 def _bidirectional(g, x, layer, seq_lens, form):
     ys, finals = form(g, x, [layer.forward_layer, layer.backward_layer], seq_lens)
     if layer.return_sequences:
@@ -143,7 +139,7 @@ def sequence_model(model, metadata, form="scan"):
     directions = FORMS[form]
     g = native.Graph()
     stateful = len(model.inputs) > 1
-    if _takes_tokens(model):
+    if native.takes_tokens(model.inputs[0]):
         inputs = [native.int_input("tokens", "batch", "time")]
         x = g.op("Transpose", ["tokens"], perm=[1, 0])  # (time, batch)
     else:  # float features, e.g. the benchmark's model

@@ -5,7 +5,7 @@ import numpy as np
 from rnn_keras import data
 from rnn_keras_common.vocab import pad
 
-from . import runtime
+from . import native, runtime
 from .tolerance import TOLERANCE, ParityError, difference, worst  # noqa: F401 (re-exported)
 
 
@@ -52,7 +52,7 @@ def _token_rows(text, vocab, batch, seed):
 
 def input_name(model):
     """The exports' name for the first input: `tokens` (ids), or `x` for float features."""
-    return "tokens" if "int" in str(model.inputs[0].dtype) else "x"
+    return "tokens" if native.takes_tokens(model.inputs[0]) else "x"
 
 
 def feeds_for(model, tokens, seed=0):

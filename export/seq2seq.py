@@ -20,7 +20,7 @@ import tensorflow as tf
 from rnn_keras.tasks.seq2seq import KerasDecoding
 from rnn_keras_common.vocab import pad
 
-from . import loop, metadata, parity
+from . import loop, metadata, native, parity
 from .parity import ParityError, difference, worst
 from .session import make_session
 
@@ -44,7 +44,7 @@ def _specs(decoding):
     features, units = int(memory.shape[-1]), int(s0.shape[-1])
     attention = decoding.decoder.attention_units
     first = decoding.encoder.inputs[0]
-    if "int" in str(first.dtype):
+    if native.takes_tokens(first):
         source = [tf.TensorSpec((None, None), tf.int32, name="source")]
     else:  # images: (batch, height, width, 3), RGB values 0..255
         source = [tf.TensorSpec((None, *first.shape[1:]), tf.float32, name="image")]
