@@ -9,7 +9,7 @@ import argparse
 import errno
 import sys
 
-from rnn_keras_common.config import ConfigError
+from rnn_keras_common.config import RANGES, ConfigError
 from rnn_keras_common.vocab import VocabularyError
 
 DISK_ERRORS = (errno.ENOSPC, errno.EACCES, errno.EROFS, errno.EDQUOT, errno.EPERM)
@@ -74,10 +74,10 @@ def positive_int(value):
 
 
 def seed_type(value):
-    """An argparse `type`: a seed as train.py takes one, an integer in [0, 2**32 - 1]."""
-    number = int(value)
-    if not 0 <= number < 2**32:
-        raise argparse.ArgumentTypeError(f"must be an integer in [0, 4294967295], got {number}")
+    """An argparse `type`: a seed in the range train.py's `--seed` takes (`config.RANGES`)."""
+    number, (low, high) = int(value), RANGES["seed"][:2]
+    if not low <= number <= high:
+        raise argparse.ArgumentTypeError(f"must be an integer in [{low}, {high}], got {number}")
     return number
 
 
