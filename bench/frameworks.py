@@ -133,14 +133,16 @@ def user_model(weights):
     return model
 
 
-def export_user_file(model, folder):
-    """`python -m export`'s file for `model`: its lowering and metadata (`export.api`)."""
+def export_user_file(model, folder, form="scan"):
+    """`python -m export`'s file for a tagger `model` (`export.api`: its lowering in `form`
+    and metadata), with a vocabulary and labels of the sizes the model has."""
     from export import api
     from rnn_keras_common.vocab import Vocab
 
-    vocab = Vocab([chr(c) for c in range(33, 33 + FEATURES - 1)])  # ids 1..63; 0 pads
-    labels = [f"t{i}" for i in range(OUT)]
-    [(file, _)] = api.export_model(model, {"task": "tag"}, vocab, labels, folder, check=False)
+    ids, tags = model.get_layer("one_hot").depth, int(model.outputs[0].shape[-1])
+    vocab = Vocab([chr(c) for c in range(33, 33 + ids - 1)])  # ids 1..ids-1; 0 pads
+    labels = [f"t{i}" for i in range(tags)]
+    [(file, _)] = api.export_model(model, {"task": "tag"}, vocab, labels, folder, form, False)
     return file
 
 
