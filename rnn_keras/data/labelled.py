@@ -50,8 +50,9 @@ def _columns(fields):
 
 def _tsv_rows(path, text):
     rows, lines = [], [(n, ln) for n, ln in enumerate(text.splitlines(), 1) if ln.strip()]
-    header = _columns(lines[0][1].split("\t")) if lines else None
-    width = len(lines[0][1].split("\t")) if header else 2
+    first = lines[0][1].split("\t") if lines else []
+    header = _columns(first)
+    width, (t, y) = (len(first), header) if header else (2, (0, 1))
     for number, line in lines[1:] if header else lines:
         fields = line.split("\t")
         if len(fields) != width:
@@ -59,7 +60,6 @@ def _tsv_rows(path, text):
                 f"--data {path}, line {number}: {len(fields)} tab-separated columns; "
                 f"expected {width} (text<TAB>label). Use a .csv file for text that holds tabs."
             )
-        t, y = header or (0, 1)
         rows.append(_example(path, number, fields[t], fields[y]))
     return rows
 
