@@ -119,6 +119,7 @@ def test_the_cli_writes_every_figure_and_a_self_contained_page(runs, capsys):
         assert (out / name).is_file(), name
     printed = capsys.readouterr().out
     assert "bidirectional_1 backward" in printed and "falls 10x within" in printed
+    assert printed.count("(untrained: 10x ") == printed.count("falls 10x ")  # beside each
     page = (out / "index.html").read_text()
     own = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", page)
     assert "data:image/png;base64," in page  # the figures are inside the page
@@ -161,6 +162,19 @@ def test_the_page_opens_in_chromium_without_console_errors(runs):
         options = tab.locator("#unit option").count()
         browser.close()
     assert not errors and spans > 100 and options > 0
+
+
+def test_the_held_out_passage_starts_at_a_whole_line(runs):
+    from rnn_keras.inspect import report
+    from rnn_keras_common.run_config import read_run_config
+
+    cfg = read_run_config(runs["lm"])
+    whole = pathlib.Path(cfg.text).read_text(encoding="utf-8")
+    tail = report.run_text(runs["lm"], cfg, None)
+    assert len(tail) > 100 and whole.endswith(tail)
+    assert whole[len(whole) - len(tail) - 1] == "\n"  # not cut inside a word
+    assert report.from_line_start("no newline at all") == "no newline at all"
+    assert report.from_line_start("ends here\n") == "ends here\n"
 
 
 def test_bad_run_folders_are_one_line(tmp_path, runs, capsys):

@@ -66,15 +66,12 @@ def main(argv=None):
     written = report.inspect(args.run_dir, cfg, out, args)
     for path in written:
         print(path)
-    from rnn_keras.inspect.decay import fall_text
-
     summary = json.loads((out / "report.json").read_text())
-    for kind, directions in summary["decay"]["trained"].items():
-        for name, s in directions.items():
-            print(
-                f"{kind:8s} {name}: falls 10x {fall_text(s, 'fall_10x')}, "
-                f"1000x {fall_text(s, 'fall_1000x')}"
-            )
+    for kind, name, ten, thousand, ten_u, thousand_u in report.falls(summary):
+        print(
+            f"{kind:8s} {name}: falls 10x {ten}, 1000x {thousand} "
+            f"(untrained: 10x {ten_u}, 1000x {thousand_u})"
+        )
     return 0
 
 

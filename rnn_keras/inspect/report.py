@@ -26,11 +26,18 @@ def run_text(run_dir, cfg, given):
     if given:
         return text_or_file(given)
     if cfg.data is None and (cfg.text is None or pathlib.Path(cfg.text).is_file()):
-        return data.split(data.read_text(cfg.text), cfg.val_fraction)[1]
+        return from_line_start(data.split(data.read_text(cfg.text), cfg.val_fraction)[1])
     sample = runs.read_sample(run_dir)
     if sample is None:
         raise data.DataError(f"{run_dir} keeps no text sample; pass --text.")
     return sample
+
+
+def from_line_start(text):
+    """The held-out tail begins wherever the split cut it, often mid-word ("e:" of a speaker's
+    name): the passage shown starts at its first whole line, when it has a later one."""
+    start = text.find("\n") + 1
+    return text[start:] if 0 < start < len(text) else text
 
 
 def streams(cfg, vocab, text):
@@ -108,21 +115,26 @@ def inspect(run_dir, cfg, out, args):
     return [*written, out / "report.json", out / "index.html"]
 
 
-def _fall_table(result):
-    rows = [
-        (
-            kind,
-            name,
-            decay.fall_text(s, "fall_10x"),
-            decay.fall_text(s, "fall_1000x"),
-            decay.fall_text(result["decay"]["untrained"][kind][name], "fall_10x"),
+def falls(result):
+    """`(curve, recurrence, trained 10x, trained 1000x, untrained 10x, untrained 1000x)` rows:
+    the fall distances of the trained model beside those of the same shape untrained."""
+    untrained = result["decay"]["untrained"]
+    return [
+        (kind, name)
+        + tuple(
+            decay.fall_text(curve, key)
+            for curve in (s, untrained[kind][name])
+            for key in ("fall_10x", "fall_1000x")
         )
         for kind, directions in result["decay"]["trained"].items()
         for name, s in directions.items()
     ]
+
+
+def _fall_table(result):
     return page.table(
-        rows,
-        ["curve", "recurrence", "10x fall", "1000x fall", "untrained 10x fall"],
+        falls(result),
+        ["curve", "recurrence", "10x fall", "1000x fall", "untrained 10x", "untrained 1000x"],
     )
 
 
