@@ -39,8 +39,9 @@ READERS = {
     ),
     "max_vocab": (
         "--task classify --unit word and --task translate --data",
-        lambda c: (c.task == "classify" and c.unit == "word")
-        or (c.task == "translate" and bool(c.data)),
+        lambda c: (
+            (c.task == "classify" and c.unit == "word") or (c.task == "translate" and bool(c.data))
+        ),
     ),
     "max_tokens": ("--task classify", lambda c: c.task == "classify"),
     "attention": ("--task translate or caption", lambda c: c.task in SEQ2SEQ),
