@@ -11,6 +11,32 @@ import os
 import sys
 
 
+class BackendError(ImportError):
+    """Keras was loaded on another backend than TensorFlow, which rnn_keras needs."""
+
+
+def use_tensorflow_backend():
+    """For our command lines, which are TensorFlow programs: Keras on TensorFlow whatever
+    KERAS_BACKEND or ~/.keras/keras.json say for the user's other work (read once, when
+    Keras is first imported, so this is a no-op afterwards)."""
+    if "keras" not in sys.modules:
+        os.environ["KERAS_BACKEND"] = "tensorflow"
+
+
+def check_backend():
+    """`BackendError` naming the fix when Keras runs on another backend: the layers'
+    recurrence is a `tf.while_loop` with a TensorFlow gradient, which no other backend runs."""
+    import keras
+
+    backend = keras.backend.backend()
+    if backend != "tensorflow":
+        raise BackendError(
+            f"rnn_keras runs on Keras' TensorFlow backend, but Keras was loaded with the "
+            f"'{backend}' backend (KERAS_BACKEND or ~/.keras/keras.json). Set "
+            "KERAS_BACKEND=tensorflow before Keras is first imported."
+        )
+
+
 @contextlib.contextmanager
 def _stderr_silenced():
     sys.stderr.flush()

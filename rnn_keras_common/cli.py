@@ -9,6 +9,7 @@ import argparse
 import errno
 import sys
 
+from rnn_keras_common._quiet import BackendError, use_tensorflow_backend
 from rnn_keras_common.config import RANGES, ConfigError
 from rnn_keras_common.vocab import VocabularyError
 
@@ -20,11 +21,12 @@ def run_cli(main, user_errors, interrupted="the last good checkpoint is intact")
 
     `interrupted`: what a stop leaves intact, or a function that says it when asked.
     """
+    use_tensorflow_backend()
     try:
         return main()
     except SystemExit:  # argparse's --help and usage errors: before the lookup below
         raise
-    except (ConfigError, VocabularyError) as err:  # answered without importing TensorFlow
+    except (ConfigError, VocabularyError, BackendError) as err:  # no TensorFlow needed
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -1,5 +1,6 @@
 """train.py on bad input: one clear `error:` line naming the problem and the fix, exit 2."""
 
+import os
 import subprocess
 import sys
 import zipfile
@@ -119,6 +120,22 @@ def test_cli_prints_no_traceback(tmp_path):
     )
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: --text") and "Traceback" not in proc.stderr
+
+
+def test_train_py_runs_on_tensorflow_whatever_keras_backend_says(tmp_path, text_file):
+    """A user's KERAS_BACKEND (or ~/.keras/keras.json) set for other work: train.py is a
+    TensorFlow program and runs (jax is not installed here, so Keras on it would not load)."""
+    env = {**os.environ, "KERAS_BACKEND": "jax"}
+    proc = subprocess.run(
+        [sys.executable, "train.py", "--text", str(text_file), "--run-dir", str(tmp_path / "r")]
+        + QUICK,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (tmp_path / "r" / "best.keras").is_file()
 
 
 def test_a_failed_export_at_the_end_keeps_the_run_and_says_so(

@@ -208,3 +208,17 @@ def test_one_hot_refuses_ids_out_of_range():
     with pytest.raises(tf.errors.InvalidArgumentError, match="outside"):
         graph(tf.constant([[0, 5]]))
     np.testing.assert_array_equal(layer(np.array([[2]]))[0, 0], [0, 0, 1])
+
+
+def test_another_keras_backend_is_named_with_the_fix(monkeypatch):
+    from rnn_keras_common import _quiet
+    from rnn_keras_common.cli import run_cli
+
+    monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
+    with pytest.raises(_quiet.BackendError, match="'jax' backend.*KERAS_BACKEND=tensorflow"):
+        _quiet.check_backend()
+
+    def main():
+        _quiet.check_backend()
+
+    assert run_cli(main, lambda: ()) == 2  # a CLI's one error: line, not a traceback

@@ -1,8 +1,9 @@
 """The Keras layers of the classic recurrent network."""
 
-from rnn_keras_common._quiet import import_tensorflow
+from rnn_keras_common._quiet import check_backend, import_tensorflow
 
 import_tensorflow()  # before the layers import it, so its start-up log stays quiet
+check_backend()  # another Keras backend would fail later, deep inside a layer
 
 # ruff: noqa: E402
 
