@@ -58,7 +58,10 @@ def parse_args(argv):
         default=None,
         help="lm: bind inputs/outputs once (IOBinding); with --device cuda, CUDA graphs",
     )
-    p.add_argument("--text", help="tag/classify/translate: the input text, or a UTF-8 file of it")
+    p.add_argument(
+        "--text",
+        help="tag/classify/translate: the input text, a UTF-8 file of it, or - (standard input)",
+    )
     p.add_argument(
         "--lines",
         action="store_true",

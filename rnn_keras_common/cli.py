@@ -97,17 +97,51 @@ def fill_defaults(args, defaults):
 
 
 def text_or_file(value):
-    """A `--text` value: the contents of the UTF-8 file it names, or the text itself (the
-    one rule of every command's `--text`; TensorFlow-free, for `export.infer`)."""
+    """A `--text` value: the contents of the UTF-8 file it names (`-`: standard input, so
+    `... | python -m export.infer RUN --text -`), or the text itself (the one rule of every
+    command's `--text`; TensorFlow-free, for `export.infer`). A value that reads as a path,
+    one word with a `/` or a file ending, but names no file is refused: a mistyped file name
+    would otherwise be tagged, classified or translated as if it were the text."""
     import pathlib
 
+    if value == "-":
+        return _utf8(sys.stdin.buffer.read(), "-")
     path = pathlib.Path(value)
-    if len(value) >= 4096 or not path.is_file():
-        return value
-    raw = path.read_bytes()
+    try:
+        readable = len(value) < 4096 and path.exists() and not path.is_dir()
+    except OSError:  # e.g. a sentence longer than a file name may be
+        readable = False
+    if readable:  # a file, or /dev/stdin, a pipe, <(command)
+        return _utf8(path.read_bytes(), value)
+    if _reads_as_path(value):
+        what = "a folder, not a file" if path.is_dir() else "no such file"
+        raise ConfigError(
+            f"--text {value}: {what}. Pass a UTF-8 file, - to read standard input, or the "
+            "text itself."
+        )
+    return value
+
+
+DATA_ENDINGS = ("txt", "text", "tsv", "csv", "md", "json", "jsonl", "conll", "conllu", "html")
+
+
+def _reads_as_path(value):
+    """One word ending like a data file, or a name inside a folder that exists: "and/or" or
+    "U.S.A." stay text, "reveiws.txt" and "runs/lm-1/typo" read as paths."""
+    import pathlib
+
+    if not value.strip() or any(c.isspace() for c in value):
+        return False
+    if value.rsplit(".", 1)[-1].lower() in DATA_ENDINGS and "." in value:
+        return True
+    parent = pathlib.Path(value).parent
+    return "/" in value and parent.is_dir()
+
+
+def _utf8(raw, name):
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as err:
         line = raw[: err.start].count(b"\n") + 1
-        message = f"--text {value}, line {line}: not UTF-8 ({err.reason}); save it as UTF-8."
+        message = f"--text {name}, line {line}: not UTF-8 ({err.reason}); save it as UTF-8."
         raise ConfigError(message) from err

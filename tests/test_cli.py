@@ -1,5 +1,6 @@
 """train.py on bad input: one clear `error:` line naming the problem and the fix, exit 2."""
 
+import io
 import os
 import subprocess
 import sys
@@ -9,6 +10,8 @@ import pytest
 
 from rnn_keras.train import checkpoint
 from rnn_keras_common import train_cli as train
+from rnn_keras_common.cli import text_or_file
+from rnn_keras_common.config import ConfigError
 from tests.helpers import tiny_flags
 
 QUICK = ["--steps", "2", *tiny_flags(units=8, batch_size=2, seq_len=5, eval_batches=1)]
@@ -136,6 +139,37 @@ def test_train_py_runs_on_tensorflow_whatever_keras_backend_says(tmp_path, text_
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert (tmp_path / "r" / "best.keras").is_file()
+
+
+@pytest.mark.parametrize(
+    "value", ["To be, or not to be", "and/or", "U.S.A.", "example.com", "tests/no/such"]
+)
+def test_a_text_that_is_no_path_is_the_text(value):
+    assert text_or_file(value) == value
+
+
+@pytest.mark.parametrize(
+    "value, problem",
+    [
+        ("reveiws.txt", "no such file"),
+        ("tests/typo", "no such file"),
+        ("tests/", "a folder, not a file"),
+    ],
+)
+def test_a_text_that_reads_as_a_missing_path_is_refused(value, problem):
+    with pytest.raises(ConfigError, match=f"--text {value}: {problem}. Pass a UTF-8 file, -"):
+        text_or_file(value)
+
+
+def test_a_text_file_a_device_and_standard_input_are_read(tmp_path, monkeypatch):
+    (tmp_path / "t.txt").write_text("naïve\n", encoding="utf-8")
+    assert text_or_file(str(tmp_path / "t.txt")) == "naïve\n"
+    assert text_or_file(os.devnull) == ""  # exists, not a regular file: read like a pipe
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"from a pipe")))
+    assert text_or_file("-") == "from a pipe"
+    (tmp_path / "bad.txt").write_bytes(b"ok\n\xff")
+    with pytest.raises(ConfigError, match="line 2: not UTF-8"):
+        text_or_file(str(tmp_path / "bad.txt"))
 
 
 def test_a_failed_export_at_the_end_keeps_the_run_and_says_so(

@@ -2,6 +2,8 @@
 for tag; pooled readouts against references; their exports against TensorFlow."""
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -102,6 +104,16 @@ def test_a_tsv_rule_is_learned_to_full_accuracy(tmp_path, capsys, unit):
     assert infer.cli([str(path), "--text", str(texts), "--lines"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert [ln.split()[0] for ln in out] == ["has_x", "no_x"] and out[1].endswith(f")  {no_x}")
+    piped = subprocess.run(  # `--text -`: the lines from a pipe
+        [sys.executable, "-m", "export.infer", str(path), "--text", "-", "--lines"],
+        input=f"{no_x}\n{has_x}\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert [ln.split()[0] for ln in piped.stdout.splitlines()] == ["no_x", "has_x"]
+    assert infer.cli([str(path), "--text", str(tmp_path / "txets.txt")]) == 2  # a typo
+    assert capsys.readouterr().err.startswith(f"error: --text {tmp_path / 'txets.txt'}: no such")
 
 
 def test_a_csv_with_a_header_works_too(tmp_path, capsys):

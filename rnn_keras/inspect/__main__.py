@@ -27,7 +27,10 @@ from rnn_keras_common.cli import parser as cli_parser
 def parse_args(argv):
     p = cli_parser("python -m rnn_keras.inspect", __doc__)
     p.add_argument("run_dir", help="a folder written by train.py")
-    p.add_argument("--text", help="a text file, or the text itself (default: the run's text)")
+    p.add_argument(
+        "--text",
+        help="a text file, - (standard input), or the text itself (default: the run's text)",
+    )
     p.add_argument("--image", nargs="+", help="caption runs: image files (default: test scenes)")
     p.add_argument("--out", help="where to write (default RUN_DIR/inspect)")
     # None = not given: the attention of encoder-decoders reads none of these
