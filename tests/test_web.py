@@ -240,6 +240,15 @@ def test_the_page_never_writes_over_a_users_files(runs, tmp_path, capsys, make, 
     assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
 
 
+def test_an_out_folder_that_cannot_be_made_is_one_line(runs, tmp_path, capsys):
+    (tmp_path / "file").write_text("mine")  # a folder cannot be made under a file
+    assert web_cli.cli([str(runs["tag"]), "--out", str(tmp_path / "file" / "site")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].endswith(
+        "cannot make the folder (Not a directory); choose a writable place."
+    )
+
+
 def test_a_port_out_of_range_is_refused(runs, capsys):
     with pytest.raises(SystemExit) as stop:
         web_cli.main([str(runs["tag"]), "--port", "99999"])

@@ -57,6 +57,12 @@ def writable_folder(out):
             f"--out {out} holds other files; pass a new or empty folder (or one a page was "
             "written to before, which is updated)."
         )
+    try:  # made now, so a folder that cannot be is refused before an export that takes minutes
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise WebError(
+            f"--out {out}: cannot make the folder ({err.strerror}); choose a writable place."
+        ) from err
     return out
 
 
