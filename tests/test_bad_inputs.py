@@ -193,3 +193,21 @@ def test_sampling_probabilities_respect_top_k_and_top_p():
     assert np.count_nonzero(sampling.probabilities(logits, top_k=2)) == 2
     p = sampling.probabilities(logits, top_p=0.75)
     assert np.count_nonzero(p) == 2 and p[0] == 0.0  # 0.5 + 0.3 pass 0.75; padding never
+
+
+def test_play_passages_too_long_for_the_held_out_split_are_refused(tmp_path, capsys):
+    """--seq-len 50 lines left no play a held-out passage (a KeyError after the first
+    steps); the largest that works is named, and it works."""
+    from rnn_keras.tasks.classify import play_data
+    from rnn_keras_common import train_cli
+
+    code = train_cli.cli(
+        ["--task", "classify", "--seq-len", "50", "--run-dir", str(tmp_path / "r")]
+    )
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and not (tmp_path / "r").exists()
+    longest = int(err[0].split("Pass --seq-len ")[1].split()[0])
+    with pytest.raises(Exception, match=f"--seq-len {longest + 1}: "):
+        play_data(longest + 1)
+    train, val, labels = play_data(longest)
+    assert {y for _, y in val} == set(range(len(labels)))  # every play held out

@@ -39,6 +39,7 @@ def passages(text, lines_per_passage):
 def play_data(lines_per_passage=6, classify_by="play"):
     """`(train, val, labels)` of the plays; train/val are `[(passage, label_id)]`."""
     corpus = plays.load_plays()
+    check_passage_length(corpus, lines_per_passage)
     labels = [name for _, name, _ in corpus] if classify_by == "play" else list(plays.CATEGORIES)
     train, val = [], []
     for category, name, text in corpus:
@@ -47,6 +48,21 @@ def play_data(lines_per_passage=6, classify_by="play"):
             held_out = (i // BLOCK) % EVERY == HELD_OUT
             (val if held_out else train).append((passage, label))
     return train, val, labels
+
+
+def check_passage_length(corpus, lines_per_passage):
+    """`DataError` when a play would have no held-out passage: the first held-out block
+    starts at passage `BLOCK * HELD_OUT`, so every play needs one more passage than that."""
+    needed = BLOCK * HELD_OUT + 1
+    shortest = min(len(passages(text, 1)) for _, _, text in corpus)
+    longest_ok = shortest // needed
+    if lines_per_passage > longest_ok:
+        raise DataError(
+            f"--seq-len {lines_per_passage}: passages of {lines_per_passage} lines leave the "
+            f"shortest play fewer than the {needed} passages the held-out split needs (every "
+            f"{EVERY}th block of {BLOCK} from the {HELD_OUT + 1}th). Pass --seq-len "
+            f"{longest_ok} or less (the default is 6), or your own --data."
+        )
 
 
 def user_data(path, val_fraction, seed, text=None):
