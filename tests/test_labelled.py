@@ -1,7 +1,9 @@
 """Classification that learns and users' own labelled data: TSV/CSV for classify, CoNLL
 for tag; pooled readouts against references; their exports against TensorFlow."""
 
+import collections
 import json
+import re
 import subprocess
 import sys
 
@@ -157,6 +159,20 @@ def test_max_tokens_defaults_by_unit_and_old_runs_read_what_they_trained_with(tm
     assert read_run_config(tmp_path).max_tokens == 384
 
 
+def test_the_word_vocabulary_states_what_it_covers_and_refuses_to_be_empty():
+    from rnn_keras.data import DataError
+    from rnn_keras.tasks.base import vocabulary_line, word_vocabulary
+
+    counts = collections.Counter("a a a b b c".split())
+    vocab = word_vocabulary(counts, 2, None, "word")  # a and b: c is seen once
+    assert vocabulary_line(vocab, counts, "a c d b".split()) == (
+        "vocabulary: 2 of the 3 words seen in training; 50.0% of validation words read as <unk>"
+    )
+    assert len(word_vocabulary(counts, 1, 1, "word").chars) == 2  # <unk> and a
+    with pytest.raises(DataError, match="--min-count 4: .*'a', 3 times.*Lower --min-count"):
+        word_vocabulary(counts, 4, None, "word")
+
+
 def test_integer_labels_are_numbered_by_value_others_alphabetically():
     assert labelled.label_order(["10", "2", "1", "-1"]) == ["-1", "1", "2", "10"]
     assert labelled.label_order(["pos", "neg", "10"]) == ["10", "neg", "pos"]
@@ -166,8 +182,10 @@ def test_integer_labels_are_numbered_by_value_others_alphabetically():
 def test_a_conll_rule_is_learned_and_tagged_by_token(tmp_path, capsys):
     data = rule_conll(tmp_path / "t.conll")
     run = tmp_path / "run"
-    code, err = cli(flags(data, run, 150, "--task", "tag", "--no-bidirectional"), capsys)
-    assert code == 0, err
+    code = train.cli(flags(data, run, 150, "--task", "tag", "--no-bidirectional"))
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    assert re.search(r"^vocabulary: \d+ of the \d+ words seen in training; ", printed.out, re.M)
     assert metric(run, "val_accuracy") == 1.0
     classes = (run / "classes.csv").read_text()
     assert all(tag in classes for tag in ("NUM", "CAP", "LOW"))

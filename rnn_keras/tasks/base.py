@@ -25,7 +25,7 @@ from rnn_keras.layers import (
     SequencePool,
     embedding_initializer,
 )
-from rnn_keras_common.vocab import PAD, pad
+from rnn_keras_common.vocab import PAD, UNKNOWN, TokenVocab, pad
 
 
 class ShuffledBatches:
@@ -206,3 +206,28 @@ def corpus_bleu(hypotheses, references):
     streams = max(len(r) for r in references)
     refs = [[r[k] if k < len(r) else None for r in references] for k in range(streams)]
     return sacrebleu.corpus_bleu(hypotheses, refs).score / 100
+
+
+def word_vocabulary(counts, min_count, max_size, unit):
+    """The training words seen at least `min_count` times (the `max_size` most frequent);
+    `DataError` when `--min-count` leaves none, which would train a model that reads only
+    `<unk>`."""
+    vocab = TokenVocab.from_counts(counts, min_count, max_size, unit)
+    if len(vocab.chars) == 1 and counts:
+        top, n = counts.most_common(1)[0]
+        raise DataError(
+            f"--min-count {min_count}: no training word is seen that often (the most frequent, "
+            f"{top!r}, {n} times), so every word would read as {UNKNOWN}. Lower --min-count."
+        )
+    return vocab
+
+
+def vocabulary_line(vocab, counts, val_words):
+    """The words kept of those seen, and the share of validation words read as `<unk>`:
+    what `--min-count` and `--max-vocab` cost."""
+    ids = vocab.encode(val_words)
+    unknown = ids.count(vocab.encode([UNKNOWN])[0]) / max(len(ids), 1)
+    return (
+        f"vocabulary: {len(vocab.chars) - 1:,} of the {len(counts):,} words seen in training; "
+        f"{unknown:.1%} of validation words read as {UNKNOWN}"
+    )

@@ -16,7 +16,15 @@ import collections
 import numpy as np
 
 from rnn_keras.data import DataError, labelled, plays
-from rnn_keras.tasks.base import ShuffledBatches, class_scores, in_batches, pooled_args, token_model
+from rnn_keras.tasks.base import (
+    ShuffledBatches,
+    class_scores,
+    in_batches,
+    pooled_args,
+    token_model,
+    vocabulary_line,
+    word_vocabulary,
+)
 from rnn_keras_common.vocab import UNKNOWN, TokenVocab, Vocab
 
 BLOCK, EVERY, HELD_OUT = 20, 10, 5
@@ -88,16 +96,18 @@ def user_data(path, val_fraction, seed, text=None):
 
 
 def make_vocabulary(cfg, train, val):
-    """Characters of every passage, or the training passages' most frequent words.
+    """Characters of every passage, or the training passages' most frequent words, and
+    a line on what the words cover ("" for characters).
 
     Words come from training passages only: a validation word the model never
     saw in training reads as `<unk>`, as it would for a new text.
     """
     if cfg.unit == "char":
-        return Vocab.from_text("".join(p for p, _ in train + val))
+        return Vocab.from_text("".join(p for p, _ in train + val)), ""
     probe = TokenVocab([UNKNOWN], "word")
     counts = collections.Counter(w for p, _ in train for w in probe.split(p))
-    return TokenVocab.from_counts(counts, cfg.min_count, cfg.max_vocab, "word")
+    vocab = word_vocabulary(counts, cfg.min_count, cfg.max_vocab, "word")
+    return vocab, vocabulary_line(vocab, counts, [w for p, _ in val for w in probe.split(p)])
 
 
 def classifier(vocab_size, num_classes, **encoder):
@@ -121,7 +131,7 @@ class Task:
         else:
             train, val, self.labels = play_data(cfg.seq_len, cfg.classify_by)
             self.source = "\n\n".join(p for p, _ in train + val)
-        self.vocab = make_vocabulary(cfg, train, val)
+        self.vocab, covered = make_vocabulary(cfg, train, val)
         encode = self.encode
         self.val = [(encode(p), y) for p, y in val]
         self.train = ShuffledBatches(
@@ -129,7 +139,7 @@ class Task:
         )
         counts = np.bincount([y for _, y in self.val], minlength=len(self.labels))
         self.majority_baseline = float(counts.max() / counts.sum())
-        self.summary = class_counts(self.labels, train, val)
+        self.summary = class_counts(self.labels, train, val) + (f"\n{covered}" if covered else "")
 
     def encode(self, passage):
         """Ids of the passage's characters or words, cut to what the classifier reads."""

@@ -18,8 +18,10 @@ from rnn_keras.tasks.base import (
     encoder_args,
     in_batches,
     token_model,
+    vocabulary_line,
+    word_vocabulary,
 )
-from rnn_keras_common.vocab import UNKNOWN, TokenVocab, Vocab
+from rnn_keras_common.vocab import Vocab
 
 
 def tagging_data(text, max_len=64, min_words=2):
@@ -82,7 +84,7 @@ class Task:
         train, val = conll_split(cfg, sentences)
         self.labels = sorted({t for _, tags in sentences for t in tags})
         counts = collections.Counter(tok for tokens, _ in train for tok in tokens)
-        self.vocab = TokenVocab.from_counts(counts, cfg.min_count)
+        self.vocab = word_vocabulary(counts, cfg.min_count, None, "token")
         ids = {t: i for i, t in enumerate(self.labels)}
 
         def example(tokens, tags):
@@ -91,9 +93,10 @@ class Task:
         self._train = [example(*s) for s in train]
         self.val = [example(*s) for s in val]
         self.summary = (
-            f"{len(train)} training / {len(val)} validation sentences; {len(self.vocab.chars)} "
-            f"tokens (incl. {UNKNOWN} for tokens seen < {cfg.min_count} times); tags: "
+            f"{len(train)} training / {len(val)} validation sentences; tags: "
             + ", ".join(self.labels)
+            + "\n"
+            + vocabulary_line(self.vocab, counts, [t for tokens, _ in val for t in tokens])
         )
 
     def model(self):

@@ -27,6 +27,8 @@ from rnn_keras.tasks.base import (
     in_batches,
     token_inputs,
     units_list,
+    vocabulary_line,
+    word_vocabulary,
 )
 from rnn_keras_common.vocab import UNKNOWN, TargetVocab, TokenVocab, Vocab, VocabularyError, pad
 
@@ -145,14 +147,14 @@ class Task:
                 f"--data {cfg.data}: {len(splits['train'])} training and {len(splits['val'])} "
                 "validation sources after the split; add pairs or change --val-fraction."
             )
-        self.vocab = _source_vocab(cfg, splits["train"])
+        self.vocab, covered = _source_vocab(cfg, splits)
         counts = collections.Counter(t for o in splits["train"].values() for tg in o for t in tg)
         kept = sorted(t for t, _ in counts.most_common(cfg.max_vocab))
         self.targets = TargetVocab([UNKNOWN, *(t for t in kept if t != UNKNOWN)])
         self.summary = (
             f"{cfg.data}: {len(splits['train'])} training / {len(splits['val'])} validation / "
             f"{len(splits['test'])} test sources; {len(kept)} target tokens"
-        )
+        ) + (f"\n{covered}" if covered else "")
         return splits
 
     @property
@@ -249,10 +251,11 @@ class Task:
         return results
 
 
-def _source_vocab(cfg, train):
-    if cfg.unit == "word":
-        counts = collections.Counter(
-            t for s in train for t in TokenVocab([UNKNOWN], "word").split(s)
-        )
-        return TokenVocab.from_counts(counts, cfg.min_count, cfg.max_vocab, unit="word")
-    return Vocab.from_text("".join(train))
+def _source_vocab(cfg, splits):
+    """The sources' vocabulary and, for words, a line on what it covers of validation."""
+    if cfg.unit != "word":
+        return Vocab.from_text("".join(splits["train"])), ""
+    split = TokenVocab([UNKNOWN], "word").split
+    counts = collections.Counter(t for s in splits["train"] for t in split(s))
+    vocab = word_vocabulary(counts, cfg.min_count, cfg.max_vocab, "word")
+    return vocab, vocabulary_line(vocab, counts, [t for s in splits["val"] for t in split(s)])
