@@ -168,7 +168,7 @@ class TrainConfig:
     pool: str = "max_mean"  # classify: the last, mean or max state over real steps, or max+mean
     unit: str | None = None  # classify: read characters or words (lowercased; default word)
     min_count: int = 1  # word/token vocabularies: rarer tokens share the unknown-token id
-    max_vocab: int = 8000  # word/token vocabularies: keep the most frequent this many
+    max_vocab: int = 8000  # word vocabularies (classify, translate): keep the most frequent N
     max_tokens: int | None = None  # classify: a passage's first tokens read (96 words, 384 chars)
     attention: bool = True  # translate/caption: the decoder attends to the encoder's states
     beam: int = 5  # translate/caption: beam width of the final test evaluation (1 = greedy)
@@ -191,7 +191,7 @@ class TrainConfig:
     clip_norm: float = 1.0  # clip gradients to this global norm (mitigates exploding gradients)
     label_smoothing: float | None = None  # training loss: this share of the target spread evenly
     batch_size: int | None = None  # lm: parallel streams; others: examples per batch
-    seq_len: int | None = None  # lm: TBPTT length; tag: max characters per line; classify: lines
+    seq_len: int | None = None  # lm: TBPTT length; tag: max chars a line; classify: lines a passage
     steps: int | None = None  # optimiser steps; None = as many as fit in `minutes`
     minutes: float | None = None  # training time budget when `steps` is None
     val_fraction: float = 0.1  # held out for validation (translate/caption: as much again for test)
