@@ -104,6 +104,7 @@ def test_a_tiny_run_learns_to_name_the_colour_and_onnxruntime_agrees(colour_run)
     want = [f"a large {c} square" for c in ["red", "green", "blue"] * 2]
     assert model.caption(paths) == want
     assert model.caption(paths, beam=2) == want
+    assert model.caption(paths, beam=2, batch_size=4) == want  # read and decoded 4, then 2
     tf_model, _, _, _ = api.load_run_model(run)
     images = model.images(paths)
     found = seq2seq.KerasDecoding(tf_model).decode(images, 16, beam=2, nbest=2)

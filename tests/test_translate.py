@@ -133,6 +133,12 @@ def test_a_tiny_run_learns_to_reverse_and_reports_the_test_split(reversal_run):
     model = runtime.load(reversal_run / "encoder.onnx")
     assert model.translate(HELD_OUT) == [" ".join(reversed(s)) for s in HELD_OUT]
     assert model.translate(HELD_OUT, beam=3) == [" ".join(reversed(s)) for s in HELD_OUT]
+    for size in (1, 3):  # decoded a few at a time: the same answers, in order
+        assert model.translate(HELD_OUT, beam=3, batch_size=size) == model.translate(
+            HELD_OUT, beam=3
+        )
+    with pytest.raises(ValueError, match="batch_size"):
+        model.translate(HELD_OUT, batch_size=0)
 
 
 @pytest.fixture(scope="module")
