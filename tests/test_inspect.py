@@ -105,7 +105,11 @@ def runs(tmp_path_factory):
     folder = tmp_path_factory.mktemp("inspect")
     text = play_text(folder, "hamlet", 8000)
     made = {}
-    for name, extra in (("lm", ["--layers", "2"]), ("tag", ["--task", "tag", "--layers", "2"])):
+    for name, extra in (
+        ("lm", ["--layers", "2"]),
+        ("tag", ["--task", "tag", "--layers", "2"]),
+        ("lm1", ["--layers", "1"]),  # one recurrence: no second direction to compare
+    ):
         made[name] = folder / name
         flags = cli_flags(text, made[name], 4, units=8, batch_size=4, seq_len=20)
         assert train.cli([*flags, *extra]) == 0
@@ -141,6 +145,11 @@ def test_the_cli_writes_every_figure_and_a_self_contained_page(runs, capsys):
         == 0
     )
     assert (runs["lm"] / "fig" / "index.html").is_file()
+
+
+def test_a_one_layer_lm_is_inspected_without_a_directions_figure(runs, tmp_path):
+    assert inspect_cli.cli([str(runs["lm1"]), "--windows", "2", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "units.png").is_file() and not (tmp_path / "directions.png").exists()
 
 
 def test_the_page_opens_in_chromium_without_console_errors(runs):

@@ -98,6 +98,8 @@ def direction_shares(model, ids):
     For a bidirectional top layer, `logits = [h_f, h_b] V + c = h_f V_f + h_b V_b + c`.
     """
     logits, directions = unrolled.run(model, tf.constant([ids], tf.int32))
+    if len(directions) < 2:  # one recurrence (a one-layer LM): one direction, nothing to share
+        return None
     fw, bw = directions[-2], directions[-1]
     if not (bw.reverse and not fw.reverse):
         return None
