@@ -18,7 +18,7 @@ from rnn_keras.inspect import decay, unrolled
 from rnn_keras.layers import RNN, OneHot
 from rnn_keras.tasks.lm import char_lm
 from rnn_keras_common import train_cli as train
-from tests.helpers import cli_flags, play_text
+from tests.helpers import cli_flags, play_text, tiny_flags
 
 
 @pytest.mark.parametrize("embedding", [0, 4])
@@ -150,6 +150,23 @@ def test_the_cli_writes_every_figure_and_a_self_contained_page(runs, capsys):
 def test_a_one_layer_lm_is_inspected_without_a_directions_figure(runs, tmp_path):
     assert inspect_cli.cli([str(runs["lm1"]), "--windows", "2", "--out", str(tmp_path)]) == 0
     assert (tmp_path / "units.png").is_file() and not (tmp_path / "directions.png").exists()
+
+
+def test_a_character_classifier_is_inspected_without_a_directions_figure(tmp_path):
+    """Its head reads the pooled states, not `[h_f, h_b]` at each step (it raised)."""
+    data = tmp_path / "x.tsv"
+    data.write_text("".join(f"{w} {w}\t{w[0]}\n" for w in ["ab", "ba", "aab", "bba"] * 8))
+    flags = ["--task", "classify", "--unit", "char", "--data", str(data), "--layers", "1"]
+    run = tmp_path / "run"
+    assert (
+        train.cli(
+            [*flags, "--run-dir", str(run), "--steps", "2", *tiny_flags(units=4, seq_len=None)]
+        )
+        == 0
+    )
+    assert inspect_cli.cli([str(run), "--windows", "2", "--length", "4"]) == 0
+    written = {p.name for p in (run / "inspect").iterdir()}
+    assert "units.png" in written and "directions.png" not in written
 
 
 def test_the_page_opens_in_chromium_without_console_errors(runs):

@@ -103,7 +103,8 @@ def inspect(run_dir, cfg, out, args):
         picker, extra = _units(model, vocab, passage, out, result)
         sections += extra
         written.append(out / "units.png")
-        if _directions(model, vocab, passage, out, result):
+        # a tagger's head reads [h_f, h_b] at every step; a classifier's reads the pooled states
+        if cfg.task == "tag" and _directions(model, vocab, passage, out, result):
             sections.append(("Forward and backward", page.image(out / "directions.png")))
             written.append(out / "directions.png")
     else:
