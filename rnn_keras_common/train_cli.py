@@ -211,9 +211,19 @@ def export_run(run_dir, trainer):
     return 0
 
 
+def checkout_elsewhere():
+    """The source checkout's root when train.py runs from it but the current folder is
+    another one, where `python -m export.infer` would not find the package; else None."""
+    root = pathlib.Path(__file__).resolve().parents[1]
+    return root if export_package() == "export" and pathlib.Path.cwd() != root else None
+
+
 def next_steps(run_dir, task):
-    """What a user can do with the exported run, as commands to copy."""
-    resume = resume_command(run_dir)
+    """What a user can do with the exported run, as commands to copy (from the checkout,
+    with the run's absolute path, when the current folder is another one)."""
+    resume, root = resume_command(run_dir), checkout_elsewhere()
+    if root:
+        run_dir = pathlib.Path(run_dir).resolve()
     package, run_dir = export_package(), shlex.quote(str(run_dir))
     given = {"lm": "--length 400", "caption": "--image picture.png"}.get(task, '--text "..."')
     memory = "attention" if task in ("translate", "caption") else "memory"
@@ -223,6 +233,8 @@ def next_steps(run_dir, task):
         (f"python -m {package}.web {run_dir}", "the model in your browser"),
         (f"{resume} --steps N", "train it further"),
     ]
+    if root:
+        rows.insert(0, (f"cd {shlex.quote(str(root))}", "python -m finds the packages there"))
     width = max(len(c) for c, _ in rows)
     return "\nNext:\n" + "\n".join(f"  {c:<{width}}  # {why}" for c, why in rows)
 
@@ -265,8 +277,14 @@ def left_intact():
 
 
 def resume_command(run_dir):
-    train = "python train.py" if export_package() == "export" else "rnn-keras-train"
-    return f"{train} --resume {shlex.quote(str(run_dir))}"
+    """The command that goes on with `run_dir`, runnable from the current folder."""
+    if export_package() != "export":
+        return f"rnn-keras-train --resume {shlex.quote(str(run_dir))}"
+    root = checkout_elsewhere()
+    if root is None:
+        return f"python train.py --resume {shlex.quote(str(run_dir))}"
+    train, run_dir = root / "train.py", pathlib.Path(run_dir).resolve()
+    return f"python {shlex.quote(str(train))} --resume {shlex.quote(str(run_dir))}"
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 import io
 import os
+import pathlib
 import subprocess
 import sys
 import zipfile
@@ -273,3 +274,23 @@ def test_the_end_of_a_run_prints_next_steps_that_work(tmp_path, text_file, capsy
     ]
     assert all(str(run) in c for c in commands)
     assert infer.main(commands[0][3:]) == 0  # the first one, as printed
+
+
+def test_commands_printed_from_another_folder_run_from_there(run, tmp_path, monkeypatch):
+    """`python ~/rnn-keras/train.py` run in a data folder: `python train.py` and
+    `python -m export.infer` would not be found there, so the commands say where."""
+    import shlex
+
+    root = pathlib.Path(train.__file__).resolve().parents[1]
+    elsewhere = tmp_path / "data"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    lines = train.next_steps("../run", "lm").splitlines()[2:]
+    assert lines[0].startswith(f"  cd {root} ") and f"python -m export.infer {run} " in lines[1]
+    resume = shlex.split(train.resume_command("../run"))
+    assert resume[:4] == ["python", str(root / "train.py"), "--resume", str(run)]
+    done = subprocess.run(
+        [sys.executable, *resume[1:], "--steps", "3"], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert checkpoint.latest_dir(run).name == "step-3"  # the run went on to step 3
