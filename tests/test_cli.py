@@ -294,3 +294,14 @@ def test_commands_printed_from_another_folder_run_from_there(run, tmp_path, monk
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert checkpoint.latest_dir(run).name == "step-3"  # the run went on to step 3
+
+
+def test_the_artefacts_line_names_what_the_run_folder_holds(run):
+    from rnn_keras.train.report import artefacts
+
+    (run / ".lock").write_text("")
+    named = artefacts(run).split(", ")
+    assert "checkpoints/" in named and "data.json" in named and ".lock" not in named
+    assert sorted(n.rstrip("/") for n in named) == sorted(
+        p.name for p in run.iterdir() if p.name != ".lock"
+    )

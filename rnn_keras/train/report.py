@@ -22,10 +22,7 @@ def finish(trainer, result, run_dir):
     run_dir = pathlib.Path(run_dir)
     print(f"Weights fingerprint: {weights_fingerprint(trainer.model)}")
     print("\nFinal:", fields(result))
-    print(
-        f"Artefacts in {run_dir}/: config.json, vocab.json, best.keras, checkpoints/, "
-        "metrics.csv, loss.png, tensorboard/"
-    )
+    print(f"Artefacts in {run_dir}/: {artefacts(run_dir)}")
     totals = getattr(trainer, "last_totals", None)
     if trainer.task.labels and totals is not None and "confusion" in totals:
         per_class(trainer.task, totals["confusion"], run_dir)
@@ -34,6 +31,16 @@ def finish(trainer, result, run_dir):
     if trainer.task.name == "lm":
         sample = trainer.sample(trainer.cfg.sample_length)
         print(f"\nSample (TensorFlow, temperature {trainer.cfg.temperature:.2g}):\n{sample}")
+
+
+def artefacts(run_dir):
+    """What the run folder holds now, folders marked `/` (a fixed list named files that a
+    run did not write, and left out `data.json` and `sample.txt`)."""
+    entries = sorted(
+        (p for p in run_dir.iterdir() if not p.name.startswith(".")),  # not the run's .lock
+        key=lambda p: (p.is_dir(), p.name),
+    )
+    return ", ".join(p.name + ("/" if p.is_dir() else "") for p in entries)
 
 
 def per_class(task, confusion, run_dir):
