@@ -305,3 +305,17 @@ def test_the_artefacts_line_names_what_the_run_folder_holds(run):
     assert sorted(n.rstrip("/") for n in named) == sorted(
         p.name for p in run.iterdir() if p.name != ".lock"
     )
+
+
+@pytest.mark.parametrize(
+    "field, value, said",
+    [("lr", -1, "--lr must be a number in (0.0, inf), got -1."),
+     ("units", 0, "--units must be a positive integer in [1, 65536], got 0."),
+     ("seed", -1, "--seed must be an integer in [0, 4294967295], got -1.")],
+)  # fmt: skip
+def test_a_value_out_of_range_is_named_by_its_fields_kind(field, value, said):
+    from rnn_keras_common.config import TrainConfig
+
+    with pytest.raises(ConfigError) as err:
+        TrainConfig(**{field: value}).resolved().validate()
+    assert str(err.value) == said
