@@ -270,3 +270,14 @@ def test_a_short_text_is_one_window_unless_length_is_given(runs, tmp_path, capsy
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and "fewer than one window of 51" in err[0], err
     assert "no line of two or more words" in err[1]
+
+
+def test_an_out_folder_that_cannot_be_made_is_one_line_and_nothing_is_left(runs, tmp_path, capsys):
+    (tmp_path / "file").write_text("mine")
+    assert inspect_cli.cli([str(runs["lm"]), "--out", str(tmp_path / "file" / "x")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "cannot make the folder (Not a directory)" in err[0]
+    # a text too short fails after the check: the folders the check made are gone again
+    out = tmp_path / "new" / "deeper"
+    assert inspect_cli.cli([str(runs["lm"]), "--out", str(out), "--text", "ab"]) == 2
+    assert "2 usable tokens" in capsys.readouterr().err and not (tmp_path / "new").exists()

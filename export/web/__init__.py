@@ -14,6 +14,7 @@ import pathlib
 import shutil
 import subprocess
 
+from rnn_keras_common.cli import check_out_folder
 from rnn_keras_common.config import passage_tokens, tagger_window
 
 from .. import runtime
@@ -57,13 +58,7 @@ def writable_folder(out):
             f"--out {out} holds other files; pass a new or empty folder (or one a page was "
             "written to before, which is updated)."
         )
-    try:  # made now, so a folder that cannot be is refused before an export that takes minutes
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise WebError(
-            f"--out {out}: cannot make the folder ({err.strerror}); choose a writable place."
-        ) from err
-    return out
+    return check_out_folder(out)  # before an export that takes minutes
 
 
 def build(run_dir, out):

@@ -20,7 +20,14 @@ import json
 import pathlib
 import sys
 
-from rnn_keras_common.cli import fill_defaults, run_cli, seed_type, text_or_file, unread_flags
+from rnn_keras_common.cli import (
+    check_out_folder,
+    fill_defaults,
+    run_cli,
+    seed_type,
+    text_or_file,
+    unread_flags,
+)
 from rnn_keras_common.cli import parser as cli_parser
 
 
@@ -58,12 +65,12 @@ def main(argv=None):
             f"{args.run_dir} was trained with --no-attention: its decoder reads one summary "
             "of the input, so there is no attention to see. Inspect a run trained with it."
         )
+    out = check_out_folder(args.out or pathlib.Path(args.run_dir) / "inspect")
     from rnn_keras_common._quiet import import_tensorflow
 
     import_tensorflow()
     from rnn_keras.inspect import report
 
-    out = pathlib.Path(args.out or pathlib.Path(args.run_dir) / "inspect")
     if cfg.task in ("translate", "caption"):
         return _attention(args, cfg, out)
     written = report.inspect(args.run_dir, cfg, out, args)

@@ -64,7 +64,7 @@ def streams(cfg, vocab, text):
 def windows(ids, targets, count, length, seed, fit=False):
     """`count` windows of `length` ids (and targets); `fit`: a text shorter than one window
     is one window of all of it (`--length` not given), rather than refused."""
-    if fit and 2 <= len(ids) < length + 1:
+    if fit and 3 <= len(ids) < length + 1:  # two steps back at least: a curve, not a point
         count, length = 1, len(ids) - 1
     if len(ids) < length + 1:
         raise data.DataError(
