@@ -29,7 +29,9 @@ def main(argv=None):
     if args.path:
         _refuse_path_of_encoder_decoders(args)
     if args.out_dir:
-        _make_out_dir(args.out_dir)
+        from rnn_keras_common.cli import check_out_folder
+
+        check_out_folder(args.out_dir, "--out-dir", keep=True)  # before TensorFlow loads
 
     from rnn_keras_common._quiet import import_tensorflow
 
@@ -54,15 +56,6 @@ def _refuse_path_of_encoder_decoders(args):
             f"--path {args.path}: a {task} run exports in one form, tf2onnx's (encoder.onnx "
             "and decoder_step.onnx), on the CPU and CUDA alike; leave --path out."
         )
-
-
-def _make_out_dir(out_dir):
-    import pathlib
-
-    try:
-        pathlib.Path(out_dir).mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError):
-        raise ValueError(f"--out-dir {out_dir} is a file; pass a folder.") from None
 
 
 def cli(argv=None):

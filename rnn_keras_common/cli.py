@@ -96,23 +96,24 @@ def fill_defaults(args, defaults):
             setattr(args, key, value)
 
 
-def check_out_folder(out):
-    """`--out` as a Path, once a folder can be made there: a place where none can be (under a
-    file, read-only) is one `ConfigError` line before any slow work. Folders made to find
-    out are removed again, so a run that stops later leaves nothing behind."""
+def check_out_folder(out, flag="--out", keep=False):
+    """`out` (the value of `flag`) as a Path, once a folder can be made there: a place where
+    none can be (under a file, read-only) is one `ConfigError` line before any slow work.
+    Folders made to find out are removed again (unless `keep`): a run that stops later
+    leaves nothing."""
     import pathlib
 
     out = pathlib.Path(out)
     if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out} is a file; pass a folder.")
+        raise ConfigError(f"{flag} {out} is a file; pass a folder.")
     missing = [p for p in [out, *out.parents] if not p.exists()]
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise ConfigError(
-            f"--out {out}: cannot make the folder ({err.strerror}); choose a writable place."
+            f"{flag} {out}: cannot make the folder ({err.strerror}); choose a writable place."
         ) from err
-    for folder in missing:  # deepest first
+    for folder in [] if keep else missing:  # deepest first
         folder.rmdir()
     return out
 

@@ -211,3 +211,20 @@ def test_play_passages_too_long_for_the_held_out_split_are_refused(tmp_path, cap
         play_data(longest + 1)
     train, val, labels = play_data(longest)
     assert {y for _, y in val} == set(range(len(labels)))  # every play held out
+
+
+@pytest.mark.parametrize(
+    "where, said", [("file/x", "cannot make the folder"), ("file", "is a file")]
+)
+def test_an_export_out_dir_that_cannot_be_a_folder_is_one_line(tmp_path, capsys, where, said):
+    from export import __main__ as export_cli
+
+    (tmp_path / "file").write_text("mine")
+    assert export_cli.cli([str(tmp_path), "--out-dir", str(tmp_path / where)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert (
+        len(err) == 1
+        and err[0].startswith(f"error: --out-dir {tmp_path / where}")
+        and said in err[0]
+    )
+    assert (tmp_path / "file").read_text() == "mine"
