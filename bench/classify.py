@@ -18,8 +18,8 @@ import pathlib
 import time
 
 from bench import cli, isa
+from rnn_keras_common.cli import check_out_folder, positive_int, seed_type
 from rnn_keras_common.cli import parser as cli_parser
-from rnn_keras_common.cli import positive_int, seed_type
 
 RNNS = {  # name: TrainConfig fields on top of the classify defaults (the last: --only)
     "uni_max": dict(bidirectional=False, pool="max"),
@@ -95,6 +95,7 @@ def main(argv=None):
     p.add_argument("--out", default="runs/classify-compare", help="folder for the RNN runs")
     p.add_argument("--seed", type=seed_type, default=0)
     args = p.parse_args(argv)
+    check_out_folder(args.out)  # before the baselines and RNNs take their minutes
     from rnn_keras.tasks.classify import play_data
 
     train, val, labels = play_data()

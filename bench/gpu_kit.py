@@ -20,6 +20,7 @@ import shutil
 import numpy as np
 
 from bench import cli
+from rnn_keras_common.cli import check_out_folder
 from rnn_keras_common.cli import parser as cli_parser
 
 PRIME, LENGTH, SEED = "ROMEO:", 200, 5
@@ -122,7 +123,7 @@ def new_folder(folder):
     folder = pathlib.Path(folder)
     if folder.exists():
         raise FileExistsError(f"{folder} exists; pass a new folder for the kit.")
-    return folder
+    return check_out_folder(folder, "the kit folder")  # a place where it can be made
 
 
 def make(folder, runs):

@@ -19,8 +19,8 @@ import numpy as np
 from scipy.special import log_softmax
 
 from bench import cli, isa
+from rnn_keras_common.cli import check_out_folder, seed_type
 from rnn_keras_common.cli import parser as cli_parser
-from rnn_keras_common.cli import seed_type
 
 RECIPES = {"torch_1x512": (512, 1), "torch_2x256": (256, 2), "torch_3x256": (256, 3)}
 TORCH_LR = 3e-3
@@ -101,8 +101,7 @@ def main(argv=None):
         isa.restart_capped(args.isa, "bench.quality", argv)
     from rnn_keras_common.config import TrainConfig
 
-    if pathlib.Path(args.out).is_file():
-        p.error(f"--out {args.out} is a file; pass a folder for our run and results.json")
+    check_out_folder(args.out)  # for our run and results.json, before the minutes of training
     chosen = args.only.split(",") if args.only else names
     if unknown := [n for n in chosen if n not in names]:
         p.error(f"--only: unknown models {unknown}; choose from {','.join(names)}")

@@ -141,6 +141,9 @@ def lm_run(folder):
     [
         ("quality", lambda d: ["--minutes", "0"], "--minutes must be a number"),
         ("quality", lambda d: ["--out", lm_run(d) + "/config.json"], "is a file"),
+        ("quality", lambda d: ["--out", lm_run(d) + "/config.json/x"], "cannot make the folder"),
+        ("classify", lambda d: ["--out", lm_run(d) + "/config.json/x"], "cannot make the folder"),
+        ("gpu_kit", lambda d: [lm_run(d) + "/config.json/kit"], "cannot make the folder"),
         ("quality", lambda d: ["--only", "torch_2x256", "--embedding", "0"], "--only leaves"),
         ("translate", lambda d: [str(d / "nowhere")], "not a run folder"),
         ("translate", lambda d: [lm_run(d)], "was trained with --task lm"),
