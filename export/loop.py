@@ -11,7 +11,7 @@ import tf2onnx
 
 from . import native
 
-OPSET = 17
+OPSET = native.OPSET  # one opset for every file we write
 
 
 def _signature(model, time=None):
