@@ -67,6 +67,8 @@ def test_files_pass_the_full_checker_and_strict_shape_inference(exports, name, f
         onnx.checker.check_model(proto, full_check=True)
         onnx.shape_inference.infer_shapes(proto, strict_mode=True)
         assert all(o.domain in ("", "ai.onnx") for o in proto.opset_import), proto.opset_import
+        # what the README promises readers of the files (onnxruntime 1.13 on)
+        assert [o.version for o in proto.opset_import] == [17] and proto.ir_version == 8
 
 
 @pytest.mark.parametrize("name,form", cases())
