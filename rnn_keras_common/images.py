@@ -8,6 +8,19 @@ it to RGB and resizes it bilinearly to the encoder's size.
 
 import numpy as np
 
+SIXTEEN_BIT = ("I;16", "I;16L", "I;16B", "I;16N", "I")  # greyscale PNGs of 16 bits a pixel
+
+
+def _eight_bit(image):
+    """A 16-bit greyscale image as 8-bit (`L`): Pillow's `convert` clips its values at 255,
+    so a 16-bit PNG read almost all white, where browsers (and so the page) scale it."""
+    if image.mode not in SIXTEEN_BIT:
+        return image
+    from PIL import Image
+
+    values = np.asarray(image, dtype=np.float64) / 257.0  # 65535 -> 255
+    return Image.fromarray(np.clip(np.round(values), 0, 255).astype(np.uint8), "L")
+
 
 def read_rgb(path, height, width):
     """`(height, width, 3)` uint8 RGB of an image file.
@@ -18,7 +31,7 @@ def read_rgb(path, height, width):
 
     try:
         with Image.open(path) as image:
-            image = ImageOps.exif_transpose(image)  # a no-op without an orientation tag
+            image = _eight_bit(ImageOps.exif_transpose(image))  # a no-op without a tag
             return np.asarray(image.convert("RGB").resize((width, height), Image.BILINEAR))
     except FileNotFoundError:  # an OSError too, but not a bad image: each caller names it
         raise

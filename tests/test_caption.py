@@ -194,6 +194,20 @@ def test_a_jpegs_exif_orientation_is_applied_in_training_and_inference_alike(tmp
         assert top[2] > 200 > 50 > top[0] and bottom[0] > 200 > 50 > bottom[2]  # blue on top
 
 
+def test_a_16_bit_greyscale_png_reads_as_its_8_bit_self(tmp_path):
+    """Pillow's convert("RGB") clips 16-bit values at 255: such a PNG read almost all white."""
+    from PIL import Image
+
+    from export.encoder_decoder import _image
+
+    ramp = np.tile(np.linspace(0, 65535, 64), (64, 1)).astype(np.uint16)  # black to white
+    Image.fromarray(ramp).save(tmp_path / "deep.png")
+    assert Image.open(tmp_path / "deep.png").mode.startswith("I")
+    want = np.round(ramp / 257.0)[..., None].repeat(3, axis=-1)
+    for read in (images.read_image(tmp_path / "deep.png"), _image(tmp_path / "deep.png", 64, 64)):
+        assert np.abs(read.astype(float) - want).max() <= 1.0
+
+
 def test_inspect_draws_attention_over_the_image_grid(colour_run, capsys):
     from rnn_keras.inspect import __main__ as inspect_cli
 
