@@ -154,10 +154,9 @@ def _reads_as_path(value):
 
     if not value.strip() or any(c.isspace() for c in value):
         return False
-    if value.rsplit(".", 1)[-1].lower() in DATA_ENDINGS and "." in value:
+    if "." in value and value.rsplit(".", 1)[1].lower() in DATA_ENDINGS:
         return True
-    parent = pathlib.Path(value).parent
-    return "/" in value and parent.is_dir()
+    return "/" in value and pathlib.Path(value).parent.is_dir()
 
 
 def _utf8(raw, name):
