@@ -18,7 +18,8 @@ for f in gpu_kit wheels0; do
 done
 
 train() {  # $1 run folder, then train.py flags; an existing folder is used as it is
-  [ -f "$1/config.json" ] || python train.py --run-dir "$@" --no-progress --no-export > "$1.log" 2>&1 \
+  [ -f "$1/config.json" ] \
+    || python train.py --run-dir "$@" --no-progress --no-export > "$1.log" 2>&1 \
     || { echo "error: training $1 failed; see $1.log" >&2; exit 1; }
   echo "$1"
 }

@@ -34,8 +34,7 @@ def finish(trainer, result, run_dir):
 
 
 def artefacts(run_dir):
-    """What the run folder holds now, folders marked `/` (a fixed list named files that a
-    run did not write, and left out `data.json` and `sample.txt`)."""
+    """What the run folder holds now, folders marked `/` (not a fixed list: runs differ)."""
     entries = sorted(
         (p for p in run_dir.iterdir() if not p.name.startswith(".")),  # not the run's .lock
         key=lambda p: (p.is_dir(), p.name),
