@@ -96,20 +96,15 @@ def hidden_gpu_refused(kit, file):
 
 
 def load_cuda_libraries():
-    """Let onnxruntime-gpu find CUDA and cuDNN where pip put them (onnxruntime's documented
-    ways: PyTorch imported first, then `preload_dlls`); without them its CUDA provider would
-    not start, and `make_session` would refuse rather than run on the CPU."""
-    import onnxruntime as ort
+    """PyTorch imported first (it loads its CUDA and cuDNN, which onnxruntime then finds),
+    then `export.session`'s `preload_dlls`, as the sessions would do anyway."""
+    from export.session import load_cuda_libraries as preload
 
     try:
         import torch  # noqa: F401
     except ImportError:
         pass
-    if hasattr(ort, "preload_dlls"):
-        try:
-            ort.preload_dlls()
-        except Exception as err:  # the provider's own error follows if it matters
-            print(f"note: onnxruntime.preload_dlls() failed ({err})", file=sys.stderr)
+    preload()
 
 
 def checks(kit, manifest, device):

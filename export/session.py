@@ -4,6 +4,9 @@ Shared by `export.runtime` (whole-model inference) and `export.bound` (the IOBin
 fast path), so neither imports the other.
 """
 
+import functools
+import sys
+
 import onnxruntime as ort
 
 from .errors import DeviceError
@@ -26,7 +29,22 @@ def _providers(device, cuda_options):
         )
     if device == "cpu" or (device == "auto" and "CUDAExecutionProvider" not in available):
         return ["CPUExecutionProvider"]
+    load_cuda_libraries()
     return [cuda, "CPUExecutionProvider"]
+
+
+@functools.cache
+def load_cuda_libraries():
+    """Let onnxruntime-gpu find CUDA and cuDNN where pip put them (the nvidia-* packages that
+    PyTorch or `onnxruntime-gpu[cuda,cudnn]` install): its documented `preload_dlls`, once.
+    Without them its CUDA provider would not start, and `make_session` would refuse rather
+    than run on the CPU; with the libraries on the system's path it changes nothing."""
+    if not hasattr(ort, "preload_dlls"):
+        return
+    try:
+        ort.preload_dlls()
+    except Exception as err:  # the provider's own error follows if it matters
+        print(f"note: onnxruntime.preload_dlls() failed ({err})", file=sys.stderr)
 
 
 def make_session(path, device="cpu", cuda_options=None, threads=0, runtime="onnxruntime"):

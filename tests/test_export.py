@@ -204,6 +204,28 @@ def test_cuda_requested_without_cuda_is_a_clear_error(lm_files):
         runtime.load(lm_files["native"][1][1][0], device="cuda")
 
 
+def test_cuda_sessions_preload_the_pip_cuda_libraries_once_cpu_ones_never(monkeypatch, capsys):
+    from export import session
+
+    calls = []
+    monkeypatch.setattr(
+        ort, "get_available_providers", lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    )
+    monkeypatch.setattr(session, "load_cuda_libraries", lambda: calls.append(1))
+    assert session._providers("cpu", None) == ["CPUExecutionProvider"] and not calls
+    assert session._providers("cuda", None)[0][0] == "CUDAExecutionProvider" and calls == [1]
+    session._providers("auto", None)
+    assert calls == [1, 1]
+    monkeypatch.undo()
+
+    def broken():
+        raise OSError("libcudnn.so.9: cannot open shared object file")
+
+    monkeypatch.setattr(ort, "preload_dlls", broken, raising=False)
+    session.load_cuda_libraries.__wrapped__()  # a failure is a note; the provider's error follows
+    assert "preload_dlls() failed (libcudnn.so.9" in capsys.readouterr().err
+
+
 def test_a_cuda_session_that_cannot_start_is_a_device_error(lm_files, monkeypatch):
     # onnxruntime-gpu with no usable GPU (CUDA_VISIBLE_DEVICES="") raises from the session
     def no_gpu(*args, **kwargs):
