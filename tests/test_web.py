@@ -240,6 +240,23 @@ def test_the_page_never_writes_over_a_users_files(runs, tmp_path, capsys, make, 
     assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
 
 
+def test_a_page_that_cannot_be_built_leaves_no_half_page(runs, tmp_path, capsys, monkeypatch):
+    """No npm (so no onnxruntime-web): nothing is written, so the folder stays usable."""
+    from export import web
+
+    def no_npm():
+        raise web.WebError("The page needs onnxruntime-web from npm: install Node.js and npm.")
+
+    monkeypatch.setattr(web, "ort_dist", no_npm)
+    (tmp_path / "empty").mkdir()
+    for out in (tmp_path / "new", tmp_path / "empty"):
+        assert web_cli.cli([str(runs["tag"]), "--out", str(out)]) == 2
+        assert "install Node.js and npm" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists() and not any((tmp_path / "empty").iterdir())
+    monkeypatch.undo()
+    assert web_cli.cli([str(runs["tag"]), "--out", str(tmp_path / "empty")]) == 0  # npm back
+
+
 def test_an_out_folder_that_cannot_be_made_is_one_line(runs, tmp_path, capsys):
     (tmp_path / "file").write_text("mine")  # a folder cannot be made under a file
     assert web_cli.cli([str(runs["tag"]), "--out", str(tmp_path / "file" / "site")]) == 2

@@ -68,13 +68,22 @@ def build(run_dir, out):
         raise WebError(f"{run_dir} has no model.onnx yet; export it first (python -m export).")
     meta = runtime.read_metadata(path)
     out = writable_folder(out)
+    dist = ort_dist()  # what can fail comes first: no half page is left behind (nor a folder
+    models = _models(run_dir, path, meta)  # that a later run would refuse as someone else's)
     out.mkdir(parents=True, exist_ok=True)
     for page_file in (HERE / "page").iterdir():
         shutil.copy(page_file, out / page_file.name)
-    dist = ort_dist()
     for name in ORT_FILES:
         shutil.copy(dist / name, out / name)
     shutil.copy(path, out / path.name)
+    if meta["kind"] == "encoder":
+        shutil.copy(path.with_name("decoder_step.onnx"), out / "decoder_step.onnx")
+    (out / "models.json").write_text(json.dumps(models, ensure_ascii=False), encoding="utf-8")
+    return out
+
+
+def _models(run_dir, path, meta):
+    """`models.json`: what the page reads of the run's exported file."""
     models = {
         "run": pathlib.Path(run_dir).resolve().name,
         "file": path.name,
@@ -90,9 +99,7 @@ def build(run_dir, out):
         models["max_tokens"] = passage_tokens(meta["unit"], meta["config"])
     if meta["kind"] == "encoder":
         models.update(_decoding(path, meta))
-        shutil.copy(path.with_name("decoder_step.onnx"), out / "decoder_step.onnx")
-    (out / "models.json").write_text(json.dumps(models, ensure_ascii=False), encoding="utf-8")
-    return out
+    return models
 
 
 def _decoding(path, meta):
