@@ -126,7 +126,21 @@ def _cuda(p, args):
     return gpu.main([args.kit or "gpu_kit", "--device", "cuda", "--repeats", repeats, *rows])
 
 
-def main(argv=None):
+def _describe_machine():
+    """What the timings depend on: CPU flags, cores, GEMM speed, one pass over the weights."""
+    print(
+        f"Machine: {platform.processor() or platform.machine()} ({isa.describe()}), "
+        f"{os.cpu_count()} cores, "
+        f"Python {platform.python_version()}; GEMM {measure.gemm_gflops():.0f} GFLOP/s (NumPy fp32)"
+    )
+    floor_us, nbytes = measure.weight_pass_us()
+    print(
+        f"Weights {nbytes / 1e6:.1f} MB: one core reads them once in {floor_us:.0f} us "
+        "(NumPy dot), the scale of the one-step row's floor"
+    )
+
+
+def _parser():
     p = cli_parser("python -m bench", __doc__)
     p.add_argument("--full", action="store_true", help="30 repeats per cell and 3 rounds")
     p.add_argument(
@@ -142,6 +156,11 @@ def main(argv=None):
         "--device", choices=["cpu", "cuda"], default="cpu", help="cuda: bench.gpu on --kit"
     )
     p.add_argument("--kit", help="--device cuda: from python -m bench.gpu_kit (default gpu_kit)")
+    return p
+
+
+def main(argv=None):
+    p = _parser()
     args = p.parse_args(argv)
     if args.device == "cuda":  # the GPU machine has no TensorFlow: files exported beforehand
         return _cuda(p, args)
@@ -157,16 +176,7 @@ def main(argv=None):
         p.error(f"unknown rows/columns: {unknown}")
     repeats = 30 if args.full else 10
     rounds = (3 if args.full else 1) if args.rounds is None else args.rounds
-    print(
-        f"Machine: {platform.processor() or platform.machine()} ({isa.describe()}), "
-        f"{os.cpu_count()} cores, "
-        f"Python {platform.python_version()}; GEMM {measure.gemm_gflops():.0f} GFLOP/s (NumPy fp32)"
-    )
-    floor_us, nbytes = measure.weight_pass_us()
-    print(
-        f"Weights {nbytes / 1e6:.1f} MB: one core reads them once in {floor_us:.0f} us "
-        "(NumPy dot), the scale of the one-step row's floor"
-    )
+    _describe_machine()
     results = run_rounds(args.columns.split(","), rows, repeats, rounds)
     text, base = table(results, rows)
     print(f"\nMedian ms (ratio to {COLUMNS[base]}), achieved GFLOP/s, {rounds} round(s):\n\n{text}")
