@@ -160,8 +160,8 @@ def _reads_as_path(value):
 
 
 def _utf8(raw, name):
-    try:
-        return raw.decode("utf-8")
+    try:  # -sig: a byte-order mark (Notepad's UTF-8) is dropped, not read as a character
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         line = raw[: err.start].count(b"\n") + 1
         message = f"--text {name}, line {line}: not UTF-8 ({err.reason}); save it as UTF-8."

@@ -165,6 +165,8 @@ def test_a_text_that_reads_as_a_missing_path_is_refused(value, problem):
 def test_a_text_file_a_device_and_standard_input_are_read(tmp_path, monkeypatch):
     (tmp_path / "t.txt").write_text("naïve\n", encoding="utf-8")
     assert text_or_file(str(tmp_path / "t.txt")) == "naïve\n"
+    (tmp_path / "bom.txt").write_bytes("\ufeffnaïve".encode())  # Notepad's UTF-8
+    assert text_or_file(str(tmp_path / "bom.txt")) == "naïve"
     assert text_or_file(os.devnull) == ""  # exists, not a regular file: read like a pipe
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"from a pipe")))
     assert text_or_file("-") == "from a pipe"
