@@ -6,8 +6,9 @@ python -m export.infer RUN/model.onnx --text "Tobeornottobe"        # tag or cla
 python -m export.infer RUN/encoder.onnx --text "anthropomorphic" --beam 5 --nbest 3  # translate
 python -m export.infer RUN --text words.txt                        # a file: a line (word) each
 python -m export.infer RUN --text reviews.txt --lines              # classify: a label per line
+cut -f1 reviews.tsv | python -m export.infer RUN --text - --lines  # standard input
 python -m export.infer RUN/image_encoder.onnx --image scene.png --beam 5  # caption
-python -m export.infer RUN/image_encoder.onnx --image photos/*.png        # a line per image
+python -m export.infer RUN/image_encoder.onnx --image photos/            # a line per image
 python -m export.infer RUN/step.onnx --compare RUN                  # TensorFlow side by side
 python -m export.infer RUN/model.onnx --text "..." --runtime openvino  # the same file in OpenVINO
 """
@@ -16,6 +17,7 @@ import sys
 
 from rnn_keras_common.cli import fill_defaults, seed_type, text_or_file, unread_flags
 from rnn_keras_common.cli import parser as cli_parser
+from rnn_keras_common.images import image_files
 from rnn_keras_common.vocab import translation_sources_by_line
 
 # what each kind of model reads, with the value a flag left out takes
@@ -134,8 +136,9 @@ def main(argv=None):
     elif task == "caption":
         if args.image is None:
             raise ValueError("This is a captioning model: pass --image FILE.png.")
-        found = model.caption(args.image, beam=args.beam, nbest=args.nbest)
-        print_decoded(args.image, found, args.nbest)
+        paths = [str(p) for p in image_files(args.image)]  # a folder: its images
+        found = model.caption(paths, beam=args.beam, nbest=args.nbest)
+        print_decoded(paths, found, args.nbest)
     else:
         _classify(model, args)
     if run:

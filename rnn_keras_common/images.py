@@ -6,7 +6,30 @@ stored sideways with a tag; browsers, and so the web page, turn it too), convert
 it to RGB and resizes it bilinearly to the encoder's size.
 """
 
+import pathlib
+
 import numpy as np
+
+IMAGE_ENDINGS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff")
+
+
+def image_files(paths):
+    """`--image` values with each folder replaced by its image files, sorted by name, so
+    that `--image photos/` reads a folder; `ValueError` for a folder that holds none."""
+    out = []
+    for path in map(pathlib.Path, paths):
+        if not path.is_dir():
+            out.append(path)
+            continue
+        found = sorted(f for f in path.iterdir() if f.suffix.lower() in IMAGE_ENDINGS)
+        if not found:
+            raise ValueError(
+                f"{path}: a folder with no images ({', '.join(IMAGE_ENDINGS)}); pass image "
+                "files or a folder of them."
+            )
+        out += found
+    return out
+
 
 SIXTEEN_BIT = ("I;16", "I;16L", "I;16B", "I;16N", "I")  # greyscale PNGs of 16 bits a pixel
 

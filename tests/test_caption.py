@@ -177,6 +177,19 @@ def test_a_flickr8k_style_captions_file_names_each_image_once(tmp_path):
     assert captions == {"0.png": ["a red square .", "red"], "1.png": ["green"], "2.png": ["blue"]}
 
 
+def test_a_folder_given_as_image_is_read_image_by_image(colour_run, tmp_path, capsys):
+    folder, run = colour_run
+    model = runtime.load(run / "image_encoder.onnx")
+    assert infer.cli([str(run / "image_encoder.onnx"), "--image", str(folder)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    paths = sorted(folder.glob("*.png"))  # its 48 PNGs by name; captions.tsv is not an image
+    assert [ln.split("  ")[0] for ln in lines] == [str(p) for p in paths]
+    assert [ln.split("  ", 1)[1] for ln in lines] == model.caption(paths)
+    (tmp_path / "empty").mkdir()
+    assert infer.cli([str(run / "image_encoder.onnx"), "--image", str(tmp_path / "empty")]) == 2
+    assert "a folder with no images" in capsys.readouterr().err
+
+
 def test_a_jpegs_exif_orientation_is_applied_in_training_and_inference_alike(tmp_path):
     from PIL import Image
 

@@ -135,8 +135,14 @@ def refuse_unread(args, task):
 
 def _images(paths, size):
     """`{path: (size, size, 3) uint8}` of the --image files (`DataError` naming one)."""
+    from rnn_keras.data import DataError
     from rnn_keras.data.images import read_image
+    from rnn_keras_common.images import image_files
 
+    try:
+        paths = [str(p) for p in image_files(paths)]  # a folder: its images
+    except ValueError as err:
+        raise DataError(f"--image {err}") from err
     return {p: read_image(p, size, named_in="--image") for p in paths}
 
 
