@@ -50,15 +50,13 @@ def ort_dist():
 def writable_folder(out):
     """`out` as a Path, if the page may be written there: new, empty, or an earlier page's
     (a user's own index.html is never written over)."""
-    out = pathlib.Path(out)
-    if out.exists() and not out.is_dir():
-        raise WebError(f"--out {out} is a file; pass a folder for the page.")
+    out = check_out_folder(out)  # a file, or no folder possible there: refused before an export
     if out.is_dir() and any(out.iterdir()) and not (out / "models.json").is_file():
         raise WebError(
             f"--out {out} holds other files; pass a new or empty folder (or one a page was "
             "written to before, which is updated)."
         )
-    return check_out_folder(out)  # before an export that takes minutes
+    return out
 
 
 def build(run_dir, out):
