@@ -138,12 +138,29 @@ def test_a_csv_with_a_header_works_too(tmp_path, capsys):
         ("glue.tsv", "sentence\tlabel\nfun day\tpos\n\nbad day\tneg\n"),
         ("order.tsv", "id\tLabel\tText\n1\tpos\tfun day\n2\tneg\tbad day\n"),
         ("order.csv", "\ufeffid,label,sentence\n1,pos,fun day\n\n2,neg,bad day\n"),
+        ("excel.csv", 'text;label\r\nfun day;pos\r\n"bad day";neg\r\n'),
+        ("bars.csv", "label|Text\npos|fun day\nneg|bad day\n"),
+        (
+            "hf.jsonl",
+            '{"text": "fun day", "label": "pos"}\n\n{"label": "neg", "text": "bad day"}\n',
+        ),
+        (
+            "glue.jsonl",
+            '{"idx": 0, "Sentence": "fun day", "label": "pos"}\n'
+            '{"idx": 1, "Sentence": "bad day", "label": "neg"}\n',
+        ),
     ],
 )
 def test_a_header_line_is_read_by_its_names_not_taken_for_an_example(tmp_path, name, payload):
     data = tmp_path / name
     data.write_bytes(payload.encode("utf-8"))
     assert labelled.read_labelled(data) == [("fun day", "pos"), ("bad day", "neg")]
+
+
+def test_json_lines_labels_may_be_integers_as_datasets_write_them(tmp_path):
+    data = tmp_path / "sst2.jsonl"
+    data.write_text('{"text": "fun day", "label": 1}\n{"text": "bad day", "label": 0}\n')
+    assert labelled.read_labelled(data) == [("fun day", "1"), ("bad day", "0")]
 
 
 def test_max_tokens_defaults_by_unit_and_old_runs_read_what_they_trained_with(tmp_path):
@@ -257,6 +274,24 @@ BAD = {
     "nolabel.csv": ("text,category\na,b\n", "line 1: the header names no text and label columns"),
     "comma.csv": ("text,label\ngood, fun,x\n", "line 2: 3 columns; the header has 2"),
     "header.tsv": ("label\ttext\nx\ta\tb\n", "line 2: 3 tab-separated columns; expected 2"),
+    "semicolon.csv": (
+        "text;label\na;b;c\n",
+        "line 2: 3 columns; the header has 2. Quote a text that holds semicolons",
+    ),
+    "swapped.tsv": (
+        "".join(f"{i % 2}\ttext number {i}\n" for i in range(20)),
+        "20 different labels in 20 examples, such as 'text number 0': the label column seems",
+    ),
+    "notjson.jsonl": ('{"text": "a", "label": "x"}\ntext\tlabel\n', "line 2: not JSON"),
+    "nolabel.jsonl": (
+        '{"text": "a", "tag": "x"}\n',
+        "line 1: expected an object with text (or sentence) and label keys",
+    ),
+    "list.jsonl": ('["a", "x"]\n', "line 1: expected an object with text"),
+    "float.jsonl": (
+        '{"text": "a", "label": 0.5}\n',
+        "line 1: text must be a string and label a string or an integer (got str and float)",
+    ),
     "latin1.tsv": ("caf\u00e9\tx\n".encode("latin-1"), "line 1: not UTF-8"),
     "few.tsv": ("".join(f"t{i % 2} a\t{i % 2}\n" for i in range(20)), "training examples"),
 }

@@ -5,7 +5,10 @@ nothing here writes anything, so a bad file never touches a run folder.
 
 - classify: TSV, one `text<TAB>label` per line, or CSV (`.csv`); a header line naming
   the `text` (or `sentence`, as GLUE's files do) and `label` columns is read in either,
-  in any order (other columns ignored), and a CSV must have one.
+  in any order (other columns ignored), and a CSV must have one. A CSV's fields may be
+  separated by `;` or `|` instead of `,` (spreadsheets in many locales write `;`): the
+  header says which. JSON Lines (`.jsonl`, as `datasets`' `to_json` writes): one object
+  per line with `text` (or `sentence`) and `label` keys; labels may be numbers.
 - tag: CoNLL, one token per line with its tag in the last column (columns split
   on whitespace; every line of a file has the same number), a blank line between
   sentences; `-DOCSTART-` lines are skipped. A `.conllu` file is Universal
@@ -16,6 +19,7 @@ nothing here writes anything, so a bad file never touches a run folder.
 import collections
 import csv
 import io
+import json
 
 from rnn_keras import data
 from rnn_keras.data import DataError
@@ -32,7 +36,9 @@ def read_labelled(path, text=None):
     `text`: the file's contents when the caller has read them already.
     """
     text = read_utf8(path) if text is None else text
-    rows = _csv_rows(path, text) if str(path).lower().endswith(".csv") else _tsv_rows(path, text)
+    name = str(path).lower()
+    read = _csv_rows if name.endswith(".csv") else _jsonl_rows if name.endswith(".jsonl") else None
+    rows = (read or _tsv_rows)(path, text)
     if not rows:
         raise DataError(f"--data {path}: no examples. Put one `text<TAB>label` per line.")
     return rows
@@ -64,10 +70,26 @@ def _tsv_rows(path, text):
     return rows
 
 
-def _csv_rows(path, text):
+# The header line decides; `,` first, as csv and spreadsheets default. Value: what a row's
+# error calls the delimiter.
+CSV_DELIMITERS = {",": "commas", ";": "semicolons", "|": "'|'"}
+
+
+def _csv_reader(text):
+    """A csv reader past the header, the header's fields and its (text, label) columns, with
+    the first delimiter whose header names both (`,`'s reader and None when none does)."""
+    for delimiter in CSV_DELIMITERS:
+        reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+        fields = next(reader, [])
+        columns = _columns(fields)
+        if columns is not None:
+            return reader, fields, columns
     reader = csv.reader(io.StringIO(text))
-    fields = next(reader, [])
-    columns = _columns(fields)
+    return reader, next(reader, []), None
+
+
+def _csv_rows(path, text):
+    reader, fields, columns = _csv_reader(text)
     if columns is None:
         raise DataError(
             f"--data {path}, line 1: the header names no text and label columns (it has "
@@ -80,10 +102,43 @@ def _csv_rows(path, text):
         if len(row) != len(fields):
             raise DataError(
                 f"--data {path}, line {reader.line_num}: {len(row)} columns; the header has "
-                f"{len(fields)}. Quote a text that holds commas."
+                f"{len(fields)}. Quote a text that holds "
+                f"{CSV_DELIMITERS[reader.dialect.delimiter]}."
             )
         rows.append(_example(path, reader.line_num, row[columns[0]], row[columns[1]]))
     return rows
+
+
+def _jsonl_rows(path, text):
+    rows = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError as e:
+            message = f"--data {path}, line {number}: not JSON ({e}). One object per line."
+            raise DataError(message) from None
+        rows.append(_example(path, number, *_record_fields(path, number, record)))
+    return rows
+
+
+def _record_fields(path, number, record):
+    """A JSON Lines record's (text, label) as strings; a number label as its digits."""
+    keys = {str(k).lower(): k for k in record} if isinstance(record, dict) else {}
+    text = next((keys[n] for n in TEXT_NAMES if n in keys), None)
+    if text is None or "label" not in keys:
+        raise DataError(
+            f"--data {path}, line {number}: expected an object with text (or sentence) and "
+            f"label keys, got {str(record)[:80]!r}."
+        )
+    text, label = record[text], record[keys["label"]]
+    if not isinstance(text, str) or isinstance(label, (dict, list, float)) or label is None:
+        raise DataError(
+            f"--data {path}, line {number}: text must be a string and label a string or an "
+            f"integer (got {type(text).__name__} and {type(label).__name__})."
+        )
+    return text, str(label)
 
 
 def _example(path, number, text, label):
@@ -107,6 +162,13 @@ def check_stratifiable(path, labels):
     """A stratified split needs at least two examples of every label."""
     counts = collections.Counter(labels)
     single = sorted(label for label, n in counts.items() if n < 2)
+    if len(single) > len(labels) / 2:  # most labels are one text's: the texts, it seems
+        raise DataError(
+            f"--data {path}: {len(counts):,} different labels in {len(labels):,} examples, "
+            f"such as {single[0][:40]!r}: the label column seems to hold the texts. A file "
+            "without a header is read as text<TAB>label; name its columns in a first line "
+            "(e.g. label<TAB>text)."
+        )
     if single:
         raise DataError(
             f"--data {path}: label(s) {', '.join(map(repr, single[:10]))} have a single "
