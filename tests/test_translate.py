@@ -88,6 +88,13 @@ def test_user_pairs_split_targets_into_words_or_characters(tmp_path):
     assert pairs.read_pairs(path, target_units="chars")[0] == ("w0", tuple("ab c0"))
 
 
+def test_tatoeba_pairs_read_their_first_two_columns(tmp_path):
+    path = tmp_path / "fra.txt"  # as keras-io's seq2seq example downloads it
+    attribution = "CC-BY 2.0 (France) Attribution: tatoeba.org #2877272 (CM) & #1158250 (Wittydev)"
+    path.write_text("".join(f"Go {i}.\tVa {i} !\t{attribution}\n" for i in range(10)))
+    assert pairs.read_pairs(path)[:2] == [("Go 0.", ("Va", "0", "!")), ("Go 1.", ("Va", "1", "!"))]
+
+
 def reversal_tsv(path):
     rows = ["".join(t) for n in (2, 3, 4) for t in itertools.product("abcd", repeat=n)]
     path.write_text("".join(f"{s}\t{' '.join(reversed(s))}\n" for s in rows), encoding="utf-8")
@@ -271,7 +278,8 @@ def test_the_decoder_step_file_is_refused_as_an_entry_point(reversal_run):
     [
         ("abc\n" * 20, "line 1: 1 tab-separated column"),
         ("abc\ta b c\n" * 15 + "abd\t \n", "line 16: the target is empty"),
-        ("abc\ta\tb\n" * 12, "line 1: 3 tab-separated column"),
+        ("abc\ta\tb\n" * 12 + "abc\ta\n", "line 13: 2 tab-separated column(s); expected 3, as"),
+        ("abc\ta\n" * 12 + "abc\ta\tb\n", "line 13: 3 tab-separated column(s); expected 2 ("),
         ("ab\ta b\n" * 3, "3 pair(s); give at least 10"),
         (b"ab\ta b\n" * 12 + b"\xff\tx\n", "line 13: not UTF-8"),
     ],

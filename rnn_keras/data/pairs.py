@@ -60,20 +60,24 @@ def cmudict_splits(stress=False):
 def read_pairs(path, text=None, target_units="words"):
     """`[(source, target tokens)]` from a `source<TAB>target` UTF-8 file.
 
+    Further columns, the same number on every line, are ignored: Tatoeba's pairs (keras-io's
+    `fra.txt`) carry an attribution third.
     The target is split on whitespace (`target_units='words'`) or into characters.
     """
     text = data.read_utf8(path, "--data", "your source<TAB>target file") if text is None else text
-    pairs = []
+    pairs, width = [], None
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         fields = line.split("\t")
         where = f"--data {path}, line {number}"
-        if len(fields) != 2:
+        width = width or max(len(fields), 2)  # the first line's, e.g. 3 in Tatoeba's fra.txt
+        if len(fields) != width:
             raise DataError(
-                f"{where}: {len(fields)} tab-separated column(s); expected 2 (source<TAB>target)."
+                f"{where}: {len(fields)} tab-separated column(s); expected "
+                + (f"{width}, as on the first line." if width > 2 else "2 (source<TAB>target).")
             )
-        source, target = (f.strip() for f in fields)
+        source, target = (f.strip() for f in fields[:2])
         if not source or not target:
             side = "source" if not source else "target"
             raise DataError(f"{where}: the {side} is empty. Every pair needs both sides.")
