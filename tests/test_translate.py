@@ -95,6 +95,17 @@ def test_tatoeba_pairs_read_their_first_two_columns(tmp_path):
     assert pairs.read_pairs(path)[:2] == [("Go 0.", ("Va", "0", "!")), ("Go 1.", ("Va", "1", "!"))]
 
 
+def test_character_targets_are_shown_as_written_not_spaced_out(tmp_path, capsys):
+    data = tmp_path / "phrases.tsv"  # a target's own spaces must survive the report
+    data.write_text("".join(f"w{i}\tgo {i}!\n" for i in range(60)), encoding="utf-8")
+    run = tmp_path / "run"
+    argv = ["--task", "translate", "--data", str(data), "--target-units", "chars"]
+    assert train.cli([*argv, "--run-dir", str(run), "--steps", "2", *tiny_flags(seq_len=None)]) == 0
+    examples = json.loads((run / "test.json").read_text())["examples"]
+    assert examples and all(e["references"] == [f"go {e['source'][1:]}!"] for e in examples)
+    assert f"(your file: {examples[0]['references'][0]})" in capsys.readouterr().out
+
+
 def reversal_tsv(path):
     rows = ["".join(t) for n in (2, 3, 4) for t in itertools.product("abcd", repeat=n)]
     path.write_text("".join(f"{s}\t{' '.join(reversed(s))}\n" for s in rows), encoding="utf-8")

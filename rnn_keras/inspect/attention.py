@@ -60,7 +60,7 @@ def inspect(model, task, out, words=None, images=None):
         shown = list(src) if task.vocab.unit == "char" else task.vocab.split(src)
         outputs = [*task.targets.decode_tokens(o), "</s>"]
         examples.append((shown, outputs, alpha))
-        report.append({"source": src, "output": " ".join(outputs[:-1]),
+        report.append({"source": src, "output": task.joiner.join(outputs[:-1]),
                        "monotone_share": monotone_share(alpha)})  # fmt: skip
     out.mkdir(parents=True, exist_ok=True)
     plot(examples, out / "attention.png")

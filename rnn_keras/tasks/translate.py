@@ -98,6 +98,8 @@ class Task:
         # BLEU, the translation measure, for a user's sentences; pronunciations are scored
         # by WER/PER only (BLEU's 4-grams mean little over phoneme strings)
         self.bleu = bool(cfg.data) and cfg.target_units == "words"
+        # a shown target: tokens between spaces, a character target's characters as written
+        self.joiner = "" if cfg.data and cfg.target_units == "chars" else " "
         for split in ("val", "test"):
             self.references[split] = self._encodable(splits[split])
         examples = [
@@ -235,7 +237,11 @@ class Task:
         refs = self.references["test"][:8]
         found = self.decode(model, [ids for ids, _, _ in refs], self.cfg.beam)
         results["examples"] = [
-            {"source": src, "predicted": " ".join(f[0][0]), "references": [" ".join(o) for o in o_]}
+            {
+                "source": src,
+                "predicted": self.joiner.join(f[0][0]),
+                "references": [self.joiner.join(o) for o in o_],
+            }
             for (_, o_, src), f in zip(refs, found)
         ]
         (run_dir / "test.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
