@@ -38,7 +38,13 @@ def parse_args(argv):
     p.add_argument(
         "model", help="an .onnx file written by `python -m export`, or the run folder it is in"
     )
-    p.add_argument("--device", choices=["cpu", "cuda", "auto"], default="cpu")
+    p.add_argument(
+        "--device",
+        choices=["cpu", "cuda", "auto"],
+        default="cpu",
+        help="cpu (default); cuda: an NVIDIA GPU (requirements-gpu.txt), an error where it "
+        "cannot run there; auto: cuda when onnxruntime offers it, else cpu",
+    )
     p.add_argument(
         "--runtime",
         choices=["onnxruntime", "openvino"],
