@@ -51,7 +51,18 @@ def parse_args(argv):
         default="onnxruntime",
         help="run the file in onnxruntime, or in OpenVINO (optional package; CPU)",
     )
-    # None = not given: a flag the model does not read is refused (`refuse_unread`)
+    _model_flags(p)
+    p.add_argument(
+        "--compare",
+        metavar="RUN_DIR",
+        help="also run the TensorFlow model of RUN_DIR and print the max difference",
+    )
+    return p.parse_args(argv)
+
+
+def _model_flags(p):
+    """What one kind of model reads; None = not given: a flag the model does not read is
+    refused (`refuse_unread`)."""
     p.add_argument("--prime", help="lm: text to start from (default: a line break)")
     p.add_argument("--length", type=int, help="lm: characters to generate (default 400)")
     p.add_argument("--temperature", type=float, help="lm: sampling temperature (default 0.8)")
@@ -83,12 +94,6 @@ def parse_args(argv):
         type=int,
         help="translate/caption: print the n best (default 1; the beam widens to at least n)",
     )
-    p.add_argument(
-        "--compare",
-        metavar="RUN_DIR",
-        help="also run the TensorFlow model of RUN_DIR and print the max difference",
-    )
-    return p.parse_args(argv)
 
 
 def _readers(flag):
