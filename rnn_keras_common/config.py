@@ -199,6 +199,10 @@ class TrainConfig:
             )
         if self.strategy == "mirrored" and self.batch_size % self.replicas:
             raise ConfigError(f"--batch-size {self.batch_size} must be divisible by --replicas.")
+        self._check_inputs()
+
+    def _check_inputs(self):
+        """--text, --data and --unit against what the task reads."""
         if self.task == "translate" and self.text is not None:
             raise ConfigError(
                 "--task translate reads pairs: pass --data FILE (source<TAB>target per line) "
@@ -211,8 +215,8 @@ class TrainConfig:
             )
         if self.task == "classify" and self.text is not None:
             raise ConfigError(
-                "--task classify reads labelled examples: pass --data FILE (TSV or CSV with "
-                "text and label columns) instead of --text, or neither for the bundled plays."
+                "--task classify reads labelled examples: pass --data FILE (TSV, CSV or JSON "
+                "Lines with text and label) instead of --text, or neither for the bundled plays."
             )
         if self.unit == "word" and self.task not in ("classify", "translate"):
             raise ConfigError(
@@ -220,7 +224,7 @@ class TrainConfig:
                 "(tag --data reads the CoNLL file's own tokens)."
             )
         if self.data is not None and self.task == "lm":
-            raise ConfigError("--data is labelled data for tag or classify; the lm takes --text.")
+            raise ConfigError("--data is for tag, classify, translate or caption; the lm takes --text.")
         if self.data is not None and self.text is not None:
             raise ConfigError("Give --data (labelled examples) or --text, not both.")
 
