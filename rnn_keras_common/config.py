@@ -224,7 +224,7 @@ class TrainConfig:
                 "(tag --data reads the CoNLL file's own tokens)."
             )
         if self.data is not None and self.task == "lm":
-            raise ConfigError("--data is for tag, classify, translate or caption; the lm takes --text.")
+            raise ConfigError("--data is for the other tasks; the lm reads --text (a text file).")
         if self.data is not None and self.text is not None:
             raise ConfigError("Give --data (labelled examples) or --text, not both.")
 
