@@ -21,14 +21,20 @@ def image_files(paths):
         if not path.is_dir():
             out.append(path)
             continue
-        found = sorted(f for f in path.iterdir() if f.suffix.lower() in IMAGE_ENDINGS)
+        found = _images_in(path)
         if not found:
+            subfolders = [f"{d}" for d in sorted(path.iterdir()) if d.is_dir() and _images_in(d)]
+            hint = f" ({subfolders[0]} has images: pass it)" if subfolders else ""
             raise ValueError(
-                f"{path}: a folder with no images ({', '.join(IMAGE_ENDINGS)}); pass image "
-                "files or a folder of them."
+                f"{path}: a folder with no images ({', '.join(IMAGE_ENDINGS)}){hint}; pass "
+                "image files or a folder of them."
             )
         out += found
     return out
+
+
+def _images_in(folder):
+    return sorted(f for f in folder.iterdir() if f.suffix.lower() in IMAGE_ENDINGS)
 
 
 SIXTEEN_BIT = ("I;16", "I;16L", "I;16B", "I;16N", "I")  # greyscale PNGs of 16 bits a pixel

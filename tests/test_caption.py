@@ -177,6 +177,43 @@ def test_a_flickr8k_style_captions_file_names_each_image_once(tmp_path):
     assert captions == {"0.png": ["a red square .", "red"], "1.png": ["green"], "2.png": ["blue"]}
 
 
+def kaggle_folder(tmp_path, count=6):
+    """Kaggle's Flickr8k layout: `captions.txt`, a CSV with a header, and images in `Images/`."""
+    folder = colour_folder(tmp_path / "flickr", count=count)
+    (folder / "Images").mkdir()
+    for png in folder.glob("*.png"):
+        png.rename(folder / "Images" / png.name)
+    rows = [line.split("\t") for line in (folder / "captions.tsv").read_text().splitlines()]
+    (folder / "captions.tsv").unlink()
+    lines = ["image,caption", *(f'{name},"{caption}, it is"' for name, caption in rows)]
+    (folder / "captions.txt").write_text("\n".join(lines) + "\n")
+    return folder
+
+
+def test_kaggles_flickr_layout_reads_as_it_is_downloaded(tmp_path):
+    folder = kaggle_folder(tmp_path)
+    text, found = images.read_folder(folder, 0.2)
+    assert text.startswith("image,caption\n")
+    references = [r for split in found.values() for r in split[1]]
+    assert sorted(references) == sorted(
+        [[f"a large {c} square , it is"] for c in ["red", "green", "blue"] * 2]
+    )
+    pixels = np.concatenate([split[0] for split in found.values()])
+    red = pixels[[r == ["a large red square , it is"] for r in references]]
+    assert len(red) == 2 and (red == scenes.COLOURS["red"]).all(axis=-1).any(axis=(1, 2)).all()
+    (folder / "Images" / "2.png").unlink()
+    with pytest.raises(images.DataError, match=r"2.png: no such image \(named in captions.txt\)"):
+        images.read_folder(folder, 0.2)
+
+
+def test_a_captions_csv_without_its_header_is_one_error(tmp_path):
+    folder = kaggle_folder(tmp_path)
+    lines = (folder / "captions.txt").read_text().splitlines()
+    (folder / "captions.txt").write_text("\n".join(lines[1:]) + "\n")
+    with pytest.raises(images.DataError, match="line 1: expected a header naming the image"):
+        images.read_captions(folder)
+
+
 def test_a_folder_given_as_image_is_read_image_by_image(colour_run, tmp_path, capsys):
     folder, run = colour_run
     model = runtime.load(run / "image_encoder.onnx")
@@ -188,6 +225,9 @@ def test_a_folder_given_as_image_is_read_image_by_image(colour_run, tmp_path, ca
     (tmp_path / "empty").mkdir()
     assert infer.cli([str(run / "image_encoder.onnx"), "--image", str(tmp_path / "empty")]) == 2
     assert "a folder with no images" in capsys.readouterr().err
+    kaggle = kaggle_folder(tmp_path)  # its images are in Images/: the error says so
+    assert infer.cli([str(run / "image_encoder.onnx"), "--image", str(kaggle)]) == 2
+    assert f"({kaggle / 'Images'} has images: pass it)" in capsys.readouterr().err
 
 
 def test_a_jpegs_exif_orientation_is_applied_in_training_and_inference_alike(tmp_path):
