@@ -98,13 +98,18 @@ def _word_pattern():
     return re.compile(rf"{letter}+(?:'{letter}+)*|\d+|[^\w\s]")
 
 
+def _punctuation(c):
+    return unicodedata.category(c)[0] in "PS"  # punctuation or a symbol
+
+
 class TokenVocab:
     """Maps whole tokens to ids; id 1 is the unknown token, 0 padding.
 
     Tokens seen fewer than `min_count` times in training (or beyond the
     `max_size` most frequent), and every unseen token at inference, share
     `UNKNOWN`'s id, so a new word never stops the model. `unit` says how text
-    becomes tokens: "token" splits on whitespace (CoNLL files come split),
+    becomes tokens: "token" splits on whitespace (CoNLL files come split) and peels
+    punctuation off the ends of a token the vocabulary lacks,
     "word" lowercases and takes words, numbers and punctuation marks (`words`).
     """
 
@@ -132,7 +137,27 @@ class TokenVocab:
         return len(self.chars) + 1
 
     def split(self, text):
-        return text.split() if self.unit == "token" else words(text)
+        if self.unit == "word":
+            return words(text)
+        return [piece for token in text.split() for piece in self._peeled(token)]
+
+    def _peeled(self, token):
+        """A whitespace token the vocabulary lacks, its leading and trailing punctuation split
+        off ("Paris." -> "Paris", "."), as CoNLL and UD files are tokenised; a known one
+        ("U.S.", "...") as it is. The page's `peeled` is the same rule."""
+        if token in self._ids:
+            return [token]
+        start, end = 0, len(token)
+        while start < end and _punctuation(token[start]):
+            start += 1
+        while end > start and _punctuation(token[end - 1]):
+            end -= 1
+        core = [token[start:end]] if start < end else []
+        return [*self._run(token[:start]), *core, *self._run(token[end:])]
+
+    def _run(self, marks):
+        """Punctuation peeled off a token: one token if the vocabulary knows it, else each mark."""
+        return [marks] if marks in self._ids else list(marks)
 
     def encode(self, tokens):
         unknown = self._ids[UNKNOWN]

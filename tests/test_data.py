@@ -118,3 +118,18 @@ WORD_CASES = {
 def test_words_keep_letters_and_their_marks_together(text):
     assert words(text) == WORD_CASES[text]
     assert TokenVocab(["<unk>"], "word").split(text) == WORD_CASES[text]
+
+
+TOKEN_CASES = {  # vocabulary: Paris . U.S. ... (
+    "in Paris. (ok)": ["in", "Paris", ".", "(", "ok", ")"],
+    "U.S. wait...": ["U.S.", "wait", "..."],  # known as a whole: kept whole
+    "?! --": ["?", "!", "-", "-"],  # unknown marks: one each
+    "«Paris»,": ["«", "Paris", "»", ","],
+    "don't e-mail 3.5": ["don't", "e-mail", "3.5"],  # inside a token: kept
+}
+
+
+@pytest.mark.parametrize("text", sorted(TOKEN_CASES))
+def test_a_token_vocabulary_peels_punctuation_off_tokens_it_lacks(text):
+    vocab = TokenVocab(["<unk>", "Paris", ".", "U.S.", "...", "("])
+    assert vocab.split(text) == TOKEN_CASES[text]

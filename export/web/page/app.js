@@ -13,10 +13,23 @@ let info = null, session = null, decoder = null, stopRequested = false, history 
 
 function fail(message) { $("error").textContent = message; }
 
+// TokenVocab._peeled: an unknown token's leading and trailing punctuation split off
+const PUNCTUATION = /^[\p{P}\p{S}]$/u;
+function peeled(token) {
+  if (info.ids.has(token)) return [token];
+  const chars = [...token];
+  let start = 0, end = chars.length;
+  while (start < end && PUNCTUATION.test(chars[start])) start += 1;
+  while (end > start && PUNCTUATION.test(chars[end - 1])) end -= 1;
+  const run = (marks) => marks.length === 0 ? [] : info.ids.has(marks.join("")) ? [marks.join("")] : marks;
+  const core = start < end ? [chars.slice(start, end).join("")] : [];
+  return [...run(chars.slice(0, start)), ...core, ...run(chars.slice(end))];
+}
+
 function encode(text) {
   // as rnn_keras_common.vocab: characters must all be known; words and tokens fall back to <unk>
   if (info.unit === "word" || info.unit === "token") {
-    const tokens = info.unit === "word" ? wordsOf(text) : text.split(/\s+/).filter(Boolean);
+    const tokens = info.unit === "word" ? wordsOf(text) : text.split(/\s+/).filter(Boolean).flatMap(peeled);
     return { tokens, ids: tokens.map((t) => info.ids.get(t) ?? 1) };
   }
   const ids = [], unknown = new Set();
