@@ -118,6 +118,20 @@ def test_a_tsv_rule_is_learned_to_full_accuracy(tmp_path, capsys, unit):
     assert capsys.readouterr().err.startswith(f"error: --text {tmp_path / 'txets.txt'}: no such")
 
 
+def test_a_data_run_resumes_after_its_file_moved_and_not_on_another_file(tmp_path, capsys):
+    data, run = rule_tsv(tmp_path / "x.tsv"), tmp_path / "run"
+    assert cli(flags(data, run, 2, "--task", "classify"), capsys)[0] == 0
+    assert json.loads((run / "data.json").read_text())["path"] == str(data)
+    moved = data.rename(tmp_path / "moved.tsv")
+    code, err = cli(["--resume", str(run), "--steps", "3"], capsys)
+    assert code == 2 and f"the run's data {data} is no longer there. Pass --data PATH" in err
+    other = rule_tsv(tmp_path / "other.tsv", seed=1)
+    code, err = cli(["--resume", str(run), "--steps", "3", "--data", str(other)], capsys)
+    assert code == 2 and f"characters, {data}; SHA-256 differs)" in err, err
+    assert "Resume with the same --data content." in err
+    assert cli(["--resume", str(run), "--steps", "3", "--data", str(moved)], capsys)[0] == 0
+
+
 def test_a_csv_with_a_header_works_too(tmp_path, capsys):
     rows = [ln.split("\t") for ln in rule_tsv(tmp_path / "x.tsv").read_text().splitlines()]
     csv = tmp_path / "x.csv"

@@ -4,7 +4,7 @@ RUN_DIR/config.json    the resolved TrainConfig
 RUN_DIR/vocab.json     the characters or tokens (id 0 = padding), their unit, and the labels
 RUN_DIR/checkpoints/   the latest checkpoint (see rnn_keras.checkpoint)
 RUN_DIR/best.keras     the model with the best validation loss so far
-RUN_DIR/data.json      the training text's SHA-256, length and path: resume checks it
+RUN_DIR/data.json      the training data's SHA-256, length and path: resume checks it
 RUN_DIR/sample.txt     the first characters of that text: export checks parity on them,
                        so a run folder exports wherever the text has gone
 RUN_DIR/metrics.csv, loss.png, tensorboard/
@@ -131,7 +131,8 @@ def write_metadata(run_dir, cfg, task):
     run_dir = pathlib.Path(run_dir)
     vocab = {"chars": task.vocab.chars, "labels": task.labels, "unit": task.vocab.unit}
     atomic_write_bytes(run_dir / "vocab.json", json.dumps(vocab, ensure_ascii=False).encode())
-    source = {"sha256": fingerprint(task.source), "characters": len(task.source), "path": cfg.text}
+    path = cfg.data or cfg.text  # None: the bundled data
+    source = {"sha256": fingerprint(task.source), "characters": len(task.source), "path": path}
     atomic_write_bytes(run_dir / DATA, json.dumps(source, ensure_ascii=False).encode())
     atomic_write_bytes(run_dir / SAMPLE, task.source[:SAMPLE_CHARS].encode("utf-8"))
     write_config(run_dir, cfg)
@@ -154,11 +155,12 @@ def check_data(run_dir, task):
         return check_vocab(run_dir, task)
     saved = json.loads(path.read_text(encoding="utf-8"))
     if saved["sha256"] != fingerprint(task.source):
-        where = saved["path"] or "the bundled plays"
+        flag = "--data" if task.cfg.data else "--text"
+        where = saved["path"] or ("the bundled data" if flag == "--text" else "your file")
         raise ConfigError(
-            f"--resume {run_dir}: this text ({len(task.source)} characters) is not the one the "
+            f"--resume {run_dir}: this data ({len(task.source)} characters) is not what the "
             f"run trained on ({saved['characters']} characters, {where}; SHA-256 differs). "
-            "Resume with the same --text."
+            f"Resume with the same {flag} content."
         )
 
 

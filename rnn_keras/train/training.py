@@ -284,8 +284,10 @@ def resume(run_dir, cfg=None, text=None):
 
 
 def _check_text_is_there(run_dir, cfg, saved):
-    if cfg.text is not None and cfg.text == saved.text and not pathlib.Path(cfg.text).is_file():
-        raise runs.CheckpointError(
-            f"--resume {run_dir}: the run's text {cfg.text} is no longer there. Pass "
-            "--text PATH with the same content (its SHA-256 is checked against the run's)."
-        )
+    for field in ("text", "data"):  # a file (a folder of images for caption --data)
+        path = getattr(cfg, field)
+        if path is not None and path == getattr(saved, field) and not pathlib.Path(path).exists():
+            raise runs.CheckpointError(
+                f"--resume {run_dir}: the run's {field} {path} is no longer there. Pass "
+                f"--{field} PATH with the same content (its SHA-256 is checked against the run's)."
+            )
