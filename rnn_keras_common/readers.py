@@ -67,9 +67,14 @@ READERS = {
         lambda c: c.task in ("classify", *SEQ2SEQ) or (c.task in ("lm", "tag") and c.layers > 1),
     ),
     "val_fraction": (
-        "tasks other than classify without --data, whose split is fixed",
-        lambda c: not _plays(c),
+        "runs that split their validation set off: not classify on the plays (a fixed split), "
+        "nor runs given --val-data",
+        lambda c: not _plays(c) and not c.val_data,
     ),  # fmt: skip
+    "val_data": (
+        "--task classify or tag with --data",
+        lambda c: c.task in ("classify", "tag") and bool(c.data),
+    ),
     "sample_length": ("--task lm", lambda c: c.task == "lm"),
     "temperature": ("--task lm, for its printed samples", lambda c: c.task == "lm"),
     # "never sample" is true of every run that has no samples to print

@@ -12,6 +12,7 @@ from rnn_keras_common.config import ConfigError, TrainConfig, flag
 RESUMABLE = (
     "text",  # the same content at a new path: its hash is checked against the run's
     "data",
+    "val_data",
     "steps",
     "minutes",
     "lr",

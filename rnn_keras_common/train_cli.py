@@ -92,7 +92,7 @@ def _given(args):
         for f in dataclasses.fields(TrainConfig)
         if getattr(args, f.name) is not None
     }
-    for path in ("text", "data"):  # the run must not depend on the folder it started from
+    for path in ("text", "data", "val_data"):  # the run must not depend on the folder it began in
         if given.get(path):
             given[path] = os.path.abspath(given[path])
     return given

@@ -132,6 +132,53 @@ def test_a_data_run_resumes_after_its_file_moved_and_not_on_another_file(tmp_pat
     assert cli(["--resume", str(run), "--steps", "3", "--data", str(moved)], capsys)[0] == 0
 
 
+def test_a_validation_file_of_your_own_replaces_the_split(tmp_path, capsys):
+    data, dev = rule_tsv(tmp_path / "train.tsv"), rule_tsv(tmp_path / "dev.tsv", n=30, seed=1)
+    run = tmp_path / "run"
+    argv = [*flags(data, run, 2, "--task", "classify"), "--val-data", str(dev)]
+    code = train.cli(argv)
+    out = capsys.readouterr().out
+    assert code == 0 and "240 training / 30 validation examples; per label:" in out, out
+    saved = json.loads((run / "data.json").read_text())
+    assert saved["val_path"] == str(dev) and saved["val_characters"] == len(dev.read_text())
+    edited = dev.read_text().replace("no_x", "has_x", 1)
+    moved = dev.rename(tmp_path / "dev2.tsv")
+    code, err = cli(["--resume", str(run), "--steps", "3"], capsys)
+    assert code == 2 and f"val-data {dev} is no longer there. Pass --val-data PATH" in err, err
+    (tmp_path / "edited.tsv").write_text(edited)
+    code, err = cli(
+        ["--resume", str(run), "--steps", "3", "--val-data", str(tmp_path / "edited.tsv")], capsys
+    )
+    assert code == 2 and "Resume with the same --val-data content." in err, err
+    assert cli(["--resume", str(run), "--steps", "3", "--val-data", str(moved)], capsys)[0] == 0
+    split = tmp_path / "split"  # a run that split its --data takes no --val-data later
+    assert cli(flags(data, split, 2, "--task", "classify"), capsys)[0] == 0
+    code, err = cli(["--resume", str(split), "--steps", "3", "--val-data", str(moved)], capsys)
+    assert code == 2 and "validates on a split of its --data" in err, err
+
+
+@pytest.mark.parametrize(
+    "dev, extra, message",
+    [
+        ("a b\tnew_label\n", [], "--val-data {dev}: label(s) 'new_label' never appear in --data"),
+        ("a b\n", [], "--val-data {dev}, line 1: 1 tab-separated columns"),
+        ("", [], "--val-data {dev}: no examples"),
+        (
+            "a b\tno_x\n",
+            ["--val-fraction", "0.2"],
+            "would ignore --val-fraction 0.2 (used only by runs that split",
+        ),
+    ],
+)
+def test_a_bad_validation_file_is_one_error_naming_it(tmp_path, capsys, dev, extra, message):
+    data, path, run = rule_tsv(tmp_path / "train.tsv"), tmp_path / "dev.tsv", tmp_path / "run"
+    path.write_text(dev)
+    argv = [*flags(data, run, 2, "--task", "classify"), "--val-data", str(path), *extra]
+    code, err = cli(argv, capsys)
+    assert code == 2 and err.count("\n") == 1 and message.format(dev=path) in err, err
+    assert not run.exists()
+
+
 def test_a_csv_with_a_header_works_too(tmp_path, capsys):
     rows = [ln.split("\t") for ln in rule_tsv(tmp_path / "x.tsv").read_text().splitlines()]
     csv = tmp_path / "x.csv"
@@ -249,6 +296,17 @@ CONLLU = (
     "3.1\tgone\tgo\tVERB\tVBN\t_\t_\t_\t0:root\t_\n"
     "\n# sent_id = 2\n1\tRun\trun\tVERB\tVB\t_\t0\troot\t_\t_\n\n"
 )
+
+
+def test_a_tagger_validates_on_the_dev_file_given(tmp_path, capsys):
+    data, dev = rule_conll(tmp_path / "train.conll"), rule_conll(tmp_path / "dev.conll", 12, 1)
+    run = tmp_path / "run"
+    argv = [*flags(data, run, 2, "--task", "tag"), "--val-data", str(dev)]
+    code = train.cli(argv)
+    assert code == 0 and "160 training / 12 validation sentences" in capsys.readouterr().out
+    argv = [*flags(data, tmp_path / "tr", 2, "--task", "translate"), "--val-data", str(dev)]
+    code, err = cli(argv, capsys)
+    assert code == 2 and "(used only by --task classify or tag with --data)" in err, err
 
 
 def test_a_conllu_file_tags_each_word_with_its_upos(tmp_path, capsys):

@@ -30,6 +30,16 @@ def read_utf8(path):
     return data.read_utf8(path, "--data", "your labelled file")
 
 
+def read_validation(path, read):
+    """`(text, read(path, text))` of a `--val-data` file, its errors naming that flag (the
+    readers' messages name `--data`, the flag of the file they usually read)."""
+    try:
+        text = read_utf8(path)
+        return text, read(path, text)
+    except DataError as err:
+        raise DataError(str(err).replace(f"--data {path}", f"--val-data {path}")) from None
+
+
 def read_labelled(path, text=None):
     """`[(text, label)]` from a TSV or CSV file (see the module docstring).
 

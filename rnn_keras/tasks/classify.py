@@ -73,11 +73,14 @@ def check_passage_length(corpus, lines_per_passage):
         )
 
 
-def user_data(path, val_fraction, seed, text=None):
-    """`(train, val, labels)` of a labelled file (`text`: its contents), split by label."""
+def user_data(path, val_fraction, seed, text=None, validation=None):
+    """`(train, val, labels)` of a labelled file (`text`: its contents), split by label, or
+    all of it for training beside `validation`, `(path, examples)` of a `--val-data` file."""
     from sklearn.model_selection import train_test_split
 
     rows = labelled.read_labelled(path, text)
+    if validation is not None:
+        return _with_validation_file(path, rows, *validation)
     counts = labelled.check_stratifiable(path, [y for _, y in rows])
     labels = labelled.label_order(counts)
     ids = {label: i for i, label in enumerate(labels)}
@@ -93,6 +96,22 @@ def user_data(path, val_fraction, seed, text=None):
             "--val-fraction."
         ) from err
     return train, val, labels
+
+
+def _with_validation_file(path, rows, val_path, val_rows):
+    """`(train, val, labels)`: every row trains; a validation label training lacks is refused."""
+    labels = labelled.label_order({y for _, y in rows})
+    if len(labels) < 2:
+        raise DataError(f"--data {path}: only one label ({labels[0]!r}); give at least two.")
+    unseen = sorted({y for _, y in val_rows} - set(labels))
+    if unseen:
+        raise DataError(
+            f"--val-data {val_path}: label(s) {', '.join(map(repr, unseen[:10]))} never appear "
+            f"in --data {path}, so the model cannot predict them. Remove those examples, or "
+            "add some of each label to --data."
+        )
+    ids = {label: i for i, label in enumerate(labels)}
+    return [(t, ids[y]) for t, y in rows], [(t, ids[y]) for t, y in val_rows], labels
 
 
 def make_vocabulary(cfg, train, val):
@@ -121,8 +140,7 @@ class Task:
     def __init__(self, cfg, text=None):
         self.cfg = cfg
         if cfg.data:
-            self.source = labelled.read_utf8(cfg.data)  # hashed and sampled into the run
-            train, val, self.labels = user_data(cfg.data, cfg.val_fraction, cfg.seed, self.source)
+            train, val = self._user_data(cfg)
             if len(train) < cfg.batch_size:
                 raise DataError(
                     f"--data {cfg.data}: {len(train)} training examples, fewer than one batch "
@@ -140,6 +158,17 @@ class Task:
         counts = np.bincount([y for _, y in self.val], minlength=len(self.labels))
         self.majority_baseline = float(counts.max() / counts.sum())
         self.summary = class_counts(self.labels, train, val) + (f"\n{covered}" if covered else "")
+
+    def _user_data(self, cfg):
+        """`(train, val)` of `--data` (and `--val-data`), whose texts are hashed into the run."""
+        self.source, validation = labelled.read_utf8(cfg.data), None
+        if cfg.val_data:
+            self.val_source, rows = labelled.read_validation(cfg.val_data, labelled.read_labelled)
+            validation = (cfg.val_data, rows)
+        train, val, self.labels = user_data(
+            cfg.data, cfg.val_fraction, cfg.seed, self.source, validation
+        )
+        return train, val
 
     def encode(self, passage):
         """Ids of the passage's characters or words, cut to what the classifier reads."""

@@ -81,8 +81,12 @@ class Task:
     def _conll(self, cfg):
         self.source = labelled.read_utf8(cfg.data)  # hashed and sampled into the run
         sentences = labelled.read_conll(cfg.data, self.source)
-        train, val = conll_split(cfg, sentences)
-        self.labels = sorted({t for _, tags in sentences for t in tags})
+        if cfg.val_data:  # the user's own validation file (e.g. UD's -dev.conllu)
+            self.val_source, val = labelled.read_validation(cfg.val_data, labelled.read_conll)
+            train = sentences
+        else:
+            train, val = conll_split(cfg, sentences)
+        self.labels = sorted({t for _, tags in train + val for t in tags})
         counts = collections.Counter(tok for tokens, _ in train for tok in tokens)
         self.vocab = word_vocabulary(counts, cfg.min_count, None, "token")
         ids = {t: i for i, t in enumerate(self.labels)}

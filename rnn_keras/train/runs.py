@@ -133,6 +133,10 @@ def write_metadata(run_dir, cfg, task):
     atomic_write_bytes(run_dir / "vocab.json", json.dumps(vocab, ensure_ascii=False).encode())
     path = cfg.data or cfg.text  # None: the bundled data
     source = {"sha256": fingerprint(task.source), "characters": len(task.source), "path": path}
+    if cfg.val_data:  # checked on resume as the training data is
+        val = task.val_source
+        source |= {"val_sha256": fingerprint(val), "val_characters": len(val)}
+        source["val_path"] = cfg.val_data
     atomic_write_bytes(run_dir / DATA, json.dumps(source, ensure_ascii=False).encode())
     atomic_write_bytes(run_dir / SAMPLE, task.source[:SAMPLE_CHARS].encode("utf-8"))
     write_config(run_dir, cfg)
@@ -154,6 +158,17 @@ def check_data(run_dir, task):
     if not path.is_file():  # a run from before hashes were kept: the vocabulary at least
         return check_vocab(run_dir, task)
     saved = json.loads(path.read_text(encoding="utf-8"))
+    if task.cfg.val_data and "val_sha256" not in saved:
+        raise ConfigError(
+            f"--resume {run_dir}: the run validates on a split of its --data; --val-data "
+            "cannot replace that when resuming. Start a new run with --run-dir."
+        )
+    if task.cfg.val_data and saved["val_sha256"] != fingerprint(task.val_source):
+        raise ConfigError(
+            f"--resume {run_dir}: this validation data ({len(task.val_source)} characters) is "
+            f"not what the run validated on ({saved['val_characters']} characters, "
+            f"{saved['val_path']}; SHA-256 differs). Resume with the same --val-data content."
+        )
     if saved["sha256"] != fingerprint(task.source):
         flag = "--data" if task.cfg.data else "--text"
         where = saved["path"] or ("the bundled data" if flag == "--text" else "your file")

@@ -284,10 +284,10 @@ def resume(run_dir, cfg=None, text=None):
 
 
 def _check_text_is_there(run_dir, cfg, saved):
-    for field in ("text", "data"):  # a file (a folder of images for caption --data)
-        path = getattr(cfg, field)
+    for field in ("text", "data", "val_data"):  # files (caption --data: a folder of images)
+        path, flag = getattr(cfg, field), "--" + field.replace("_", "-")
         if path is not None and path == getattr(saved, field) and not pathlib.Path(path).exists():
             raise runs.CheckpointError(
-                f"--resume {run_dir}: the run's {field} {path} is no longer there. Pass "
-                f"--{field} PATH with the same content (its SHA-256 is checked against the run's)."
+                f"--resume {run_dir}: the run's {flag[2:]} {path} is no longer there. Pass "
+                f"{flag} PATH with the same content (its SHA-256 is checked against the run's)."
             )
