@@ -56,14 +56,15 @@ def _bidirectional(g, x, layer, seq_lens, form):
 
 
 def _unidirectional(g, x, layer, seq_lens, state, inputs, outputs, form):
-    """One forward recurrence; with `state` (the LM) its initial and final states are graph I/O."""
+    """One forward recurrence; with `state` (the LM) its initial and final states are graph
+    I/O. Returns its output and its final state."""
     if state:
         inputs.append(native.float_io(state, "batch", layer.units))
     [y], [h_last] = form(g, x, [layer], seq_lens, [state] if state else None)
     if state:
         g.nodes.append(native.helper.make_node("Identity", [h_last], [f"{state}_out"]))
         outputs.append(native.float_io(f"{state}_out", "batch", layer.units))
-    return y if layer.return_sequences else h_last
+    return (y if layer.return_sequences else h_last), h_last
 
 
 def _masked_mean(g, x, seq_lens):
@@ -136,51 +137,85 @@ FORMS = {"native": native.directions, "scan": scan.directions}
 
 def sequence_model(model, metadata, form="scan"):
     """`tokens` `(batch, time)` (+ `state_i` for the LM) -> `logits` (+ `state_i_out`)."""
-    directions = FORMS[form]
-    g = native.Graph()
-    stateful = len(model.inputs) > 1
-    if native.takes_tokens(model.inputs[0]):
-        inputs = [native.int_input("tokens", "batch", "time")]
-        x = g.op("Transpose", ["tokens"], perm=[1, 0])  # (time, batch)
-    else:  # float features, e.g. the benchmark's model
-        inputs = [native.float_io("x", "batch", "time", int(model.inputs[0].shape[-1]))]
-        x = g.op("Transpose", ["x"], perm=[1, 0, 2])  # (time, batch, features)
-    outputs = []
-    seq_lens, time_major, state_index = "", True, 0
+    walk = _Walk(FORMS[form], stateful=len(model.inputs) > 1)
+    walk.start(model.inputs[0])
     for layer in _layers(model):
-        if isinstance(layer, OneHot):
+        walk.lower(layer)
+    x = walk.padded_as_keras()
+    if walk.time_major and not walk.headed:  # a model that ends in a recurrence
+        x = walk.g.op("Transpose", [x], perm=[1, 0, 2])  # (batch, time, units)
+    walk.g.nodes.append(native.helper.make_node("Identity", [x], ["logits"]))
+    dims = ["batch", "time", None] if walk.time_major else ["batch", None]
+    outputs = [native.float_io("logits", *dims), *walk.outputs]
+    return native.make_model(walk.g, walk.inputs, outputs, metadata)
+
+
+class _Walk:
+    """The graph as the model's layers are lowered in order: `x`, whether it is time-major,
+    the padding's sequence lengths, and the graph's state inputs and outputs (the LM's)."""
+
+    def __init__(self, directions, stateful):
+        self.g, self.directions, self.stateful = native.Graph(), directions, stateful
+        self.inputs, self.outputs, self.state_index = [], [], 0
+        self.seq_lens, self.time_major, self.headed = "", True, False
+        self.carried = None  # the last state Keras shows at padded steps (see padded_as_keras)
+
+    def start(self, first):
+        g = self.g
+        if native.takes_tokens(first):
+            self.inputs.append(native.int_input("tokens", "batch", "time"))
+            self.x = g.op("Transpose", ["tokens"], perm=[1, 0])  # (time, batch)
+        else:  # float features, e.g. the benchmark's model
+            self.inputs.append(native.float_io("x", "batch", "time", int(first.shape[-1])))
+            self.x = g.op("Transpose", ["x"], perm=[1, 0, 2])  # (time, batch, features)
+
+    def lower(self, layer):
+        g, x, seq_lens = self.g, self.x, self.seq_lens
+        if isinstance(layer, (OneHot, EMBEDDING)):
             if layer.mask_zero:
-                seq_lens = native.sequence_lengths(g, "tokens")
-            x = native.OneHotInput(x, layer.depth)  # (time, batch) tokens, expanded lazily
-        elif isinstance(layer, EMBEDDING):
-            if layer.mask_zero:
-                seq_lens = native.sequence_lengths(g, "tokens")
-            x = native.OneHotInput(x, layer.input_dim, layer.embeddings)  # E x_t, lazily
-        elif isinstance(layer, RNN):
-            state = f"state_{state_index}" if stateful else None
-            x = _unidirectional(g, x, layer, seq_lens, state, inputs, outputs, directions)
-            time_major, state_index = layer.return_sequences, state_index + bool(stateful)
-        elif isinstance(layer, Bidirectional):
-            x, time_major = (
-                _bidirectional(g, x, layer, seq_lens, directions),
-                layer.return_sequences,
-            )
-        elif isinstance(layer, SequencePool):
-            x, time_major = _pool(g, x, layer, seq_lens), False
-        elif isinstance(layer, AVERAGE):
-            x, time_major = _masked_mean(g, x, seq_lens), False
+                self.seq_lens = native.sequence_lengths(g, "tokens")
+            depth = layer.depth if isinstance(layer, OneHot) else layer.input_dim
+            weights = None if isinstance(layer, OneHot) else layer.embeddings
+            self.x = native.OneHotInput(x, depth, weights)  # x_t (or E x_t), lazily
+            return
+        if isinstance(layer, RNN):
+            return self._rnn(layer)
+        if not isinstance(layer, (Bidirectional, DeepBidirectional, SequencePool, AVERAGE)):
+            self.x, self.headed = _head(g, self.padded_as_keras(), layer, self.time_major), True
+            return
+        self.carried = None  # these read real steps only (or zeros at padding)
+        if isinstance(layer, Bidirectional):
+            self.x = _bidirectional(g, x, layer, seq_lens, self.directions)
+            self.time_major = layer.return_sequences
         elif isinstance(layer, DeepBidirectional):
             for sub in layer.layers:
-                x, time_major = (
-                    _bidirectional(g, x, sub, seq_lens, directions),
-                    sub.return_sequences,
-                )
+                self.x = _bidirectional(g, self.x, sub, seq_lens, self.directions)
+                self.time_major = sub.return_sequences
+        elif isinstance(layer, SequencePool):
+            self.x, self.time_major = _pool(g, x, layer, seq_lens), False
         else:
-            x = _head(g, x, layer, time_major)
-    g.nodes.append(native.helper.make_node("Identity", [x], ["logits"]))
-    dims = ["batch", "time", None] if time_major else ["batch", None]
-    outputs.insert(0, native.float_io("logits", *dims))
-    return native.make_model(g, inputs, outputs, metadata)
+            self.x, self.time_major = _masked_mean(g, x, seq_lens), False
+
+    def _rnn(self, layer):
+        state = f"state_{self.state_index}" if self.stateful else None
+        self.x, h_last = _unidirectional(
+            self.g, self.x, layer, self.seq_lens, state, self.inputs, self.outputs,
+            self.directions,
+        )  # fmt: skip
+        self.time_major, self.state_index = layer.return_sequences, self.state_index + bool(state)
+        padded = self.seq_lens and layer.return_sequences and not layer.zero_output_for_mask
+        self.carried = h_last if padded else None
+
+    def padded_as_keras(self):
+        """`x` with what Keras gives at padded steps: a unidirectional RNN's last state there
+        (`zero_output_for_mask=False`, Keras' default), where the recurrence left zeros.
+        Only what the model outputs needs it: pooling and later layers read real steps."""
+        if self.carried is not None:
+            mask = native.time_mask(self.g, self.x, self.seq_lens)  # (time, batch, 1)
+            padding = self.g.op("Sub", [self.g.const(np.float32(1.0)), mask])
+            fill = self.g.op("Mul", [padding, self.carried])  # (time, batch, units)
+            self.x, self.carried = self.g.op("Add", [self.x, fill]), None
+        return self.x
 
 
 def step_model(model, metadata):

@@ -303,9 +303,34 @@ def test_a_users_own_model_exports_in_every_form(tmp_path, form):
     session = ort.InferenceSession(str(tmp_path / "mine.onnx"))
     tokens = np.array([[3, 1, 4, 1, 5, 9, 2], [6, 5, 3, 0, 0, 0, 0]], np.int32)  # right-padded
     [got] = session.run(["logits"], {"tokens": tokens})
+    np.testing.assert_allclose(got, model(tokens).numpy(), atol=1e-5)  # padded steps too
+
+
+def unidirectional_model(head=True, activation="tanh"):
+    """A unidirectional RNN last: at padded steps Keras repeats its last state."""
+    tokens = keras.Input((None,), dtype="int32")
+    h = keras.layers.Embedding(12, 5, mask_zero=True)(tokens)
+    h = rk.Bidirectional(rk.RNN(4, return_sequences=True))(h)
+    h = rk.RNN(6, return_sequences=True, activation=activation)(h)
+    h = keras.layers.Dropout(0.3)(h)
+    return keras.Model(tokens, keras.layers.Dense(3)(h) if head else h)
+
+
+@pytest.mark.parametrize("form", ["scan", "native", "loop"])
+@pytest.mark.parametrize("head", [True, False], ids=["dense", "states"])
+def test_padded_steps_give_what_keras_gives(tmp_path, form, head):
+    import onnxruntime as ort
+
+    from export import keras_model
+
+    model = unidirectional_model(head, "relu" if form == "scan" else "tanh")
+    assert keras_model.to_onnx(model, tmp_path / "u.onnx", form=form) < 1e-5
+    tokens = np.array([[3, 1, 4, 1, 5, 9, 2], [6, 5, 3, 0, 0, 0, 0]], np.int32)
+    [got] = ort.InferenceSession(str(tmp_path / "u.onnx")).run(None, {"tokens": tokens})
     want = model(tokens).numpy()
-    real = tokens != 0
-    np.testing.assert_allclose(got[real], want[real], atol=1e-5)
+    assert got.shape == want.shape == (2, 7, 3 if head else 6)
+    np.testing.assert_allclose(got, want, atol=1e-5)
+    np.testing.assert_allclose(got[1, 3:], np.repeat(want[1, 2:3], 4, axis=0), atol=1e-6)
 
 
 @pytest.mark.parametrize("form", ["scan", "native"])
