@@ -94,7 +94,7 @@ def test_resume_with_a_different_text(run, capsys):
     other = run.parent / "other.txt"
     other.write_text("Completely different letters: XYZ qj!\n" * 40, encoding="utf-8")
     code, err = cli(["--resume", str(run), "--text", str(other)], capsys)
-    assert code == 2 and "not the one the run trained on" in err and "same --text" in err
+    assert code == 2 and "is not what the run trained on" in err and "same --text content" in err
 
 
 def test_resume_of_an_older_run_checks_the_vocabulary(run, capsys):

@@ -391,7 +391,7 @@ def test_a_ragged_conll_file_names_its_line(tmp_path, capsys):
 def test_data_is_refused_for_the_lm_and_with_text(tmp_path, capsys):
     data = rule_tsv(tmp_path / "x.tsv")
     code, err = cli(["--data", str(data), "--steps", "1"], capsys)
-    assert code == 2 and "the lm takes --text" in err
+    assert code == 2 and "the lm reads --text" in err
     code, err = cli(["--task", "tag", "--data", str(data), "--text", str(data)], capsys)
     assert code == 2 and "not both" in err
 
