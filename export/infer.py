@@ -132,12 +132,7 @@ def main(argv=None):
     if task == "lm":
         if args.length < 0:
             raise ValueError("--length must be >= 0.")
-        fast = dict(fast=args.fast, cuda_graph=args.fast and args.device == "cuda")
-        print(
-            model.generate(
-                args.prime, args.length, args.temperature, args.top_k, args.top_p, args.seed, **fast
-            )
-        )
+        _generate(model, args)
     elif args.text is None and task != "caption":
         raise ValueError(f'This is a {task} model: pass --text "...".')
     elif task == "tag":
@@ -155,6 +150,17 @@ def main(argv=None):
     if run:
         _compare(args, model, run)
     return 0
+
+
+def _generate(model, args):
+    """The prime, then each character as it is sampled (a terminal shows the text grow)."""
+    fast = dict(fast=args.fast, cuda_graph=args.fast and args.device == "cuda")
+    sampling = (args.temperature, args.top_k, args.top_p, args.seed)
+    characters = model.stream(args.prime, args.length, *sampling, **fast)
+    print(args.prime, end="", flush=True)
+    for c in characters:
+        print(c, end="", flush=True)
+    print()
 
 
 def _tag(model, text):

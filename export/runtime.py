@@ -59,20 +59,40 @@ class LanguageModel(Model):
         `fast=True` runs the per-character calls through a `BoundRunner` (IOBinding;
         with `cuda_graph=True` on device 'cuda', a replayed CUDA graph).
         """
+        sampled = self.stream(prime, length, temperature, top_k, top_p, seed, fast, cuda_graph)
+        return prime + "".join(sampled)
+
+    def stream(
+        self,
+        prime="\n",
+        length=300,
+        temperature=1.0,
+        top_k=0,
+        top_p=1.0,
+        seed=0,
+        fast=False,
+        cuda_graph=False,
+    ):
+        """`generate`'s sampled characters (not the prime) one at a time, as each is drawn:
+        `for c in model.stream("ROMEO:", 400): print(c, end="", flush=True)`. The arguments
+        are checked here, before the first character."""
         sampling.check_sampling_args(temperature, top_k, top_p)
         if not prime:
             raise ValueError("`prime` must hold at least one character, e.g. '\\n' or 'ROMEO:'.")
-        rng = sampling.SplitMix64(seed)
-        logits, states = self.step([self.vocab.encode(prime)], self.zero_states(1))
         if fast and self.runtime != "onnxruntime":
             raise ValueError("`fast` is onnxruntime's IOBinding; drop it with another runtime.")
+        logits, states = self.step([self.vocab.encode(prime)], self.zero_states(1))
         step = self._bound_step(states, cuda_graph) if fast else self.step
-        logits, out = logits[0, -1], []
-        for _ in range(length):
-            out.append(sampling.sample(logits, rng, temperature, top_k, top_p))
-            logits, states = step([[out[-1]]], states)
-            logits = logits[0, -1]
-        return prime + self.vocab.decode(out)
+        return self._sampled(logits[0, -1], states, step, length, seed, (temperature, top_k, top_p))
+
+    def _sampled(self, logits, states, step, length, seed, sampling_args):
+        rng = sampling.SplitMix64(seed)
+        for i in range(length):
+            token = sampling.sample(logits, rng, *sampling_args)
+            yield self.vocab.decode([token])
+            if i + 1 < length:  # the last character needs no step after it
+                logits, states = step([[token]], states)
+                logits = logits[0, -1]
 
     def _bound_step(self, states, cuda_graph):
         feeds = {"tokens": np.ones((1, 1), np.int32), **states}

@@ -11,7 +11,7 @@ import onnxruntime as ort
 import pytest
 
 import rnn_keras as rk
-from export import api, metadata, parity, runtime
+from export import api, infer, metadata, parity, runtime
 from rnn_keras.data import plays as corpus
 from rnn_keras.tasks.classify import classifier
 from rnn_keras.tasks.generate import Generator
@@ -129,6 +129,23 @@ def test_same_seed_same_text_tensorflow_and_onnxruntime(lm_files):
     tf_text = Generator(model, VOCAB).generate("ROMEO:", 120, temperature=0.9, top_k=30, seed=3)
     ort_text = runtime.load(step).generate("ROMEO:", 120, temperature=0.9, top_k=30, seed=3)
     assert tf_text == ort_text
+
+
+def test_streamed_characters_are_the_generated_text_and_bad_arguments_fail_at_once(
+    lm_files, capsys
+):
+    step = lm_files["native"][1][1][0]
+    lm = runtime.load(step)
+    pieces = list(lm.stream("ROMEO:", 50, temperature=0.9, top_k=30, seed=3))
+    assert len(pieces) == 50 and all(len(c) == 1 for c in pieces)
+    assert "ROMEO:" + "".join(pieces) == lm.generate("ROMEO:", 50, 0.9, 30, seed=3)
+    with pytest.raises(ValueError, match="temperature"):
+        lm.stream("ROMEO:", 5, temperature=0)  # no iteration needed
+    with pytest.raises(VocabularyError, match="not trained on"):
+        lm.stream("☃", 5)
+    assert infer.cli([str(step), "--prime", "ROMEO:", "--length", "50", "--seed", "3"]) == 0
+    printed = capsys.readouterr().out
+    assert printed == lm.generate("ROMEO:", 50, 0.8, seed=3) + "\n"
 
 
 def test_metadata_round_trip(lm_files):
