@@ -150,6 +150,8 @@ def test_simple_rnn_attributes():
         assert type(getattr(ours, name)) is type(getattr(theirs, name)), name
     with pytest.raises(AttributeError):
         ours.no_such_thing  # noqa: B018
+    [s0], [k0] = ours.get_initial_state(3), theirs.get_initial_state(3)
+    assert s0.shape == k0.shape == (3, 6) and not np.any(s0) and s0.dtype == k0.dtype
 
 
 def test_new_arguments_round_trip(tmp_path):

@@ -140,6 +140,11 @@ class RNN(keras.layers.Layer):
 
     reset_state = reset_states
 
+    def get_initial_state(self, batch_size):
+        """`[s_0]`, zeros `(batch_size, units)`: what a call without `initial_state` starts
+        from (Keras' `RNN.get_initial_state`)."""
+        return self.cell.get_initial_state(batch_size)
+
     def call(self, sequences, initial_state=None, mask=None, training=None):
         if initial_state is None and self.stateful:
             initial_state = self.states[0]
