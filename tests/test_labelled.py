@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from export import api, infer, runtime
-from rnn_keras.data import labelled
 from rnn_keras.layers import RNN, Bidirectional, SequencePool
 from rnn_keras.train import checkpoint
+from rnn_keras_common import labelled
 from rnn_keras_common import train_cli as train
 from rnn_keras_common.config import TrainConfig
 from tests.helpers import tiny_flags

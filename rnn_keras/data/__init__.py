@@ -8,13 +8,9 @@ Task-specific preparation (TBPTT streams, tags, passages) lives with its task in
 """
 
 import hashlib
-import pathlib
 
 from rnn_keras.data import plays as corpus
-
-
-class DataError(ValueError):
-    """The data cannot be used as given; the message says how to fix it."""
+from rnn_keras_common.files import DataError, read_utf8  # noqa: F401 (re-exported)
 
 
 def read_text(path=None):
@@ -25,24 +21,6 @@ def read_text(path=None):
     if not text.strip():
         raise DataError(f"--text {path}: the file is empty. Pass a file with some text.")
     return text
-
-
-def read_utf8(path, flag, what, encoding="utf-8-sig"):
-    """The file at `path` decoded; `DataError` naming `flag`, and the line of a bad byte."""
-    path = pathlib.Path(path)
-    if path.is_dir():
-        raise DataError(f"{flag} {path}: a folder, not a file. Pass the path of {what}.")
-    if not path.is_file():
-        raise DataError(f"{flag} {path}: no such file. Pass the path of {what}.")
-    raw = path.read_bytes()
-    try:
-        return raw.decode(encoding)
-    except UnicodeDecodeError as err:
-        line = raw[: err.start].count(b"\n") + 1
-        raise DataError(
-            f"{flag} {path}, line {line}: not UTF-8 ({err.reason}). Convert it, "
-            "e.g. `iconv -t UTF-8`."
-        ) from err
 
 
 def split(sequence, val_fraction):

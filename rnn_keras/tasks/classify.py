@@ -15,7 +15,7 @@ import collections
 
 import numpy as np
 
-from rnn_keras.data import DataError, labelled, plays
+from rnn_keras.data import DataError, plays
 from rnn_keras.tasks.base import (
     ShuffledBatches,
     class_scores,
@@ -25,6 +25,7 @@ from rnn_keras.tasks.base import (
     vocabulary_line,
     word_vocabulary,
 )
+from rnn_keras_common import labelled
 from rnn_keras_common.vocab import UNKNOWN, TokenVocab, Vocab
 
 BLOCK, EVERY, HELD_OUT = 20, 10, 5

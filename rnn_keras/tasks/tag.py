@@ -11,7 +11,7 @@ import collections
 import numpy as np
 
 from rnn_keras import data
-from rnn_keras.data import DataError, labelled
+from rnn_keras.data import DataError
 from rnn_keras.tasks.base import (
     ShuffledBatches,
     class_scores,
@@ -21,6 +21,7 @@ from rnn_keras.tasks.base import (
     vocabulary_line,
     word_vocabulary,
 )
+from rnn_keras_common import labelled
 from rnn_keras_common.vocab import Vocab
 
 

@@ -21,13 +21,13 @@ import csv
 import io
 import json
 
-from rnn_keras import data
-from rnn_keras.data import DataError
+from rnn_keras_common import files
+from rnn_keras_common.files import DataError
 
 
 def read_utf8(path):
     """The labelled file `--data` names (a byte-order mark dropped)."""
-    return data.read_utf8(path, "--data", "your labelled file")
+    return files.read_utf8(path, "--data", "your labelled file")
 
 
 def read_validation(path, read):

@@ -1,0 +1,26 @@
+"""Users' files as the readers of training and of TensorFlow-free inference take them:
+`read_utf8`, and `DataError`, whose message names the flag, the file and the fix."""
+
+import pathlib
+
+
+class DataError(ValueError):
+    """The data cannot be used as given; the message says how to fix it."""
+
+
+def read_utf8(path, flag, what, encoding="utf-8-sig"):
+    """The file at `path` decoded; `DataError` naming `flag`, and the line of a bad byte."""
+    path = pathlib.Path(path)
+    if path.is_dir():
+        raise DataError(f"{flag} {path}: a folder, not a file. Pass the path of {what}.")
+    if not path.is_file():
+        raise DataError(f"{flag} {path}: no such file. Pass the path of {what}.")
+    raw = path.read_bytes()
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        raise DataError(
+            f"{flag} {path}, line {line}: not UTF-8 ({err.reason}). Convert it, "
+            "e.g. `iconv -t UTF-8`."
+        ) from err
