@@ -178,26 +178,6 @@ def orthogonal(gain):
     return "orthogonal" if gain in (None, 1.0) else keras.initializers.Orthogonal(gain=gain)
 
 
-def class_scores(confusion):
-    """From `(true, predicted)` counts: accuracy, macro-F1 and per class `(p, r, f1, support)`.
-
-    Macro-F1 averages over the classes that occur (support > 0), so a label absent
-    from a small validation set neither helps nor hurts.
-    """
-    c = np.asarray(confusion, np.float64)
-    tp, support, predicted = np.diag(c), c.sum(axis=1), c.sum(axis=0)
-    precision = np.divide(tp, predicted, out=np.zeros_like(tp), where=predicted > 0)
-    recall = np.divide(tp, support, out=np.zeros_like(tp), where=support > 0)
-    denom = precision + recall
-    f1 = np.divide(2 * precision * recall, denom, out=np.zeros_like(tp), where=denom > 0)
-    present = support > 0
-    return {
-        "accuracy": float(tp.sum() / max(c.sum(), 1.0)),
-        "macro_f1": float(f1[present].mean()) if present.any() else 0.0,
-        "per_class": list(zip(precision, recall, f1, support)),
-    }
-
-
 def corpus_bleu(hypotheses, references):
     """Corpus BLEU-4 in [0, 1] (sacrebleu, its 13a tokenizer) of strings against each one's
     list of reference strings (as many as it has: sacrebleu's streams padded with None)."""

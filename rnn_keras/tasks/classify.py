@@ -18,7 +18,6 @@ import numpy as np
 from rnn_keras.data import DataError, plays
 from rnn_keras.tasks.base import (
     ShuffledBatches,
-    class_scores,
     in_batches,
     pooled_args,
     token_model,
@@ -26,6 +25,7 @@ from rnn_keras.tasks.base import (
     word_vocabulary,
 )
 from rnn_keras_common import labelled
+from rnn_keras_common.scores import class_scores
 from rnn_keras_common.vocab import UNKNOWN, TokenVocab, Vocab
 
 BLOCK, EVERY, HELD_OUT = 20, 10, 5

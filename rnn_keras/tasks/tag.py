@@ -14,7 +14,6 @@ from rnn_keras import data
 from rnn_keras.data import DataError
 from rnn_keras.tasks.base import (
     ShuffledBatches,
-    class_scores,
     encoder_args,
     in_batches,
     token_model,
@@ -22,6 +21,7 @@ from rnn_keras.tasks.base import (
     word_vocabulary,
 )
 from rnn_keras_common import labelled
+from rnn_keras_common.scores import class_scores
 from rnn_keras_common.vocab import Vocab
 
 

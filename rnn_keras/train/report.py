@@ -1,13 +1,12 @@
 """The end of `train.py`: where the artefacts are, the final numbers, a sample."""
 
-import csv
 import hashlib
-import io
 import pathlib
 
 import numpy as np
 
 from rnn_keras.train.monitor import fields
+from rnn_keras_common.scores import class_scores, classes_table
 
 
 def weights_fingerprint(model):
@@ -44,18 +43,12 @@ def artefacts(run_dir):
 
 def per_class(task, confusion, run_dir):
     """`classes.csv` (precision, recall, F1, support per label) and `confusion.png`."""
-    from rnn_keras.tasks.base import class_scores
-
     scores = class_scores(confusion)
-    table = io.StringIO()
-    writer = csv.writer(table, lineterminator="\n")  # quotes a label holding commas or quotes
-    writer.writerow(["label", "precision", "recall", "f1", "support"])
-    for label, (p, r, f1, n) in zip(task.labels, scores["per_class"]):
-        writer.writerow([label, f"{p:.4f}", f"{r:.4f}", f"{f1:.4f}", int(n)])
-    (run_dir / "classes.csv").write_text(table.getvalue(), encoding="utf-8")
+    table = classes_table(task.labels, scores)
+    (run_dir / "classes.csv").write_text(table, encoding="utf-8")
     print(f"Per label (validation): {run_dir / 'classes.csv'}; macro-F1 {scores['macro_f1']:.4g}")
     if len(task.labels) <= 12:
-        print(table.getvalue(), end="")
+        print(table, end="")
     plot_confusion(np.asarray(confusion), task.labels, run_dir / "confusion.png")
 
 

@@ -1,0 +1,38 @@
+"""Classification scores from a confusion matrix (NumPy only): training's validation and
+`python -m export.infer --evaluate` compute them alike."""
+
+import csv
+import io
+
+import numpy as np
+
+
+def class_scores(confusion):
+    """From `(true, predicted)` counts: accuracy, macro-F1 and per class `(p, r, f1, support)`.
+
+    Macro-F1 averages over the classes that occur (support > 0), so a label absent
+    from a small validation set neither helps nor hurts.
+    """
+    c = np.asarray(confusion, np.float64)
+    tp, support, predicted = np.diag(c), c.sum(axis=1), c.sum(axis=0)
+    precision = np.divide(tp, predicted, out=np.zeros_like(tp), where=predicted > 0)
+    recall = np.divide(tp, support, out=np.zeros_like(tp), where=support > 0)
+    denom = precision + recall
+    f1 = np.divide(2 * precision * recall, denom, out=np.zeros_like(tp), where=denom > 0)
+    present = support > 0
+    return {
+        "accuracy": float(tp.sum() / max(c.sum(), 1.0)),
+        "macro_f1": float(f1[present].mean()) if present.any() else 0.0,
+        "per_class": list(zip(precision, recall, f1, support)),
+    }
+
+
+def classes_table(labels, scores):
+    """`label,precision,recall,f1,support` CSV of `class_scores(...)["per_class"]`; csv
+    quotes a label holding commas or quotes."""
+    table = io.StringIO()
+    writer = csv.writer(table, lineterminator="\n")
+    writer.writerow(["label", "precision", "recall", "f1", "support"])
+    for label, (p, r, f1, n) in zip(labels, scores["per_class"]):
+        writer.writerow([label, f"{p:.4f}", f"{r:.4f}", f"{f1:.4f}", int(n)])
+    return table.getvalue()
