@@ -9,6 +9,7 @@ python -m export.infer RUN --text reviews.txt --lines              # classify: a
 cut -f1 reviews.tsv | python -m export.infer RUN --text - --lines  # standard input
 python -m export.infer RUN/image_encoder.onnx --image scene.png --beam 5  # caption
 python -m export.infer RUN/image_encoder.onnx --image photos/            # a line per image
+python -m export.infer RUN --evaluate test.tsv                     # score a labelled file
 python -m export.infer RUN/step.onnx --compare RUN                  # TensorFlow side by side
 python -m export.infer RUN/model.onnx --text "..." --runtime openvino  # the same file in OpenVINO
 """
@@ -26,8 +27,8 @@ DEFAULTS = {**LM_DEFAULTS, "beam": 1, "nbest": 1, "lines": False}
 LM = tuple(LM_DEFAULTS)
 READS = {
     "lm": LM,
-    "tag": ("text",),
-    "classify": ("text", "lines"),
+    "tag": ("text", "evaluate"),
+    "classify": ("text", "lines", "evaluate"),
     "translate": ("text", "beam", "nbest"),
     "caption": ("image", "beam", "nbest"),
 }
@@ -87,6 +88,12 @@ def _model_flags(p):
         default=None,
         help="classify: each line of --text is a text of its own (a label line each)",
     )
+    p.add_argument(
+        "--evaluate",
+        metavar="FILE",
+        help="classify/tag (trained with --data): score a labelled file in the formats --data "
+        "reads; accuracy, macro-F1 and per label",
+    )
     p.add_argument("--image", nargs="+", help="caption: PNG/JPEG images (a line each)")
     p.add_argument("--beam", type=int, help="translate/caption: beam width (default 1 = greedy)")
     p.add_argument(
@@ -104,7 +111,7 @@ def _readers(flag):
 
 def refuse_unread(args, task):
     """`ValueError` naming each given flag a `task` model would ignore; then the defaults."""
-    unread = unread_flags(args, (*DEFAULTS, "text", "image"), READS[task])
+    unread = unread_flags(args, (*DEFAULTS, "text", "image", "evaluate"), READS[task])
     if unread:
         named = " and ".join(f"--{k.replace('_', '-')} (for {_readers(k)} models)" for k in unread)
         article = "an" if task == "lm" else "a"
@@ -129,7 +136,9 @@ def main(argv=None):
     if args.text is not None:
         args.text = text_or_file(args.text)  # a file: its lines tagged, words translated
     run = _matching_run(args, model) if args.compare else None  # refused before any output
-    if task == "lm":
+    if args.evaluate is not None:
+        _evaluate(model, args)
+    elif task == "lm":
         if args.length < 0:
             raise ValueError("--length must be >= 0.")
         _generate(model, args)
@@ -161,6 +170,14 @@ def _generate(model, args):
     for c in characters:
         print(c, end="", flush=True)
     print()
+
+
+def _evaluate(model, args):
+    from . import evaluate
+
+    if args.text is not None or args.lines:
+        raise ValueError("--evaluate reads its own labelled file; leave out --text and --lines.")
+    print(evaluate.report(evaluate.evaluate(model, args.evaluate), args.evaluate))
 
 
 def _tag(model, text):

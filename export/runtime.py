@@ -162,6 +162,19 @@ class TokenTagger(Model):
         logits = self.run({"tokens": pad([self.vocab.encode(tokens)])})["logits"][0]
         return [(t, self.labels[i]) for t, i in zip(tokens, logits.argmax(-1))]
 
+    def tag_many(self, sentences, batch_size=64):
+        """The tags of each token list, `batch_size` sentences (right-padded) per call."""
+        sentences = [list(s) for s in sentences]
+        if not all(sentences):
+            raise ValueError("Every sentence must hold at least one token.")
+        tags = []
+        for i in range(0, len(sentences), batch_size):
+            chunk = sentences[i : i + batch_size]
+            ids = self.run({"tokens": pad([self.vocab.encode(s) for s in chunk])})["logits"]
+            for sentence, row in zip(chunk, ids.argmax(-1)):
+                tags.append([self.labels[j] for j in row[: len(sentence)]])
+        return tags
+
 
 class Classifier(Model):
     def encode_batch(self, texts):

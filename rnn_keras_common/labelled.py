@@ -30,14 +30,14 @@ def read_utf8(path):
     return files.read_utf8(path, "--data", "your labelled file")
 
 
-def read_validation(path, read):
-    """`(text, read(path, text))` of a `--val-data` file, its errors naming that flag (the
-    readers' messages name `--data`, the flag of the file they usually read)."""
+def read_validation(path, read, flag="--val-data"):
+    """`(text, read(path, text))` of a `--val-data` (or `--evaluate`) file, its errors naming
+    that flag (the readers' messages name `--data`, the flag of the file they usually read)."""
     try:
         text = read_utf8(path)
         return text, read(path, text)
     except DataError as err:
-        raise DataError(str(err).replace(f"--data {path}", f"--val-data {path}")) from None
+        raise DataError(str(err).replace(f"--data {path}", f"{flag} {path}")) from None
 
 
 def read_labelled(path, text=None):

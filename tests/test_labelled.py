@@ -179,6 +179,40 @@ def test_a_bad_validation_file_is_one_error_naming_it(tmp_path, capsys, dev, ext
     assert not run.exists()
 
 
+def test_an_exported_classifier_scores_a_labelled_file_as_scikit_learn_does(tmp_path, capsys):
+    from sklearn.metrics import accuracy_score, f1_score
+
+    run = tmp_path / "run"
+    assert cli(flags(rule_tsv(tmp_path / "x.tsv"), run, 30, "--task", "classify"), capsys)[0] == 0
+    [(path, _)] = api.export_run(run)
+    test = rule_tsv(tmp_path / "test.tsv", n=40, seed=2)
+    with open(test, "a", encoding="utf-8") as f:  # a label training never had: always wrong
+        f.write("ox ox\tmaybe\nab ox\tmaybe\n")
+    rows = [line.split("\t") for line in test.read_text().splitlines()]
+    truth = [y for _, y in rows]
+    predicted = [label for label, _ in runtime.load(path).classify_many([t for t, _ in rows])]
+    assert infer.cli([str(run), "--evaluate", str(test)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    accuracy = accuracy_score(truth, predicted)
+    macro = f1_score(truth, predicted, labels=sorted(set(truth)), average="macro")
+    assert out[0] == f"{test}: 42 examples; accuracy {accuracy:.4f}, macro-F1 {macro:.4f}"
+    assert out[1] == "labels the model never saw in training (counted as wrong): 'maybe' 2"
+    assert out[2:] == ["label,precision,recall,f1,support", *out[3:]] and len(out) == 6
+    assert out[-1] == "maybe,0.0000,0.0000,0.0000,2"
+    typo = tmp_path / "tset.tsv"
+    for argv, message in [
+        (["--evaluate", str(test), "--text", "ab"], "leave out --text and --lines"),
+        (["--evaluate", str(typo)], f"--evaluate {typo}: no such file"),
+        (["--evaluate", str(tmp_path / "x.tsv"), "--beam", "2"], "would ignore --beam"),
+    ]:
+        assert infer.cli([str(run), *argv]) == 2
+        assert message in capsys.readouterr().err
+    swapped = tmp_path / "swapped.tsv"
+    swapped.write_text("".join(f"{y}\t{t}\n" for t, y in rows), encoding="utf-8")
+    assert infer.cli([str(run), "--evaluate", str(swapped)]) == 2
+    assert "42 of 42 examples carry labels this model never saw" in capsys.readouterr().err
+
+
 def test_a_csv_with_a_header_works_too(tmp_path, capsys):
     rows = [ln.split("\t") for ln in rule_tsv(tmp_path / "x.tsv").read_text().splitlines()]
     csv = tmp_path / "x.csv"
@@ -307,6 +341,22 @@ def test_a_tagger_validates_on_the_dev_file_given(tmp_path, capsys):
     argv = [*flags(data, tmp_path / "tr", 2, "--task", "translate"), "--val-data", str(dev)]
     code, err = cli(argv, capsys)
     assert code == 2 and "(used only by --task classify or tag with --data)" in err, err
+
+
+def test_an_exported_token_tagger_scores_a_conll_file_token_by_token(tmp_path, capsys):
+    data, dev = rule_conll(tmp_path / "train.conll"), rule_conll(tmp_path / "dev.conll", 30, 2)
+    run = tmp_path / "run"
+    assert cli(flags(data, run, 20, "--task", "tag", "--no-bidirectional"), capsys)[0] == 0
+    [(path, _)] = api.export_run(run)
+    tagger = runtime.load(path)
+    sentences = labelled.read_conll(dev)
+    found = tagger.tag_many([tokens for tokens, _ in sentences], batch_size=7)
+    assert found == [[tag for _, tag in tagger.tag(tokens)] for tokens, _ in sentences]
+    pairs = [(t, p) for (_, tags), tagged in zip(sentences, found) for t, p in zip(tags, tagged)]
+    accuracy = sum(t == p for t, p in pairs) / len(pairs)
+    assert infer.cli([str(run), "--evaluate", str(dev)]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith(f"{dev}: {len(pairs)} examples; accuracy {accuracy:.4f}, macro-F1 ")
 
 
 def test_a_conllu_file_tags_each_word_with_its_upos(tmp_path, capsys):
