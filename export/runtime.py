@@ -43,24 +43,11 @@ class LanguageModel(Model):
         new = {f"state_{i}": out[f"state_{i}_out"] for i in range(len(states))}
         return out["logits"], new
 
-    def generate(
-        self,
-        prime="\n",
-        length=300,
-        temperature=1.0,
-        top_k=0,
-        top_p=1.0,
-        seed=0,
-        fast=False,
-        cuda_graph=False,
-    ):
+    def generate(self, prime="\n", *args, **kwargs):
         """`prime` and `length` sampled characters; same seed, same text as TensorFlow's.
-
-        `fast=True` runs the per-character calls through a `BoundRunner` (IOBinding;
-        with `cuda_graph=True` on device 'cuda', a replayed CUDA graph).
-        """
-        sampled = self.stream(prime, length, temperature, top_k, top_p, seed, fast, cuda_graph)
-        return prime + "".join(sampled)
+        The arguments are `stream`'s: `(prime, length=300, temperature=1.0, top_k=0,
+        top_p=1.0, seed=0, fast=False, cuda_graph=False)`."""
+        return prime + "".join(self.stream(prime, *args, **kwargs))
 
     def stream(
         self,
@@ -75,7 +62,11 @@ class LanguageModel(Model):
     ):
         """`generate`'s sampled characters (not the prime) one at a time, as each is drawn:
         `for c in model.stream("ROMEO:", 400): print(c, end="", flush=True)`. The arguments
-        are checked here, before the first character."""
+        are checked here, before the first character.
+
+        `fast=True` runs the per-character calls through a `BoundRunner` (IOBinding;
+        with `cuda_graph=True` on device 'cuda', a replayed CUDA graph).
+        """
         sampling.check_sampling_args(temperature, top_k, top_p)
         if not prime:
             raise ValueError("`prime` must hold at least one character, e.g. '\\n' or 'ROMEO:'.")
