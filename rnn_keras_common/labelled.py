@@ -1,4 +1,5 @@
-"""Users' labelled files: `(text, label)` examples for classify, CoNLL sentences for tag.
+"""Users' labelled files: `(text, label)` examples for classify, CoNLL sentences for tag,
+`source<TAB>target` pairs for translate.
 
 Every problem is a `DataError` that names the file and line and says the fix;
 nothing here writes anything, so a bad file never touches a run folder.
@@ -14,6 +15,7 @@ nothing here writes anything, so a bad file never touches a run folder.
   sentences; `-DOCSTART-` lines are skipped. A `.conllu` file is Universal
   Dependencies' CoNLL-U: each word's FORM tagged with its UPOS (`#` comments,
   multiword-token ranges `1-2` and empty nodes `8.1` skipped).
+- translate: `source<TAB>target` per line (`read_pairs`; further columns ignored).
 """
 
 import collections
@@ -245,3 +247,39 @@ def _conllu_sentences(path, text):
     if not sentences:
         raise DataError(f"--data {path}: no sentences (CoNLL-U word lines).")
     return sentences
+
+
+MIN_PAIRS = 10  # fewer cannot be split into training and validation usefully
+
+
+def read_pairs(path, text=None, target_units="words"):
+    """`[(source, target tokens)]` from a `source<TAB>target` UTF-8 file.
+
+    Further columns, the same number on every line, are ignored: Tatoeba's pairs (keras-io's
+    `fra.txt`) carry an attribution third.
+    The target is split on whitespace (`target_units='words'`) or into characters.
+    """
+    text = files.read_utf8(path, "--data", "your source<TAB>target file") if text is None else text
+    pairs, width = [], None
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        where = f"--data {path}, line {number}"
+        width = width or max(len(fields), 2)  # the first line's, e.g. 3 in Tatoeba's fra.txt
+        if len(fields) != width:
+            raise DataError(
+                f"{where}: {len(fields)} tab-separated column(s); expected "
+                + (f"{width}, as on the first line." if width > 2 else "2 (source<TAB>target).")
+            )
+        source, target = (f.strip() for f in fields[:2])
+        if not source or not target:
+            side = "source" if not source else "target"
+            raise DataError(f"{where}: the {side} is empty. Every pair needs both sides.")
+        pairs.append((source, tuple(target.split() if target_units == "words" else target)))
+    if len(pairs) < MIN_PAIRS:
+        raise DataError(
+            f"--data {path}: {len(pairs)} pair(s); give at least {MIN_PAIRS} "
+            "(source<TAB>target per line) to train and validate on."
+        )
+    return pairs

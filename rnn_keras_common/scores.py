@@ -1,5 +1,6 @@
-"""Classification scores from a confusion matrix (NumPy only): training's validation and
-`python -m export.infer --evaluate` compute them alike."""
+"""Scores (NumPy only; rapidfuzz for edit distances): classification's from a confusion
+matrix, translation's error rates. Training's validation and `python -m export.infer
+--evaluate` compute them alike."""
 
 import csv
 import io
@@ -36,3 +37,17 @@ def classes_table(labels, scores):
     for label, (p, r, f1, n) in zip(labels, scores["per_class"]):
         writer.writerow([label, f"{p:.4f}", f"{r:.4f}", f"{f1:.4f}", int(n)])
     return table.getvalue()
+
+
+def error_rates(predictions, references):
+    """`(WER, PER)`: share of sources wrong; edits / reference tokens (closest reference)."""
+    from rapidfuzz.distance import Levenshtein
+
+    wrong = edits = length = 0
+    for predicted, options in zip(predictions, references):
+        distances = [Levenshtein.distance(list(predicted), list(r)) for r in options]
+        best = int(np.argmin(distances))
+        wrong += distances[best] > 0
+        edits += distances[best]
+        length += len(options[best])
+    return wrong / max(len(predictions), 1), edits / max(length, 1)

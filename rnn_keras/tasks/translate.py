@@ -17,7 +17,7 @@ import json
 import keras
 import numpy as np
 
-from rnn_keras.data import DataError, hashed_split, pairs
+from rnn_keras.data import DataError, hashed_split, pairs, read_utf8
 from rnn_keras.tasks import seq2seq
 from rnn_keras.tasks.base import (
     ShuffledBatches,
@@ -30,6 +30,7 @@ from rnn_keras.tasks.base import (
     vocabulary_line,
     word_vocabulary,
 )
+from rnn_keras_common.scores import error_rates
 from rnn_keras_common.vocab import UNKNOWN, TargetVocab, TokenVocab, Vocab, VocabularyError, pad
 
 # sources decoded at each periodic evaluation: WER to about +-1 point, a small share of a
@@ -69,20 +70,6 @@ def translator(source_vocab, target_vocab, units=256, num_layers=2, bidirectiona
         dropout,
     )
     return keras.Model([source, target_in], logits, name="translator")
-
-
-def error_rates(predictions, references):
-    """`(WER, PER)`: share of sources wrong; edits / reference tokens (closest reference)."""
-    from rapidfuzz.distance import Levenshtein
-
-    wrong = edits = length = 0
-    for predicted, options in zip(predictions, references):
-        distances = [Levenshtein.distance(list(predicted), list(r)) for r in options]
-        best = int(np.argmin(distances))
-        wrong += distances[best] > 0
-        edits += distances[best]
-        length += len(options[best])
-    return wrong / max(len(predictions), 1), edits / max(length, 1)
 
 
 class Task:
@@ -137,7 +124,7 @@ class Task:
         return splits
 
     def _user_pairs(self, cfg):
-        self.source = pairs.data.read_utf8(cfg.data, "--data", "your source<TAB>target file")
+        self.source = read_utf8(cfg.data, "--data", "your source<TAB>target file")
         rows = pairs.read_pairs(cfg.data, self.source, cfg.target_units)
         splits = {"train": {}, "val": {}, "test": {}}
         for source, target in rows:
