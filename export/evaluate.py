@@ -1,21 +1,32 @@
-"""`python -m export.infer RUN --evaluate FILE`: an exported classifier or token tagger
-scored on a labelled file of yours (the formats `--data` reads), with no TensorFlow.
+"""`python -m export.infer RUN --evaluate FILE`: an exported classifier, token tagger or
+translator scored on a labelled file of yours (the formats `--data` reads), with no
+TensorFlow, as training scores its validation set (`rnn_keras_common.scores`).
 
-Accuracy, macro-F1 and per label precision, recall, F1 and support, as training reports
-its validation set (`rnn_keras_common.scores`). A label the model never saw in training is
-scored as a class of its own that it never predicts: those examples count as wrong.
+Classifiers and taggers: accuracy, macro-F1 and per label precision, recall, F1 and support.
+A label the model never saw in training is scored as a class of its own that it never
+predicts: those examples count as wrong. Translators: `source<TAB>target` pairs (a source on
+several lines has several right answers), decoded with `--beam`; WER (share of sources
+wrong) and PER (token edits per reference token), and for word targets BLEU when sacrebleu
+is installed.
 """
+
+import functools
+import importlib.util
 
 import numpy as np
 
 from rnn_keras_common import labelled
-from rnn_keras_common.scores import class_scores, classes_table
+from rnn_keras_common.scores import class_scores, classes_table, corpus_bleu, error_rates
 
+from .encoder_decoder import Translator
 from .runtime import Classifier, TokenTagger
 
 
-def evaluate(model, path):
-    """`{"examples", "labels", "unseen", "accuracy", "macro_f1", "per_class", "table"}`."""
+def evaluate(model, path, beam=1):
+    """A classifier's or tagger's `{"examples", "labels", "unseen", "accuracy", "macro_f1",
+    "per_class", "table"}`; a translator's `{"sources", "beam", "wer", "per"[, "bleu"]}`."""
+    if isinstance(model, Translator):
+        return _translation(model, path, beam)
     truth, predicted = _answers(model, path)
     labels, known = list(model.labels), set(model.labels)
     unseen = sorted(set(truth) - known)
@@ -48,8 +59,8 @@ def _answers(model, path):
         found = model.tag_many([tokens for tokens, _ in sentences])
         return [t for _, tags in sentences for t in tags], [t for tags in found for t in tags]
     raise ValueError(
-        "--evaluate scores classifiers and taggers trained with --data (a labelled file); "
-        f"this is a {model.meta['task']} model of another kind."
+        "--evaluate scores classifiers, translators and taggers trained with --data (a "
+        f"labelled file); this is a {model.meta['task']} model of another kind."
     )
 
 
@@ -57,8 +68,51 @@ def _read(path, read):
     return labelled.read_validation(path, read, "--evaluate")[1]
 
 
+def _translation(model, path, beam):
+    config = model.meta["config"]
+    chars = config.get("target_units") == "chars" and config.get("data")
+    read = functools.partial(labelled.read_pairs, target_units="chars" if chars else "words")
+    references = {}  # source -> its right answers, in the file's order
+    for source, target in _read(path, functools.partial(read, minimum=1)):
+        if not config.get("data") and not config.get("stress"):
+            target = tuple(p.rstrip("012") for p in target)  # CMUdict's stress, as trained
+        references.setdefault(source, []).append(target)
+    sources = list(references)
+    readable = [s for s in sources if _readable(model.vocab, s)]  # the rest count as wrong
+    decoded = dict(zip(readable, model.translate(readable, beam=beam) if readable else []))
+    found = [decoded.get(s, "") for s in sources]
+    found = [list(t) if chars else t.split() for t in found]
+    wer, per = error_rates(found, list(references.values()))
+    result = {"sources": len(sources), "beam": beam, "wer": wer, "per": per}
+    result["unreadable"] = [s for s in sources if s not in decoded]
+    if config.get("data") and not chars and importlib.util.find_spec("sacrebleu"):
+        refs = [[" ".join(r) for r in options] for options in references.values()]
+        result["bleu"] = corpus_bleu([" ".join(f) for f in found], refs)
+    return result
+
+
+def _readable(vocab, source):
+    """Whether a character vocabulary knows every character of `source` (a word vocabulary
+    reads any word, an unknown one as `<unk>`)."""
+    return vocab.unit != "char" or set(source) <= set(vocab.chars)
+
+
 def report(result, path):
     """The lines `export.infer --evaluate` prints."""
+    if "wer" in result:
+        bleu = f", BLEU {100 * result['bleu']:.1f}" if "bleu" in result else ""
+        line = (
+            f"{path}: {result['sources']:,} sources, beam {result['beam']}; "
+            f"WER {result['wer']:.4f}, PER {result['per']:.4f}{bleu}"
+        )
+        if not result["unreadable"]:
+            return line
+        shown = ", ".join(map(repr, result["unreadable"][:5]))
+        return (
+            f"{line}\n{len(result['unreadable'])} source(s) hold characters the model never "
+            f"saw in training, counted as wrong: {shown}"
+            + (", ..." if len(result["unreadable"]) > 5 else "")
+        )
     lines = [
         f"{path}: {result['examples']:,} examples; accuracy {result['accuracy']:.4f}, "
         f"macro-F1 {result['macro_f1']:.4f}"

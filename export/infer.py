@@ -29,7 +29,7 @@ READS = {
     "lm": LM,
     "tag": ("text", "evaluate"),
     "classify": ("text", "lines", "evaluate"),
-    "translate": ("text", "beam", "nbest"),
+    "translate": ("text", "beam", "nbest", "evaluate"),
     "caption": ("image", "beam", "nbest"),
 }
 
@@ -91,8 +91,8 @@ def _model_flags(p):
     p.add_argument(
         "--evaluate",
         metavar="FILE",
-        help="classify/tag (trained with --data): score a labelled file in the formats --data "
-        "reads; accuracy, macro-F1 and per label",
+        help="classify, tag (trained with --data) and translate: score a labelled file in the "
+        "formats --data reads (accuracy, macro-F1 and per label; WER, PER, BLEU)",
     )
     p.add_argument("--image", nargs="+", help="caption: PNG/JPEG images (a line each)")
     p.add_argument("--beam", type=int, help="translate/caption: beam width (default 1 = greedy)")
@@ -175,9 +175,13 @@ def _generate(model, args):
 def _evaluate(model, args):
     from . import evaluate
 
-    if args.text is not None or args.lines:
-        raise ValueError("--evaluate reads its own labelled file; leave out --text and --lines.")
-    print(evaluate.report(evaluate.evaluate(model, args.evaluate), args.evaluate))
+    if args.text is not None or args.lines or args.nbest > 1:
+        raise ValueError(
+            "--evaluate reads its own labelled file and scores the best answer; leave out "
+            "--text, --lines and --nbest."
+        )
+    result = evaluate.evaluate(model, args.evaluate, beam=args.beam)
+    print(evaluate.report(result, args.evaluate))
 
 
 def _tag(model, text):

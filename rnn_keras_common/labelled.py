@@ -252,7 +252,7 @@ def _conllu_sentences(path, text):
 MIN_PAIRS = 10  # fewer cannot be split into training and validation usefully
 
 
-def read_pairs(path, text=None, target_units="words"):
+def read_pairs(path, text=None, target_units="words", minimum=MIN_PAIRS):
     """`[(source, target tokens)]` from a `source<TAB>target` UTF-8 file.
 
     Further columns, the same number on every line, are ignored: Tatoeba's pairs (keras-io's
@@ -277,9 +277,9 @@ def read_pairs(path, text=None, target_units="words"):
             side = "source" if not source else "target"
             raise DataError(f"{where}: the {side} is empty. Every pair needs both sides.")
         pairs.append((source, tuple(target.split() if target_units == "words" else target)))
-    if len(pairs) < MIN_PAIRS:
+    if len(pairs) < minimum:
         raise DataError(
-            f"--data {path}: {len(pairs)} pair(s); give at least {MIN_PAIRS} "
-            "(source<TAB>target per line) to train and validate on."
+            f"--data {path}: {len(pairs)} pair(s); give at least {minimum} "
+            "(source<TAB>target per line)" + (" to train and validate on." if minimum > 1 else ".")
         )
     return pairs

@@ -51,3 +51,13 @@ def error_rates(predictions, references):
         edits += distances[best]
         length += len(options[best])
     return wrong / max(len(predictions), 1), edits / max(length, 1)
+
+
+def corpus_bleu(hypotheses, references):
+    """Corpus BLEU-4 in [0, 1] (sacrebleu, its 13a tokenizer) of strings against each one's
+    list of reference strings (as many as it has: sacrebleu's streams padded with None)."""
+    import sacrebleu
+
+    streams = max(len(r) for r in references)
+    refs = [[r[k] if k < len(r) else None for r in references] for k in range(streams)]
+    return sacrebleu.corpus_bleu(hypotheses, refs).score / 100

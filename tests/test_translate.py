@@ -144,6 +144,48 @@ def embedded_run(tmp_path_factory):
 HELD_OUT = ["dcba", "abcd", "ca", "bdd"]
 
 
+def test_an_exported_translator_scores_a_pairs_file(embedded_run, tmp_path, capsys):
+    import sacrebleu
+
+    model = runtime.load(embedded_run / "encoder.onnx")  # barely trained: some answers wrong
+    sources = ["abc", "dab", "cc", "abcd", "ba"]
+    test = tmp_path / "test.tsv"  # "dab" has two right answers; "abz" cannot be read
+    rows = [(s, " ".join(reversed(s))) for s in sources] + [("dab", "b a"), ("abz", "z b a")]
+    test.write_text("".join(f"{s}\t{t}\n" for s, t in rows), encoding="utf-8")
+    found = model.translate(sources, beam=2)
+    answers = {s: [t for s2, t in rows if s2 == s] for s in sources}
+    wrong = sum(f not in answers[s] for s, f in zip(sources, found)) + 1  # + "abz"
+    refs = [
+        [" ".join(reversed(s)) for s in sources + ["abz"]],
+        [None, "b a", None, None, None, None],
+    ]
+    bleu = sacrebleu.corpus_bleu([*found, ""], refs).score
+    assert infer.cli([str(embedded_run), "--evaluate", str(test), "--beam", "2"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith(f"{test}: 6 sources, beam 2; WER {wrong / 6:.4f}, PER ")
+    assert out[0].endswith(f", BLEU {bleu:.1f}")
+    assert (
+        out[1]
+        == "1 source(s) hold characters the model never saw in training, counted as wrong: 'abz'"
+    )
+    assert infer.cli([str(embedded_run), "--evaluate", str(test), "--nbest", "2"]) == 2
+    assert "leave out --text, --lines and --nbest" in capsys.readouterr().err
+
+
+def test_a_cmudict_models_evaluation_drops_stress_as_its_training_did(reversal_run, tmp_path):
+    from export import evaluate
+
+    model = runtime.load(reversal_run / "encoder.onnx")  # learned: every answer right
+    plain, stressed = tmp_path / "plain.tsv", tmp_path / "stressed.tsv"
+    plain.write_text("abc\tc b a\nca\ta c\n", encoding="utf-8")
+    stressed.write_text("abc\tc1 b0 a\nca\ta2 c\n", encoding="utf-8")  # CMUdict's digits
+    assert evaluate.evaluate(model, plain)["wer"] == 0.0
+    model.meta["config"] = {**model.meta["config"], "data": None, "stress": False}  # CMUdict's
+    assert evaluate.evaluate(model, stressed)["wer"] == 0.0
+    model.meta["config"]["stress"] = True  # trained with --stress: the digits must match
+    assert evaluate.evaluate(model, stressed)["wer"] == 1.0
+
+
 def test_a_tiny_run_learns_to_reverse_and_reports_the_test_split(reversal_run):
     results = json.loads((reversal_run / "test.json").read_text())
     assert results["beam_1"]["wer"] == 0.0 and results["beam_3"]["wer"] == 0.0
@@ -354,7 +396,7 @@ def test_inspect_of_a_run_without_attention_is_one_line(plain_run, capsys):
 
 
 def test_corpus_bleu_takes_any_number_of_references_per_sentence():
-    from rnn_keras.tasks.base import corpus_bleu
+    from rnn_keras_common.scores import corpus_bleu
 
     hyps = ["the cat sat on the mat", "a dog ran in the park today"]
     refs = [["the cat sat on the mat"], ["one more", "a dog ran in the park today"]]

@@ -178,16 +178,6 @@ def orthogonal(gain):
     return "orthogonal" if gain in (None, 1.0) else keras.initializers.Orthogonal(gain=gain)
 
 
-def corpus_bleu(hypotheses, references):
-    """Corpus BLEU-4 in [0, 1] (sacrebleu, its 13a tokenizer) of strings against each one's
-    list of reference strings (as many as it has: sacrebleu's streams padded with None)."""
-    import sacrebleu
-
-    streams = max(len(r) for r in references)
-    refs = [[r[k] if k < len(r) else None for r in references] for k in range(streams)]
-    return sacrebleu.corpus_bleu(hypotheses, refs).score / 100
-
-
 def word_vocabulary(counts, min_count, max_size, unit):
     """The training words seen at least `min_count` times (the `max_size` most frequent);
     `DataError` when `--min-count` leaves none, which would train a model that reads only

@@ -10,7 +10,7 @@ import re
 import numpy as np
 
 from rnn_keras.data import scenes
-from rnn_keras.tasks.base import corpus_bleu
+from rnn_keras_common.scores import corpus_bleu
 
 OBJECT = re.compile(r"a (\w+) (\w+) (\w+)")
 

@@ -21,7 +21,6 @@ from rnn_keras.data import DataError, hashed_split, pairs, read_utf8
 from rnn_keras.tasks import seq2seq
 from rnn_keras.tasks.base import (
     ShuffledBatches,
-    corpus_bleu,
     encoder,
     encoder_args,
     in_batches,
@@ -30,7 +29,7 @@ from rnn_keras.tasks.base import (
     vocabulary_line,
     word_vocabulary,
 )
-from rnn_keras_common.scores import error_rates
+from rnn_keras_common.scores import corpus_bleu, error_rates
 from rnn_keras_common.vocab import UNKNOWN, TargetVocab, TokenVocab, Vocab, VocabularyError, pad
 
 # sources decoded at each periodic evaluation: WER to about +-1 point, a small share of a
