@@ -7,7 +7,8 @@ A label the model never saw in training is scored as a class of its own that it 
 predicts: those examples count as wrong. Translators: `source<TAB>target` pairs (a source on
 several lines has several right answers), decoded with `--beam`; WER (share of sources
 wrong) and PER (token edits per reference token), and for word targets BLEU when sacrebleu
-is installed.
+is installed. Captioners: a folder as `--data` takes it (images and a captions file);
+exact match (the caption is one of the image's references) and BLEU-4 (sacrebleu).
 """
 
 import functools
@@ -15,18 +16,22 @@ import importlib.util
 
 import numpy as np
 
+from rnn_keras_common import captions as captions_file
 from rnn_keras_common import labelled
 from rnn_keras_common.scores import class_scores, classes_table, corpus_bleu, error_rates
 
-from .encoder_decoder import Translator
+from .encoder_decoder import Captioner, Translator
 from .runtime import Classifier, TokenTagger
 
 
 def evaluate(model, path, beam=1):
     """A classifier's or tagger's `{"examples", "labels", "unseen", "accuracy", "macro_f1",
-    "per_class", "table"}`; a translator's `{"sources", "beam", "wer", "per"[, "bleu"]}`."""
+    "per_class", "table"}`; a translator's `{"sources", "beam", "wer", "per"[, "bleu"]}`;
+    a captioner's `{"images", "beam", "exact"[, "bleu4"]}`."""
     if isinstance(model, Translator):
         return _translation(model, path, beam)
+    if isinstance(model, Captioner):
+        return _captioning(model, path, beam)
     truth, predicted = _answers(model, path)
     labels, known = list(model.labels), set(model.labels)
     unseen = sorted(set(truth) - known)
@@ -91,6 +96,27 @@ def _translation(model, path, beam):
     return result
 
 
+def _captioning(model, folder, beam):
+    try:
+        captions = captions_file.read_captions(folder)[0]
+    except labelled.DataError as err:  # its messages name training's flag
+        raise labelled.DataError(str(err).replace("--data ", "--evaluate ", 1)) from None
+    paths = [captions_file.image_path(folder, name) for name in captions]
+    missing = [p.name for p in paths if not p.is_file()]
+    if missing:
+        raise labelled.DataError(
+            f"--evaluate {folder}: no such image {missing[0]} (named in "
+            f"{captions_file.captions_file(folder).name}){' and others' * (len(missing) > 1)}."
+        )
+    found = model.caption([str(p) for p in paths], beam=beam)
+    references = list(captions.values())
+    exact = float(np.mean([c in refs for c, refs in zip(found, references)]))
+    result = {"images": len(paths), "beam": beam, "exact": exact}
+    if importlib.util.find_spec("sacrebleu"):
+        result["bleu4"] = corpus_bleu(found, references)
+    return result
+
+
 def _readable(vocab, source):
     """Whether a character vocabulary knows every character of `source` (a word vocabulary
     reads any word, an unknown one as `<unk>`)."""
@@ -99,6 +125,12 @@ def _readable(vocab, source):
 
 def report(result, path):
     """The lines `export.infer --evaluate` prints."""
+    if "exact" in result:
+        bleu = f", BLEU-4 {100 * result['bleu4']:.1f}" if "bleu4" in result else ""
+        return (
+            f"{path}: {result['images']:,} images, beam {result['beam']}; "
+            f"exact match {result['exact']:.4f}{bleu}"
+        )
     if "wer" in result:
         bleu = f", BLEU {100 * result['bleu']:.1f}" if "bleu" in result else ""
         line = (

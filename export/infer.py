@@ -30,7 +30,7 @@ READS = {
     "tag": ("text", "evaluate"),
     "classify": ("text", "lines", "evaluate"),
     "translate": ("text", "beam", "nbest", "evaluate"),
-    "caption": ("image", "beam", "nbest"),
+    "caption": ("image", "beam", "nbest", "evaluate"),
 }
 
 
@@ -91,8 +91,9 @@ def _model_flags(p):
     p.add_argument(
         "--evaluate",
         metavar="FILE",
-        help="classify, tag (trained with --data) and translate: score a labelled file in the "
-        "formats --data reads (accuracy, macro-F1 and per label; WER, PER, BLEU)",
+        help="classify, tag (trained with --data), translate and caption: score a labelled "
+        "file (a captioned folder) in the formats --data reads: accuracy, macro-F1 and per "
+        "label; WER, PER, BLEU; exact match, BLEU-4",
     )
     p.add_argument("--image", nargs="+", help="caption: PNG/JPEG images (a line each)")
     p.add_argument("--beam", type=int, help="translate/caption: beam width (default 1 = greedy)")
@@ -175,10 +176,10 @@ def _generate(model, args):
 def _evaluate(model, args):
     from . import evaluate
 
-    if args.text is not None or args.lines or args.nbest > 1:
+    if args.text is not None or args.image is not None or args.lines or args.nbest > 1:
         raise ValueError(
             "--evaluate reads its own labelled file and scores the best answer; leave out "
-            "--text, --lines and --nbest."
+            "--text, --image, --lines and --nbest."
         )
     result = evaluate.evaluate(model, args.evaluate, beam=args.beam)
     print(evaluate.report(result, args.evaluate))

@@ -214,6 +214,34 @@ def test_a_captions_csv_without_its_header_is_one_error(tmp_path):
         images.read_captions(folder)
 
 
+def test_an_exported_captioner_scores_a_captioned_folder(colour_run, tmp_path, capsys):
+    import sacrebleu
+
+    _, run = colour_run
+    folder = kaggle_folder(tmp_path, count=9)  # captions "a large red square, it is": never exact
+    with open(folder / "captions.txt", "a", encoding="utf-8") as f:
+        f.write("0.png,a large red square\n")  # a second reference, the one it can match
+    model = runtime.load(run / "image_encoder.onnx")
+    found = model.caption([str(folder / "Images" / f"{i}.png") for i in range(9)], beam=2)
+    colours = ["red", "green", "blue"] * 3
+    refs = [[f"a large {c} square , it is"] for c in colours]
+    refs[0].append("a large red square")
+    exact = sum(f in r for f, r in zip(found, refs)) / 9
+    bleu = sacrebleu.corpus_bleu(
+        found, [[r[0] for r in refs], [r[1] if len(r) > 1 else None for r in refs]]
+    )
+    assert infer.cli([str(run), "--evaluate", str(folder), "--beam", "2"]) == 0
+    assert capsys.readouterr().out.strip() == (
+        f"{folder}: 9 images, beam 2; exact match {exact:.4f}, BLEU-4 {bleu.score:.1f}"
+    )
+    (folder / "Images" / "4.png").unlink()
+    assert infer.cli([str(run), "--evaluate", str(folder)]) == 2
+    assert (
+        f"--evaluate {folder}: no such image 4.png (named in captions.txt)."
+        in capsys.readouterr().err
+    )
+
+
 def test_a_folder_given_as_image_is_read_image_by_image(colour_run, tmp_path, capsys):
     folder, run = colour_run
     model = runtime.load(run / "image_encoder.onnx")
