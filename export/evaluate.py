@@ -63,9 +63,15 @@ def _answers(model, path):
         sentences = _read(path, labelled.read_conll)
         found = model.tag_many([tokens for tokens, _ in sentences])
         return [t for _, tags in sentences for t in tags], [t for tags in found for t in tags]
+    task = model.meta["task"]
+    this = (
+        "this tagger segments a text into words (trained without --data)"
+        if task == "tag"
+        else f"this is {'an' if task == 'lm' else 'a'} {task} model"
+    )
     raise ValueError(
-        "--evaluate scores classifiers, translators and taggers trained with --data (a "
-        f"labelled file); this is a {model.meta['task']} model of another kind."
+        "--evaluate scores classifiers, taggers trained with --data (CoNLL), translators and "
+        f"captioners; {this}, with no labelled file to score."
     )
 
 

@@ -131,6 +131,14 @@ def test_same_seed_same_text_tensorflow_and_onnxruntime(lm_files):
     assert tf_text == ort_text
 
 
+def test_an_lm_has_nothing_to_evaluate(lm_files, tmp_path):
+    from export import evaluate
+
+    (tmp_path / "t.tsv").write_text("a b\tx\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="scores classifiers.*; this is an lm model, with no"):
+        evaluate.evaluate(runtime.load(lm_files["native"][1][1][0]), tmp_path / "t.tsv")
+
+
 def test_streamed_characters_are_the_generated_text_and_bad_arguments_fail_at_once(
     lm_files, capsys
 ):
