@@ -96,9 +96,9 @@ def _translation(model, path, beam):
     wer, per = error_rates(found, list(references.values()))
     result = {"sources": len(sources), "beam": beam, "wer": wer, "per": per}
     result["unreadable"] = [s for s in sources if s not in decoded]
-    if config.get("data") and not chars and importlib.util.find_spec("sacrebleu"):
+    if config.get("data") and not chars:
         refs = [[" ".join(r) for r in options] for options in references.values()]
-        result["bleu"] = corpus_bleu([" ".join(f) for f in found], refs)
+        result |= _bleu("bleu", [" ".join(f) for f in found], refs)
     return result
 
 
@@ -118,9 +118,14 @@ def _captioning(model, folder, beam):
     references = list(captions.values())
     exact = float(np.mean([c in refs for c, refs in zip(found, references)]))
     result = {"images": len(paths), "beam": beam, "exact": exact}
-    if importlib.util.find_spec("sacrebleu"):
-        result["bleu4"] = corpus_bleu(found, references)
-    return result
+    return result | _bleu("bleu4", found, references)
+
+
+def _bleu(key, hypotheses, references):
+    """`{key: corpus BLEU}`, or a note when sacrebleu (a training requirement) is missing."""
+    if importlib.util.find_spec("sacrebleu") is None:
+        return {"note": "BLEU needs sacrebleu: pip install sacrebleu==2.6.0"}
+    return {key: corpus_bleu(hypotheses, references)}
 
 
 def _readable(vocab, source):
@@ -133,16 +138,18 @@ def report(result, path):
     """The lines `export.infer --evaluate` prints."""
     if "exact" in result:
         bleu = f", BLEU-4 {100 * result['bleu4']:.1f}" if "bleu4" in result else ""
-        return (
+        line = (
             f"{path}: {result['images']:,} images, beam {result['beam']}; "
             f"exact match {result['exact']:.4f}{bleu}"
         )
+        return "\n".join([line, *([result["note"]] if "note" in result else [])])
     if "wer" in result:
         bleu = f", BLEU {100 * result['bleu']:.1f}" if "bleu" in result else ""
         line = (
             f"{path}: {result['sources']:,} sources, beam {result['beam']}; "
             f"WER {result['wer']:.4f}, PER {result['per']:.4f}{bleu}"
         )
+        line += f"\n{result['note']}" if "note" in result else ""
         if not result["unreadable"]:
             return line
         shown = ", ".join(map(repr, result["unreadable"][:5]))

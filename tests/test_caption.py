@@ -1,6 +1,8 @@
 """Captioning: the scene generator, the CNN + attentive decoder against itself, a tiny run
 that learns to name colours, its ONNX files against TensorFlow, and users' bad folders."""
 
+import importlib.util
+
 import numpy as np
 import pytest
 
@@ -214,7 +216,7 @@ def test_a_captions_csv_without_its_header_is_one_error(tmp_path):
         images.read_captions(folder)
 
 
-def test_an_exported_captioner_scores_a_captioned_folder(colour_run, tmp_path, capsys):
+def test_an_exported_captioner_scores_a_captioned_folder(colour_run, tmp_path, capsys, monkeypatch):
     import sacrebleu
 
     _, run = colour_run
@@ -234,6 +236,16 @@ def test_an_exported_captioner_scores_a_captioned_folder(colour_run, tmp_path, c
     assert capsys.readouterr().out.strip() == (
         f"{folder}: 9 images, beam 2; exact match {exact:.4f}, BLEU-4 {bleu.score:.1f}"
     )
+    from export import evaluate
+
+    find_spec = importlib.util.find_spec  # an inference-only install: no sacrebleu
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda n, *a: None if n == "sacrebleu" else find_spec(n, *a)
+    )
+    assert evaluate.report(evaluate.evaluate(model, folder, beam=2), "f").splitlines() == [
+        f"f: 9 images, beam 2; exact match {exact:.4f}",
+        "BLEU needs sacrebleu: pip install sacrebleu==2.6.0",
+    ]
     (folder / "Images" / "4.png").unlink()
     assert infer.cli([str(run), "--evaluate", str(folder)]) == 2
     assert (
