@@ -1,6 +1,7 @@
-"""`python -m export.infer RUN --evaluate FILE`: an exported classifier, token tagger or
-translator scored on a labelled file of yours (the formats `--data` reads), with no
-TensorFlow, as training scores its validation set (`rnn_keras_common.scores`).
+"""`python -m export.infer RUN --evaluate FILE`: an exported classifier, token tagger,
+translator or captioner scored on a labelled file (or folder) of yours, in the formats
+`--data` reads, with no TensorFlow, as training scores its validation set
+(`rnn_keras_common.scores`).
 
 Classifiers and taggers: accuracy, macro-F1 and per label precision, recall, F1 and support.
 A label the model never saw in training is scored as a class of its own that it never
@@ -91,8 +92,7 @@ def _translation(model, path, beam):
     sources = list(references)
     readable = [s for s in sources if _readable(model.vocab, s)]  # the rest count as wrong
     decoded = dict(zip(readable, model.translate(readable, beam=beam) if readable else []))
-    found = [decoded.get(s, "") for s in sources]
-    found = [list(t) if chars else t.split() for t in found]
+    found = [list(t) if chars else t.split() for t in (decoded.get(s, "") for s in sources)]
     wer, per = error_rates(found, list(references.values()))
     result = {"sources": len(sources), "beam": beam, "wer": wer, "per": per}
     result["unreadable"] = [s for s in sources if s not in decoded]
@@ -137,27 +137,35 @@ def _readable(vocab, source):
 def report(result, path):
     """The lines `export.infer --evaluate` prints."""
     if "exact" in result:
-        bleu = f", BLEU-4 {100 * result['bleu4']:.1f}" if "bleu4" in result else ""
-        line = (
-            f"{path}: {result['images']:,} images, beam {result['beam']}; "
-            f"exact match {result['exact']:.4f}{bleu}"
+        lines = _caption_lines(result, path)
+    elif "wer" in result:
+        lines = _translation_lines(result, path)
+    else:
+        lines = _class_lines(result, path)
+    return "\n".join([*lines, *([result["note"]] if "note" in result else [])])
+
+
+def _caption_lines(result, path):
+    bleu = f", BLEU-4 {100 * result['bleu4']:.1f}" if "bleu4" in result else ""
+    images = f"{result['images']:,} images, beam {result['beam']}"
+    return [f"{path}: {images}; exact match {result['exact']:.4f}{bleu}"]
+
+
+def _translation_lines(result, path):
+    bleu = f", BLEU {100 * result['bleu']:.1f}" if "bleu" in result else ""
+    sources = f"{result['sources']:,} sources, beam {result['beam']}"
+    lines = [f"{path}: {sources}; WER {result['wer']:.4f}, PER {result['per']:.4f}{bleu}"]
+    unreadable = result["unreadable"]
+    if unreadable:
+        shown = ", ".join(map(repr, unreadable[:5])) + (", ..." if len(unreadable) > 5 else "")
+        lines.append(
+            f"{len(unreadable)} source(s) hold characters the model never saw in training, "
+            f"counted as wrong: {shown}"
         )
-        return "\n".join([line, *([result["note"]] if "note" in result else [])])
-    if "wer" in result:
-        bleu = f", BLEU {100 * result['bleu']:.1f}" if "bleu" in result else ""
-        line = (
-            f"{path}: {result['sources']:,} sources, beam {result['beam']}; "
-            f"WER {result['wer']:.4f}, PER {result['per']:.4f}{bleu}"
-        )
-        line += f"\n{result['note']}" if "note" in result else ""
-        if not result["unreadable"]:
-            return line
-        shown = ", ".join(map(repr, result["unreadable"][:5]))
-        return (
-            f"{line}\n{len(result['unreadable'])} source(s) hold characters the model never "
-            f"saw in training, counted as wrong: {shown}"
-            + (", ..." if len(result["unreadable"]) > 5 else "")
-        )
+    return lines
+
+
+def _class_lines(result, path):
     lines = [
         f"{path}: {result['examples']:,} examples; accuracy {result['accuracy']:.4f}, "
         f"macro-F1 {result['macro_f1']:.4f}"
@@ -167,4 +175,4 @@ def report(result, path):
         named = ", ".join(f"{label!r} {n}" for label, n in shown[:10])
         named += f", and {len(shown) - 10} more" if len(shown) > 10 else ""
         lines.append(f"labels the model never saw in training (counted as wrong): {named}")
-    return "\n".join([*lines, result["table"].rstrip("\n")])
+    return [*lines, result["table"].rstrip("\n")]

@@ -201,7 +201,10 @@ def test_an_exported_classifier_scores_a_labelled_file_as_scikit_learn_does(tmp_
     assert out[-1] == "maybe,0.0000,0.0000,0.0000,2"
     typo = tmp_path / "tset.tsv"
     for argv, message in [
-        (["--evaluate", str(test), "--text", "ab"], "leave out --text and --lines"),
+        (
+            ["--evaluate", str(test), "--text", "ab"],
+            "leave out --text, --image, --lines and --nbest",
+        ),
         (["--evaluate", str(typo)], f"--evaluate {typo}: no such file"),
         (["--evaluate", str(tmp_path / "x.tsv"), "--beam", "2"], "would ignore --beam"),
     ]:

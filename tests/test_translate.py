@@ -169,7 +169,7 @@ def test_an_exported_translator_scores_a_pairs_file(embedded_run, tmp_path, caps
         == "1 source(s) hold characters the model never saw in training, counted as wrong: 'abz'"
     )
     assert infer.cli([str(embedded_run), "--evaluate", str(test), "--nbest", "2"]) == 2
-    assert "leave out --text, --lines and --nbest" in capsys.readouterr().err
+    assert "leave out --text, --image, --lines and --nbest" in capsys.readouterr().err
 
 
 def test_a_cmudict_models_evaluation_drops_stress_as_its_training_did(reversal_run, tmp_path):
