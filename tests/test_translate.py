@@ -95,6 +95,20 @@ def test_tatoeba_pairs_read_their_first_two_columns(tmp_path):
     assert pairs.read_pairs(path)[:2] == [("Go 0.", ("Va", "0", "!")), ("Go 1.", ("Va", "1", "!"))]
 
 
+def test_a_translator_validates_and_reports_on_the_dev_file_given(tmp_path, capsys):
+    data, dev = tmp_path / "train.tsv", tmp_path / "dev.tsv"
+    data.write_text("".join(f"w{i}\tgo {i}\n" for i in range(40)), encoding="utf-8")
+    dev.write_text("w1\tgo 1\nw1\tgo one\nw7\tgo 7\n", encoding="utf-8")  # w1: two answers
+    run = tmp_path / "run"
+    argv = ["--task", "translate", "--data", str(data), "--val-data", str(dev)]
+    assert train.cli([*argv, "--run-dir", str(run), "--steps", "2", *tiny_flags(seq_len=None)]) == 0
+    out = capsys.readouterr().out
+    assert "40 training / 2 validation sources;" in out and "Validation file (2 sources):" in out
+    examples = json.loads((run / "test.json").read_text())["examples"]
+    assert [e["references"] for e in examples] == [["go 1", "go one"], ["go 7"]]
+    assert json.loads((run / "data.json").read_text())["val_path"] == str(dev)
+
+
 def test_character_targets_are_shown_as_written_not_spaced_out(tmp_path, capsys):
     data = tmp_path / "phrases.tsv"  # a target's own spaces must survive the report
     data.write_text("".join(f"w{i}\tgo {i}!\n" for i in range(60)), encoding="utf-8")

@@ -12,6 +12,7 @@ At the end, the test split with `--beam` (and greedy beside it) goes to
 """
 
 import collections
+import functools
 import json
 
 import keras
@@ -29,6 +30,7 @@ from rnn_keras.tasks.base import (
     vocabulary_line,
     word_vocabulary,
 )
+from rnn_keras_common import labelled
 from rnn_keras_common.scores import corpus_bleu, error_rates
 from rnn_keras_common.vocab import UNKNOWN, TargetVocab, TokenVocab, Vocab, VocabularyError, pad
 
@@ -127,9 +129,14 @@ class Task:
         rows = pairs.read_pairs(cfg.data, self.source, cfg.target_units)
         splits = {"train": {}, "val": {}, "test": {}}
         for source, target in rows:
-            options = splits[hashed_split(source, cfg.val_fraction)].setdefault(source, [])
-            if target not in options:
-                options.append(target)
+            split = "train" if cfg.val_data else hashed_split(source, cfg.val_fraction)
+            _add(splits[split], source, target)
+        if cfg.val_data:  # your dev file: validation, and the final report's set
+            read = functools.partial(pairs.read_pairs, target_units=cfg.target_units, minimum=1)
+            self.val_source, val_rows = labelled.read_validation(cfg.val_data, read)
+            for source, target in val_rows:
+                _add(splits["val"], source, target)
+            splits["test"] = splits["val"]
         if not splits["train"] or not splits["val"]:
             raise DataError(
                 f"--data {cfg.data}: {len(splits['train'])} training and {len(splits['val'])} "
@@ -139,9 +146,10 @@ class Task:
         counts = collections.Counter(t for o in splits["train"].values() for tg in o for t in tg)
         kept = sorted(t for t, _ in counts.most_common(cfg.max_vocab))
         self.targets = TargetVocab([UNKNOWN, *(t for t in kept if t != UNKNOWN)])
+        test = "" if cfg.val_data else f" / {len(splits['test'])} test"
         self.summary = (
-            f"{cfg.data}: {len(splits['train'])} training / {len(splits['val'])} validation / "
-            f"{len(splits['test'])} test sources; {len(kept)} target tokens"
+            f"{cfg.data}: {len(splits['train'])} training / {len(splits['val'])} validation"
+            f"{test} sources; {len(kept)} target tokens"
         ) + (f"\n{covered}" if covered else "")
         return splits
 
@@ -231,7 +239,8 @@ class Task:
             for (_, o_, src), f in zip(refs, found)
         ]
         (run_dir / "test.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
-        lines = [f"Test ({len(self.references['test'])} sources):"]
+        shown = "Validation file" if self.cfg.val_data else "Test"
+        lines = [f"{shown} ({len(self.references['test'])} sources):"]
         for key in (k for k in results if k.startswith("beam")):
             r = results[key]
             bleu = f", BLEU {100 * r['bleu']:.1f}" if "bleu" in r else ""
@@ -241,6 +250,13 @@ class Task:
                   for e in results["examples"]]  # fmt: skip
         print("\n".join(lines) + f"\nTest results: {run_dir / 'test.json'}")
         return results
+
+
+def _add(split, source, target):
+    """`target` among `source`'s right answers in `split` (once)."""
+    options = split.setdefault(source, [])
+    if target not in options:
+        options.append(target)
 
 
 def _source_vocab(cfg, splits):
