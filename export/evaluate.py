@@ -19,6 +19,7 @@ import numpy as np
 
 from rnn_keras_common import captions as captions_file
 from rnn_keras_common import labelled
+from rnn_keras_common.files import flag_named
 from rnn_keras_common.scores import class_scores, classes_table, corpus_bleu, error_rates
 
 from .encoder_decoder import Captioner, Translator
@@ -103,10 +104,8 @@ def _translation(model, path, beam):
 
 
 def _captioning(model, folder, beam):
-    try:
+    with flag_named("--evaluate"):
         captions = captions_file.read_captions(folder)[0]
-    except labelled.DataError as err:  # its messages name training's flag
-        raise labelled.DataError(str(err).replace("--data ", "--evaluate ", 1)) from None
     paths = [captions_file.image_path(folder, name) for name in captions]
     missing = [p.name for p in paths if not p.is_file()]
     if missing:

@@ -1,6 +1,7 @@
 """Users' files as the readers of training and of TensorFlow-free inference take them:
 `read_utf8`, and `DataError`, whose message names the flag, the file and the fix."""
 
+import contextlib
 import pathlib
 
 
@@ -24,3 +25,13 @@ def read_utf8(path, flag, what, encoding="utf-8-sig"):
             f"{flag} {path}, line {line}: not UTF-8 ({err.reason}). Convert it, "
             "e.g. `iconv -t UTF-8`."
         ) from err
+
+
+@contextlib.contextmanager
+def flag_named(flag):
+    """The readers' errors name `--data`, the flag they usually read; inside this block
+    they name `flag` (`--val-data`, `--evaluate`) instead."""
+    try:
+        yield
+    except DataError as err:
+        raise DataError(str(err).replace("--data ", f"{flag} ", 1)) from None

@@ -35,11 +35,9 @@ def read_utf8(path):
 def read_validation(path, read, flag="--val-data"):
     """`(text, read(path, text))` of a `--val-data` (or `--evaluate`) file, its errors naming
     that flag (the readers' messages name `--data`, the flag of the file they usually read)."""
-    try:
+    with files.flag_named(flag):
         text = read_utf8(path)
         return text, read(path, text)
-    except DataError as err:
-        raise DataError(str(err).replace(f"--data {path}", f"{flag} {path}")) from None
 
 
 def read_labelled(path, text=None):

@@ -2,6 +2,7 @@
 that learns to name colours, its ONNX files against TensorFlow, and users' bad folders."""
 
 import importlib.util
+import json
 
 import numpy as np
 import pytest
@@ -252,6 +253,19 @@ def test_an_exported_captioner_scores_a_captioned_folder(colour_run, tmp_path, c
         f"--evaluate {folder}: no such image 4.png (named in captions.txt)."
         in capsys.readouterr().err
     )
+
+
+def test_a_captioner_validates_on_the_folder_given(tmp_path, capsys):
+    folder, dev = colour_folder(tmp_path / "images", count=12), kaggle_folder(tmp_path, count=6)
+    run = tmp_path / "run"
+    argv = ["--task", "caption", "--data", str(folder), "--val-data", str(dev)]
+    assert train.cli([*argv, "--run-dir", str(run), "--steps", "2", *tiny_flags(seq_len=None)]) == 0
+    out = capsys.readouterr().out
+    assert "12 training / 6 validation images;" in out and "(the --val-data folder)" in out
+    assert json.loads((run / "data.json").read_text())["val_path"] == str(dev)
+    (dev / "captions.txt").unlink()
+    assert train.cli([*argv, "--run-dir", str(tmp_path / "r2"), "--steps", "2"]) == 2
+    assert f"--val-data {dev / 'captions.tsv'}: no such file" in capsys.readouterr().err
 
 
 def test_a_folder_given_as_image_is_read_image_by_image(colour_run, tmp_path, capsys):

@@ -28,18 +28,25 @@ def read_image(path, size=SIZE, named_in="captions.tsv"):
         raise DataError(str(err)) from err
 
 
-def read_folder(folder, val_fraction):
-    """`(captions file's text, {split: (images uint8, [references])})`."""
+def read_folder(folder, val_fraction, split=None):
+    """`(captions file's text, {split: (images uint8, [references])})`; `split`: every
+    image's split (e.g. "train"), instead of one by its name's hash."""
     captions, text = read_captions(folder)
     found, named_in = {s: ([], []) for s in ("train", "val", "test")}, captions_file(folder).name
     for name, refs in captions.items():
-        images, references = found[data.hashed_split(name, val_fraction)]
+        images, references = found[split or data.hashed_split(name, val_fraction)]
         images.append(read_image(image_path(folder, name), named_in=named_in))
         references.append(refs)
+    if split:
+        return text, _stacked(found)
     if not found["train"][0] or not found["val"][0]:
         raise DataError(
             f"--data {folder}: {len(found['train'][0])} training and {len(found['val'][0])} "
             "validation images after the split; add images or change --val-fraction."
         )
+    return text, _stacked(found)
+
+
+def _stacked(found):
     empty = np.zeros((0, SIZE, SIZE, 3), np.uint8)
-    return text, {s: (np.stack(i) if i else empty, r) for s, (i, r) in found.items()}
+    return {s: (np.stack(i) if i else empty, r) for s, (i, r) in found.items()}

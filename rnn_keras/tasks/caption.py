@@ -22,6 +22,7 @@ from rnn_keras.data import scenes
 from rnn_keras.layers import AddCoordinates
 from rnn_keras.tasks import caption_metrics, seq2seq
 from rnn_keras.tasks.base import ShuffledBatches, in_batches
+from rnn_keras_common.files import flag_named
 from rnn_keras_common.vocab import UNKNOWN, TargetVocab, TokenVocab
 
 SCENES = {"train": 20_000, "val": 500, "test": 1_000, "compositions": 500}
@@ -60,9 +61,7 @@ class Task:
         self.images, self.references, self.truth = {}, {}, {}
         splits = ("train", "val", "test")
         if cfg.data:
-            self.source, found = folder_images.read_folder(cfg.data, cfg.val_fraction)
-            for split in splits:
-                self.images[split], self.references[split] = found[split]
+            self._folders(cfg)
         else:
             self.source = json.dumps({"scenes": SCENES, "version": 1})  # the data is its recipe
             for split in (*splits, "compositions"):
@@ -76,9 +75,10 @@ class Task:
             self._examples("train"), cfg.batch_size, cfg.seed, arrays=self._arrays("train")
         )
         self.val = self._examples("val")
+        test = "" if cfg.val_data else f" / {len(self.images['test'])} test"
         self.summary = (
-            f"{len(self.images['train'])} training / {len(self.images['val'])} validation / "
-            f"{len(self.images['test'])} test images; {len(words)} words"
+            f"{len(self.images['train'])} training / {len(self.images['val'])} validation"
+            f"{test} images; {len(words)} words"
         )
         self._decoding = seq2seq.DecodingCache()
 
@@ -136,6 +136,18 @@ class Task:
             captions, self.references[split], attributes=not self.cfg.data
         )
 
+    def _folders(self, cfg):
+        """Your `--data` folder, split by name; or all of it for training, and `--val-data`'s
+        folder to validate and for the final report."""
+        split = "train" if cfg.val_data else None
+        self.source, found = folder_images.read_folder(cfg.data, cfg.val_fraction, split)
+        if cfg.val_data:
+            with flag_named("--val-data"):
+                self.val_source, dev = folder_images.read_folder(cfg.val_data, 0.0, "val")
+            found["val"] = found["test"] = dev["val"]
+        for split in ("train", "val", "test"):
+            self.images[split], self.references[split] = found[split]
+
     def final_report(self, model, run_dir):
         """Every held-out split, greedy and with the beam, to `test.json`; the picture grid."""
         results = {}
@@ -151,5 +163,6 @@ class Task:
         )
         if self.cfg.attention:
             caption_metrics.attention_grid(model, shown[:4], self, run_dir / "attention.png")
-        print(f"Test results: {run_dir / 'test.json'}; captions: {run_dir / 'captions.png'}")
+        test = "Test results" + (" (the --val-data folder)" if self.cfg.val_data else "")
+        print(f"{test}: {run_dir / 'test.json'}; captions: {run_dir / 'captions.png'}")
         return results
