@@ -207,7 +207,7 @@ def export_run(run_dir, trainer):
             seed=trainer.cfg.seed,
         )
         print("\nSample (onnxruntime, same seed):\n" + text)
-    print(next_steps(run_dir, trainer.cfg.task))
+    print(next_steps(run_dir, trainer.cfg.task, trainer.cfg.data))
     return 0
 
 
@@ -218,9 +218,10 @@ def checkout_elsewhere():
     return root if export_package() == "export" and pathlib.Path.cwd() != root else None
 
 
-def next_steps(run_dir, task):
+def next_steps(run_dir, task, data=None):
     """What a user can do with the exported run, as commands to copy (from the checkout,
-    with the run's absolute path, when the current folder is another one)."""
+    with the run's absolute path, when the current folder is another one); a run of your
+    `data` is also scored on a test file like it."""
     resume, root = resume_command(run_dir), checkout_elsewhere()
     if root:
         run_dir = pathlib.Path(run_dir).resolve()
@@ -233,6 +234,9 @@ def next_steps(run_dir, task):
         (f"python -m {package}.web {run_dir}", "the model in your browser"),
         (f"{resume} --steps N", "train it further"),
     ]
+    if data:
+        test = "test_images/" if task == "caption" else f"test{pathlib.Path(data).suffix}"
+        rows.insert(1, (f"python -m {package}.infer {run_dir} --evaluate {test}", "score it"))
     if root:
         rows.insert(0, (f"cd {shlex.quote(str(root))}", "python -m finds the packages there"))
     width = max(len(c) for c, _ in rows)

@@ -278,6 +278,18 @@ def test_the_end_of_a_run_prints_next_steps_that_work(tmp_path, text_file, capsy
     assert infer.main(commands[0][3:]) == 0  # the first one, as printed
 
 
+@pytest.mark.parametrize(
+    "task, data, test",
+    [("classify", "/d/reviews.csv", "test.csv"), ("tag", "ud-train.conllu", "test.conllu"),
+     ("caption", "/d/images", "test_images/"), ("lm", None, None)],
+)  # fmt: skip
+def test_a_run_of_your_data_is_told_how_to_score_a_test_file(task, data, test):
+    lines = train.next_steps("runs/x", task, data).splitlines()[2:]
+    scoring = [ln for ln in lines if "--evaluate" in ln]
+    want = [f"python -m export.infer runs/x --evaluate {test}"] if test else []
+    assert [ln.split("  #")[0].strip() for ln in scoring] == want
+
+
 def test_commands_printed_from_another_folder_run_from_there(run, tmp_path, monkeypatch):
     """`python ~/rnn-keras/train.py` run in a data folder: `python train.py` and
     `python -m export.infer` would not be found there, so the commands say where."""
