@@ -10,7 +10,7 @@ import numpy as np
 
 from rnn_keras_common import decoding as sampling
 from rnn_keras_common import images as image_files
-from rnn_keras_common.vocab import TargetVocab
+from rnn_keras_common.vocab import TargetVocab, target_joiner
 
 from .metadata import MetadataError
 from .onnx_model import Model
@@ -92,13 +92,12 @@ class Translator(EncoderDecoder):
         `texts` is a list, or one string (one text, not its characters); `batch_size` texts
         are decoded together."""
         texts = [texts] if isinstance(texts, str) else list(texts)
-        chars = self.config.get("target_units") == "chars" and self.config.get("data")
         return self._decode_all(
             texts,
             lambda chunk: {"source": self.encode_batch(chunk)},
             batch_size,
             (beam, nbest, alpha, max_len),
-            "" if chars else " ",
+            target_joiner(self.config),
         )
 
 

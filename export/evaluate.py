@@ -21,6 +21,7 @@ from rnn_keras_common import captions as captions_file
 from rnn_keras_common import labelled
 from rnn_keras_common.files import flag_named
 from rnn_keras_common.scores import class_scores, classes_table, corpus_bleu, error_rates
+from rnn_keras_common.vocab import target_joiner
 
 from .encoder_decoder import Captioner, Translator
 from .runtime import Classifier, TokenTagger
@@ -83,7 +84,7 @@ def _read(path, read):
 
 def _translation(model, path, beam):
     config = model.meta["config"]
-    chars = config.get("target_units") == "chars" and config.get("data")
+    chars = target_joiner(config) == ""
     read = functools.partial(labelled.read_pairs, target_units="chars" if chars else "words")
     references = {}  # source -> its right answers, in the file's order
     for source, target in _read(path, functools.partial(read, minimum=1)):

@@ -222,6 +222,12 @@ def pad(rows, length=None):
     return out
 
 
+def target_joiner(config):
+    """What joins a translator's output tokens, from its run's config (a dict): nothing for
+    a `--data` run with `--target-units chars` (its characters as written), else a space."""
+    return "" if config.get("target_units") == "chars" and config.get("data") else " "
+
+
 def source_rules(vocab):
     """How typed text becomes a translator's sources. A character vocabulary without a space
     (CMUdict's words) takes each word on its own; one without capitals reads the text

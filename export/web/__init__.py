@@ -102,16 +102,15 @@ def _models(run_dir, path, meta):
 
 def _decoding(path, meta):
     """What the page's decoder needs beyond the vocabularies: the same rules as Python's."""
-    from rnn_keras_common.vocab import make_vocab, source_rules
+    from rnn_keras_common.vocab import make_vocab, source_rules, target_joiner
 
     if not path.with_name("decoder_step.onnx").is_file():
         raise WebError(f"{path} has no decoder_step.onnx beside it; export the run again.")
     config = meta["config"] or {}
-    chars = config.get("target_units") == "chars" and config.get("data")
     out = {
         "decoder": "decoder_step.onnx",
         "max_output": config.get("max_output", 64),
-        "join": "" if chars else " ",
+        "join": target_joiner(config),
         "attention": config.get("attention", True) is not False,
         "sources": source_rules(make_vocab(meta["vocab"], meta["unit"])),
     }
