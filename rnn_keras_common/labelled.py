@@ -9,7 +9,8 @@ nothing here writes anything, so a bad file never touches a run folder.
   in any order (other columns ignored), and a CSV must have one. A CSV's fields may be
   separated by `;` or `|` instead of `,` (spreadsheets in many locales write `;`): the
   header says which. JSON Lines (`.jsonl`, as `datasets`' `to_json` writes): one object
-  per line with `text` (or `sentence`) and `label` keys; labels may be numbers.
+  per line with `text` (or `sentence`) and `label` keys; labels may be numbers. A `.json`
+  file: one list of such objects.
 - tag: CoNLL, one token per line with its tag in the last column (columns split
   on whitespace; every line of a file has the same number), a blank line between
   sentences; `-DOCSTART-` lines are skipped. A `.conllu` file is Universal
@@ -46,9 +47,9 @@ def read_labelled(path, text=None):
     `text`: the file's contents when the caller has read them already.
     """
     text = read_utf8(path) if text is None else text
-    name = str(path).lower()
-    read = _csv_rows if name.endswith(".csv") else _jsonl_rows if name.endswith(".jsonl") else None
-    rows = (read or _tsv_rows)(path, text)
+    ending = str(path).lower().rpartition(".")[2]
+    read = {"csv": _csv_rows, "jsonl": _jsonl_rows, "json": _json_rows}.get(ending, _tsv_rows)
+    rows = read(path, text)
     if not rows:
         raise DataError(f"--data {path}: no examples. Put one `text<TAB>label` per line.")
     return rows
@@ -76,7 +77,7 @@ def _tsv_rows(path, text):
                 f"--data {path}, line {number}: {len(fields)} tab-separated columns; "
                 f"expected {width} (text<TAB>label). Use a .csv file for text that holds tabs."
             )
-        rows.append(_example(path, number, fields[t], fields[y]))
+        rows.append(_example(path, f"line {number}", fields[t], fields[y]))
     return rows
 
 
@@ -115,7 +116,7 @@ def _csv_rows(path, text):
                 f"{len(fields)}. Quote a text that holds "
                 f"{CSV_DELIMITERS[reader.dialect.delimiter]}."
             )
-        rows.append(_example(path, reader.line_num, row[columns[0]], row[columns[1]]))
+        rows.append(_example(path, f"line {reader.line_num}", row[columns[0]], row[columns[1]]))
     return rows
 
 
@@ -129,33 +130,53 @@ def _jsonl_rows(path, text):
         except ValueError as e:
             message = f"--data {path}, line {number}: not JSON ({e}). One object per line."
             raise DataError(message) from None
-        rows.append(_example(path, number, *_record_fields(path, number, record)))
+        where = f"line {number}"
+        rows.append(_example(path, where, *_record_fields(path, where, record)))
     return rows
 
 
-def _record_fields(path, number, record):
+def _json_rows(path, text):
+    """A `.json` file: one list of objects (`datasets`' `to_json(lines=False)`, pandas'
+    `to_json(orient="records")`); `number` in errors counts the objects from 1."""
+    try:
+        records = json.loads(text)
+    except ValueError as e:
+        raise DataError(f"--data {path}: not JSON ({e}).") from None
+    if not isinstance(records, list):
+        raise DataError(
+            f"--data {path}: expected a list of objects with text and label, got a "
+            f"{type(records).__name__}. (One object per line is a .jsonl file.)"
+        )
+    return [
+        _example(path, f"object {n}", *_record_fields(path, f"object {n}", record))
+        for n, record in enumerate(records, 1)
+    ]
+
+
+def _record_fields(path, where, record):
     """A JSON Lines record's (text, label) as strings; a number label as its digits."""
     keys = {str(k).lower(): k for k in record} if isinstance(record, dict) else {}
     text = next((keys[n] for n in TEXT_NAMES if n in keys), None)
     if text is None or "label" not in keys:
         raise DataError(
-            f"--data {path}, line {number}: expected an object with text (or sentence) and "
+            f"--data {path}, {where}: expected an object with text (or sentence) and "
             f"label keys, got {str(record)[:80]!r}."
         )
     text, label = record[text], record[keys["label"]]
     if not isinstance(text, str) or isinstance(label, (dict, list, float)) or label is None:
         raise DataError(
-            f"--data {path}, line {number}: text must be a string and label a string or an "
+            f"--data {path}, {where}: text must be a string and label a string or an "
             f"integer (got {type(text).__name__} and {type(label).__name__})."
         )
     return text, str(label)
 
 
-def _example(path, number, text, label):
+def _example(path, where, text, label):
+    """`(text, label)`; `where`: "line 3" (or "object 3" in a .json list)."""
     if not text.strip():
-        raise DataError(f"--data {path}, line {number}: the text is empty. Remove the line.")
+        raise DataError(f"--data {path}, {where}: the text is empty. Remove it.")
     if not label.strip():
-        raise DataError(f"--data {path}, line {number}: the label is empty. Give every text one.")
+        raise DataError(f"--data {path}, {where}: the label is empty. Give every text one.")
     return text, label.strip()
 
 

@@ -243,6 +243,10 @@ def test_a_csv_with_a_header_works_too(tmp_path, capsys):
             '{"text": "fun day", "label": "pos"}\n\n{"label": "neg", "text": "bad day"}\n',
         ),
         (
+            "records.json",
+            '[{"text": "fun day", "label": "pos"}, {"label": "neg", "text": "bad day"}]',
+        ),
+        (
             "glue.jsonl",
             '{"idx": 0, "Sentence": "fun day", "label": "pos"}\n'
             '{"idx": 1, "Sentence": "bad day", "label": "neg"}\n',
@@ -415,6 +419,15 @@ BAD = {
         "line 1: expected an object with text (or sentence) and label keys",
     ),
     "list.jsonl": ('["a", "x"]\n', "line 1: expected an object with text"),
+    "dict.json": (
+        '{"text": "a", "label": "x"}',
+        "got a dict. (One object per line is a .jsonl file.)",
+    ),
+    "bad.json": ('[{"text": "a", "label": "x"},]', ": not JSON ("),
+    "second.json": (
+        '[{"text": "a", "label": "x"}, {"text": "b"}]',
+        "object 2: expected an object with",
+    ),
     "float.jsonl": (
         '{"text": "a", "label": 0.5}\n',
         "line 1: text must be a string and label a string or an integer (got str and float)",
