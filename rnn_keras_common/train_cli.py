@@ -6,6 +6,7 @@
     python train.py --task translate                 # spelling -> pronunciation (CMUdict)
     python train.py --task caption                   # image -> caption (generated scenes)
     python train.py --task classify --data my.tsv    # yours: TSV/CSV/JSONL, CoNLL, pairs, images
+    python train.py --task tag --data train.conllu --val-data dev.conllu  # your own dev file
     python train.py --text my.txt --steps 2000 --run-dir runs/mine
     python train.py --resume runs/mine               # continue after a stop or a kill
     python train.py --resume runs/mine --steps 4000  # extend it (a finished run too)
