@@ -26,6 +26,8 @@ CHOICES = dict(
     unit=UNITS,
     target_units=TARGET_UNITS,
 )
+# files (or folders): an empty value, e.g. an unset shell variable, is refused, not ignored
+PATHS = ("text", "data", "val_data")
 # numeric ranges: (low, high, low_inclusive, high_inclusive); None = unbounded
 RANGES = dict(
     units=(1, 65536, True, True),
@@ -85,6 +87,8 @@ def check_field(field, value):
         raise ConfigError(
             f"{flag(field.name)} must be {kind.__name__}, got {value!r} ({type(value).__name__})."
         )
+    if field.name in PATHS and not value.strip():
+        raise ConfigError(f"{flag(field.name)} is empty; pass a path, or leave the flag out.")
     if field.name in CHOICES and value not in CHOICES[field.name]:
         raise ConfigError(
             f"Unknown {field.name.replace('_', ' ')} {value!r}; choose one of "

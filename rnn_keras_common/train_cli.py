@@ -94,7 +94,7 @@ def _given(args):
         if getattr(args, f.name) is not None
     }
     for path in ("text", "data", "val_data"):  # the run must not depend on the folder it began in
-        if given.get(path):
+        if (given.get(path) or "").strip():  # a blank one is refused as it is, not as the cwd
             given[path] = os.path.abspath(given[path])
     return given
 

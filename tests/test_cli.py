@@ -150,6 +150,22 @@ def test_a_text_that_is_no_path_is_the_text(value):
 
 
 @pytest.mark.parametrize(
+    "argv",
+    [
+        ["--text", ""],
+        ["--task", "classify", "--data", " "],
+        ["--task", "tag", "--data", "x.conll", "--val-data", ""],
+    ],
+)
+def test_an_empty_path_is_refused_not_read_as_no_flag(tmp_path, capsys, argv):
+    # e.g. `--val-data "$DEV"` with DEV unset: silently splitting --data instead would mislead
+    code, err = cli([*argv, "--run-dir", str(tmp_path / "r"), "--steps", "1"], capsys)
+    flag = argv[-2]
+    assert code == 2 and err == f"error: {flag} is empty; pass a path, or leave the flag out.\n"
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize(
     "value, problem",
     [
         ("reveiws.txt", "no such file"),
