@@ -21,7 +21,7 @@ from rnn_keras_common import captions as captions_file
 from rnn_keras_common import labelled
 from rnn_keras_common.files import flag_named
 from rnn_keras_common.scores import class_scores, classes_table, corpus_bleu, error_rates
-from rnn_keras_common.vocab import target_joiner
+from rnn_keras_common.vocab import source_rules, target_joiner
 
 from .encoder_decoder import Captioner, Translator
 from .runtime import Classifier, TokenTagger
@@ -87,7 +87,9 @@ def _translation(model, path, beam):
     chars = target_joiner(config) == ""
     read = functools.partial(labelled.read_pairs, target_units="chars" if chars else "words")
     references = {}  # source -> its right answers, in the file's order
+    lowercase = source_rules(model.vocab)["lowercase"]  # as typed text is read: "HELLO"
     for source, target in _read(path, functools.partial(read, minimum=1)):
+        source = source.lower() if lowercase else source
         if not config.get("data") and not config.get("stress"):
             target = tuple(p.rstrip("012") for p in target)  # CMUdict's stress, as trained
         references.setdefault(source, []).append(target)

@@ -191,7 +191,7 @@ def test_a_cmudict_models_evaluation_drops_stress_as_its_training_did(reversal_r
 
     model = runtime.load(reversal_run / "encoder.onnx")  # learned: every answer right
     plain, stressed = tmp_path / "plain.tsv", tmp_path / "stressed.tsv"
-    plain.write_text("abc\tc b a\nca\ta c\n", encoding="utf-8")
+    plain.write_text("ABC\tc b a\nca\ta c\n", encoding="utf-8")  # capitals read as typed
     stressed.write_text("abc\tc1 b0 a\nca\ta2 c\n", encoding="utf-8")  # CMUdict's digits
     assert evaluate.evaluate(model, plain)["wer"] == 0.0
     model.meta["config"] = {**model.meta["config"], "data": None, "stress": False}  # CMUdict's
