@@ -35,7 +35,7 @@ def evaluate(model, path, beam=1):
         return _translation(model, path, beam)
     if isinstance(model, Captioner):
         return _captioning(model, path, beam)
-    truth, predicted = _answers(model, path)
+    truth, predicted, unreadable = _answers(model, path)
     labels, known = list(model.labels), set(model.labels)
     unseen = sorted(set(truth) - known)
     strangers = sum(y not in known for y in truth)
@@ -47,25 +47,33 @@ def evaluate(model, path, beam=1):
             "the file for this model, with text<TAB>label columns (or a header naming them)?"
         )
     labels += unseen
-    index = {label: i for i, label in enumerate(labels)}
-    confusion = np.zeros((len(labels), len(labels)), np.int64)
+    index = {label: i for i, label in enumerate([*labels, UNREADABLE])}
+    confusion = np.zeros((len(index), len(index)), np.int64)
     np.add.at(confusion, ([index[y] for y in truth], [index[p] for p in predicted]), 1)
-    scores = class_scores(confusion)
+    scores = class_scores(confusion)  # UNREADABLE: a column only, never a true label
+    scores["per_class"] = scores["per_class"][:-1]
     counts = {label: int(confusion[index[label]].sum()) for label in unseen}
     return {**scores, "examples": len(truth), "labels": labels, "unseen": counts,
-            "table": classes_table(labels, scores)}  # fmt: skip
+            "unreadable": unreadable, "table": classes_table(labels, scores)}  # fmt: skip
+
+
+UNREADABLE = object()  # the answer to a text with characters the model never saw: wrong
 
 
 def _answers(model, path):
-    """`(true labels, predicted labels)`: one per passage, or one per token."""
+    """`(true labels, predicted labels, unreadable texts)`: one label per passage, or one
+    per token."""
     if isinstance(model, Classifier):
         rows = _read(path, labelled.read_labelled)
-        found = model.classify_many([text for text, _ in rows])
-        return [y for _, y in rows], [label for label, _ in found]
-    if isinstance(model, TokenTagger):
+        readable = [text for text, _ in rows if _readable(model.vocab, text)]
+        found = dict(zip(readable, model.classify_many(readable) if readable else []))
+        predicted = [found[t][0] if t in found else UNREADABLE for t, _ in rows]
+        return [y for _, y in rows], predicted, [t for t, _ in rows if t not in found]
+    if isinstance(model, TokenTagger):  # tokens: an unknown one reads as <unk>
         sentences = _read(path, labelled.read_conll)
         found = model.tag_many([tokens for tokens, _ in sentences])
-        return [t for _, tags in sentences for t in tags], [t for tags in found for t in tags]
+        truth = [t for _, tags in sentences for t in tags]
+        return truth, [t for tags in found for t in tags], []
     task = model.meta["task"]
     this = (
         "this tagger segments a text into words (trained without --data)"
@@ -157,14 +165,7 @@ def _translation_lines(result, path):
     bleu = f", BLEU {100 * result['bleu']:.1f}" if "bleu" in result else ""
     sources = f"{result['sources']:,} sources, beam {result['beam']}"
     lines = [f"{path}: {sources}; WER {result['wer']:.4f}, PER {result['per']:.4f}{bleu}"]
-    unreadable = result["unreadable"]
-    if unreadable:
-        shown = ", ".join(map(repr, unreadable[:5])) + (", ..." if len(unreadable) > 5 else "")
-        lines.append(
-            f"{len(unreadable)} source(s) hold characters the model never saw in training, "
-            f"counted as wrong: {shown}"
-        )
-    return lines
+    return lines + _unreadable_lines(result["unreadable"], "source")
 
 
 def _class_lines(result, path):
@@ -177,4 +178,17 @@ def _class_lines(result, path):
         named = ", ".join(f"{label!r} {n}" for label, n in shown[:10])
         named += f", and {len(shown) - 10} more" if len(shown) > 10 else ""
         lines.append(f"labels the model never saw in training (counted as wrong): {named}")
+    lines += _unreadable_lines(result["unreadable"], "text")
     return [*lines, result["table"].rstrip("\n")]
+
+
+def _unreadable_lines(unreadable, what):
+    if not unreadable:
+        return []
+    shown = ", ".join(repr(u[:40]) for u in unreadable[:5]) + (
+        ", ..." if len(unreadable) > 5 else ""
+    )
+    return [
+        f"{len(unreadable)} {what}(s) hold characters the model never saw in training, "
+        f"counted as wrong: {shown}"
+    ]

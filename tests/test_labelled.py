@@ -216,6 +216,29 @@ def test_an_exported_classifier_scores_a_labelled_file_as_scikit_learn_does(tmp_
     assert "42 of 42 examples carry labels this model never saw" in capsys.readouterr().err
 
 
+def test_a_text_a_character_classifier_cannot_read_counts_as_wrong(tmp_path, capsys):
+    from sklearn.metrics import accuracy_score, f1_score
+
+    run = tmp_path / "run"
+    argv = flags(rule_tsv(tmp_path / "x.tsv"), run, 2, "--task", "classify", "--unit", "char")
+    assert cli(argv, capsys)[0] == 0
+    [(path, _)] = api.export_run(run)
+    rows = [("ab ox cd", "has_x"), ("ab cd", "no_x"), ("ab zz", "no_x")]  # no z in training
+    test = tmp_path / "test.tsv"
+    test.write_text("".join(f"{t}\t{y}\n" for t, y in rows), encoding="utf-8")
+    found = [label for label, _ in runtime.load(path).classify_many([t for t, _ in rows[:2]])]
+    truth, predicted = [y for _, y in rows], [*found, "(unreadable)"]
+    assert infer.cli([str(run), "--evaluate", str(test)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    accuracy = accuracy_score(truth, predicted)
+    macro = f1_score(truth, predicted, labels=["has_x", "no_x"], average="macro")
+    assert out[0] == f"{test}: 3 examples; accuracy {accuracy:.4f}, macro-F1 {macro:.4f}"
+    assert out[1] == (
+        "1 text(s) hold characters the model never saw in training, counted as wrong: 'ab zz'"
+    )
+    assert out[2:] == ["label,precision,recall,f1,support", *out[3:]] and len(out) == 5
+
+
 def test_a_csv_with_a_header_works_too(tmp_path, capsys):
     rows = [ln.split("\t") for ln in rule_tsv(tmp_path / "x.tsv").read_text().splitlines()]
     csv = tmp_path / "x.csv"
