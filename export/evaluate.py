@@ -28,9 +28,9 @@ from .runtime import Classifier, TokenTagger
 
 
 def evaluate(model, path, beam=1):
-    """A classifier's or tagger's `{"examples", "labels", "unseen", "accuracy", "macro_f1",
-    "per_class", "table"}`; a translator's `{"sources", "beam", "wer", "per"[, "bleu"]}`;
-    a captioner's `{"images", "beam", "exact"[, "bleu4"]}`."""
+    """A classifier's or tagger's `{"examples", "labels", "unseen", "unreadable", "accuracy",
+    "macro_f1", "per_class", "table"}`; a translator's `{"sources", "beam", "wer", "per",
+    "unreadable"[, "bleu"]}`; a captioner's `{"images", "beam", "exact"[, "bleu4"]}`."""
     if isinstance(model, Translator):
         return _translation(model, path, beam)
     if isinstance(model, Captioner):
