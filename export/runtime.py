@@ -150,8 +150,7 @@ class TokenTagger(Model):
         tokens = self.vocab.split(text) if isinstance(text, str) else list(text)
         if not tokens:
             raise ValueError("`text` must hold at least one token.")
-        logits = self.run({"tokens": pad([self.vocab.encode(tokens)])})["logits"][0]
-        return [(t, self.labels[i]) for t, i in zip(tokens, logits.argmax(-1))]
+        return list(zip(tokens, self.tag_many([tokens])[0]))
 
     def tag_many(self, sentences, batch_size=64):
         """The tags of each token list, `batch_size` sentences (right-padded) per call."""

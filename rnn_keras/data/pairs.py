@@ -15,7 +15,7 @@ import hashlib
 import importlib.resources
 import re
 
-from rnn_keras_common.labelled import MIN_PAIRS, read_pairs  # noqa: F401 (re-exported)
+from rnn_keras_common.labelled import read_pairs  # noqa: F401 (re-exported)
 
 WORD = re.compile(r"^[a-z']+$")
 
