@@ -12,6 +12,7 @@ import json
 
 import numpy as np
 
+from rnn_keras import figures
 from rnn_keras.tasks.seq2seq import attention_maps
 
 EXAMPLES = 6
@@ -24,24 +25,22 @@ def monotone_share(alpha):
 
 
 def plot(examples, path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = figures.pyplot()
     cols = min(3, len(examples))
     rows = -(-len(examples) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.6 * rows), squeeze=False)
-    for ax, (source, outputs, alpha) in zip(axes.flat, examples):
-        ax.imshow(alpha, cmap="Greys", vmin=0, vmax=1, aspect="auto")
-        ax.set_xticks(range(len(source)), source, fontsize=8)
-        ax.set_yticks(range(len(outputs)), outputs, fontsize=7)
-        ax.set_title(f"{''.join(source)} -> {' '.join(outputs[:-1])}", fontsize=8)
-    for ax in list(axes.flat)[len(examples) :]:
-        ax.axis("off")
-    fig.suptitle("attention: output token (down) x source position (across)", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    texts = [t for source, outputs, _ in examples for t in (*source, *outputs)]
+    with figures.fonts_for(texts, path):
+        fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.6 * rows), squeeze=False)
+        for ax, (source, outputs, alpha) in zip(axes.flat, examples):
+            ax.imshow(alpha, cmap="Greys", vmin=0, vmax=1, aspect="auto")
+            ax.set_xticks(range(len(source)), source, fontsize=8)
+            ax.set_yticks(range(len(outputs)), outputs, fontsize=7)
+            ax.set_title(f"{''.join(source)} -> {' '.join(outputs[:-1])}", fontsize=8)
+        for ax in list(axes.flat)[len(examples) :]:
+            ax.axis("off")
+        fig.suptitle("attention: output token (down) x source position (across)", fontsize=9)
+        fig.tight_layout()
+        fig.savefig(path, dpi=110)
     plt.close(fig)
 
 

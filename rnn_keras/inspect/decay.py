@@ -13,6 +13,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
+from rnn_keras import figures
 from rnn_keras.inspect import unrolled
 
 
@@ -85,11 +86,7 @@ def measure(model, tokens, targets=None, label=None):
 
 def plot(trained, untrained, path):
     """Both curves, trained (solid, quartiles shaded) beside untrained (dashed), log scale."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = figures.pyplot()
     kinds = [k for k in ("loss", "jacobian") if k in trained]
     fig, axes = plt.subplots(1, len(kinds), figsize=(6 * len(kinds), 4), squeeze=False)
     titles = {"loss": "||dL_T / ds_t||", "jacobian": "||ds_T / ds_t||_F"}

@@ -6,7 +6,7 @@ import pathlib
 import keras
 import numpy as np
 
-from rnn_keras import data
+from rnn_keras import data, figures
 from rnn_keras.inspect import decay, page, units
 from rnn_keras.train import checkpoint, runs, saving
 from rnn_keras_common.cli import text_or_file
@@ -160,22 +160,19 @@ def _directions(model, vocab, passage, out, result):
     shares = units.direction_shares(model, vocab.encode(passage))
     if shares is None:
         return False
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = figures.pyplot()
     forward, backward = (s[:120] for s in shares)
     result["directions"] = {
         "forward_mean": float(shares[0].mean()),
         "backward_mean": float(shares[1].mean()),
     }
-    fig, ax = plt.subplots(figsize=(14, 3))
-    ax.plot(forward, label="forward ||h_f V_f||")
-    ax.plot(backward, label="backward ||h_b V_b||")
-    ax.set_xticks(range(len(forward)), [c if c != "\n" else "⏎" for c in passage[:120]], fontsize=6)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out / "directions.png", dpi=110)
+    with figures.fonts_for(passage[:120], out / "directions.png"):
+        fig, ax = plt.subplots(figsize=(14, 3))
+        ax.plot(forward, label="forward ||h_f V_f||")
+        ax.plot(backward, label="backward ||h_b V_b||")
+        ax.set_xticks(range(len(forward)), figures.char_labels(passage[:120]), fontsize=6)
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(out / "directions.png", dpi=110)
     plt.close(fig)
     return True

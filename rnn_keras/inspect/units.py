@@ -9,6 +9,7 @@ passage coloured by the units that follow them best.
 import numpy as np
 import tensorflow as tf
 
+from rnn_keras import figures
 from rnn_keras.inspect import unrolled
 
 VOWELS = set("aeiouyAEIOUY")
@@ -75,20 +76,18 @@ def top_units(corr, names, per_property=1):
 
 def plot(text, acts, best, path, width=120):
     """A strip per top unit over the first `width` characters (blue -1 .. red +1)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = figures.pyplot()
     shown = text[:width]
-    fig, axes = plt.subplots(len(best), 1, figsize=(14, 0.9 * len(best) + 0.6), squeeze=False)
-    for ax, (prop, d, u, r) in zip(axes[:, 0], best):
-        ax.imshow(acts[d][: len(shown), u][None], cmap="coolwarm", vmin=-1, vmax=1, aspect="auto")
-        ax.set_yticks([])
-        ax.set_xticks(range(len(shown)), [c if c != "\n" else "⏎" for c in shown], fontsize=6)
-        ax.set_title(f"{d} unit {u}: r = {r:+.2f} with '{prop}'", fontsize=8, loc="left")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    with figures.fonts_for(shown, path):
+        fig, axes = plt.subplots(len(best), 1, figsize=(14, 0.9 * len(best) + 0.6), squeeze=False)
+        for ax, (prop, d, u, r) in zip(axes[:, 0], best):
+            strip = acts[d][: len(shown), u][None]
+            ax.imshow(strip, cmap="coolwarm", vmin=-1, vmax=1, aspect="auto")
+            ax.set_yticks([])
+            ax.set_xticks(range(len(shown)), figures.char_labels(shown), fontsize=6)
+            ax.set_title(f"{d} unit {u}: r = {r:+.2f} with '{prop}'", fontsize=8, loc="left")
+        fig.tight_layout()
+        fig.savefig(path, dpi=110)
     plt.close(fig)
 
 

@@ -9,6 +9,7 @@ import re
 
 import numpy as np
 
+from rnn_keras import figures
 from rnn_keras.data import scenes
 from rnn_keras_common.scores import corpus_bleu
 
@@ -46,11 +47,7 @@ def scores(captions, references, attributes=True):
 
 
 def _figure(count, cols, height):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = figures.pyplot()
     rows = -(-count // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(2.6 * cols, height * rows), squeeze=False)
     for ax in axes.flat:
@@ -62,12 +59,13 @@ def picture_grid(images, captions, path, cols=4):
     """Images with their captions underneath, wrapped, as one PNG."""
     import textwrap
 
-    plt, fig, axes = _figure(len(images), cols, 3.3)
-    for ax, image, caption in zip(axes.flat, images, captions):
-        ax.imshow(image.astype(np.uint8))
-        ax.set_title("\n".join(textwrap.wrap(caption, 30)), fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    with figures.fonts_for(captions, path):
+        plt, fig, axes = _figure(len(images), cols, 3.3)
+        for ax, image, caption in zip(axes.flat, images, captions):
+            ax.imshow(image.astype(np.uint8))
+            ax.set_title("\n".join(textwrap.wrap(caption, 30)), fontsize=8)
+        fig.tight_layout()
+        fig.savefig(path, dpi=90)
     plt.close(fig)
 
 
@@ -77,16 +75,17 @@ def attention_grid(model, images, task, path):
 
     maps = attention_maps(model, list(images.astype(np.float32)), task.cfg.max_output)
     words = max(len(o) for o, _ in maps) + 1
-    plt, fig, axes = _figure(len(images) * words, words, 1.6)
     side = int(round(np.sqrt(maps[0][1].shape[1])))
-    for row, (image, (ids, alpha)) in enumerate(zip(images, maps)):
-        tokens = [*task.targets.decode_tokens(ids), "</s>"]
-        for col, (token, a) in enumerate(zip(tokens, alpha)):
-            ax = axes[row, col]
-            ax.imshow(image.astype(np.uint8))
-            ax.imshow(a.reshape(side, side), cmap="magma", alpha=0.6, interpolation="bilinear",
-                      extent=(0, image.shape[1], image.shape[0], 0))  # fmt: skip
-            ax.set_title(token, fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=80)
+    tokens = [[*task.targets.decode_tokens(ids), "</s>"] for ids, _ in maps]
+    with figures.fonts_for([t for row in tokens for t in row], path):
+        plt, fig, axes = _figure(len(images) * words, words, 1.6)
+        for row, (image, row_tokens, (_, alpha)) in enumerate(zip(images, tokens, maps)):
+            for col, (token, a) in enumerate(zip(row_tokens, alpha)):
+                ax = axes[row, col]
+                ax.imshow(image.astype(np.uint8))
+                ax.imshow(a.reshape(side, side), cmap="magma", alpha=0.6, interpolation="bilinear",
+                          extent=(0, image.shape[1], image.shape[0], 0))  # fmt: skip
+                ax.set_title(token, fontsize=7)
+        fig.tight_layout()
+        fig.savefig(path, dpi=80)
     plt.close(fig)

@@ -9,6 +9,8 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
+from rnn_keras import figures
+
 PLAIN_EVERY_S = 10.0  # without a terminal: one plain progress line at most this often
 
 
@@ -82,11 +84,7 @@ class Monitor:
             writer.writerows(self.history)
 
     def _plot(self):
-        import matplotlib
-
-        matplotlib.use("Agg")  # files only, no display needed
-        import matplotlib.pyplot as plt
-
+        plt = figures.pyplot()
         fig, ax = plt.subplots(figsize=(6, 4))
         for key in ("train_loss", "val_loss"):
             points = [(r["step"], r[key]) for r in self.history if key in r]

@@ -5,6 +5,7 @@ import pathlib
 
 import numpy as np
 
+from rnn_keras import figures
 from rnn_keras.train.monitor import fields
 from rnn_keras_common.scores import class_scores, classes_table
 
@@ -57,22 +58,19 @@ MAX_NAMED = 80  # labels named on the confusion matrix's axes; more keep its siz
 
 def plot_confusion(confusion, labels, path):
     """Rows: true label, normalised to 1; columns: predicted."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = figures.pyplot()
     rows = confusion / np.maximum(confusion.sum(axis=1, keepdims=True), 1)
     named = len(labels) <= MAX_NAMED  # past that, names would overlap: the matrix alone
     size = min(max(4.0, 0.28 * len(labels) + 2), 0.28 * MAX_NAMED + 2)
-    fig, ax = plt.subplots(figsize=(size + 1, size))
-    image = ax.imshow(rows, cmap="Blues", vmin=0, vmax=1, interpolation="nearest")
-    if named:
-        ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=7)
-        ax.set_yticks(range(len(labels)), labels, fontsize=7)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    fig.colorbar(image, ax=ax, fraction=0.04, label="share of the true label")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    with figures.fonts_for(labels if named else [], path):
+        fig, ax = plt.subplots(figsize=(size + 1, size))
+        image = ax.imshow(rows, cmap="Blues", vmin=0, vmax=1, interpolation="nearest")
+        if named:
+            ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=7)
+            ax.set_yticks(range(len(labels)), labels, fontsize=7)
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true")
+        fig.colorbar(image, ax=ax, fraction=0.04, label="share of the true label")
+        fig.tight_layout()
+        fig.savefig(path, dpi=120)
     plt.close(fig)
