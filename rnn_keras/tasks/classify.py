@@ -24,7 +24,7 @@ from rnn_keras.tasks.base import (
     vocabulary_line,
     word_vocabulary,
 )
-from rnn_keras_common import labelled
+from rnn_keras_common import labelled, scripts
 from rnn_keras_common.scores import class_scores
 from rnn_keras_common.vocab import UNKNOWN, TokenVocab, Vocab
 
@@ -124,6 +124,9 @@ def make_vocabulary(cfg, train, val):
     """
     if cfg.unit == "char":
         return Vocab.from_text("".join(p for p, _ in train + val)), ""
+    if cfg.data:
+        texts = (p for p, _ in train)
+        scripts.check_words_can_split(texts, f"--data {cfg.data}", "Pass --unit char.")
     probe = TokenVocab([UNKNOWN], "word")
     counts = collections.Counter(w for p, _ in train for w in probe.split(p))
     vocab = word_vocabulary(counts, cfg.min_count, cfg.max_vocab, "word")

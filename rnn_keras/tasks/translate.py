@@ -30,7 +30,7 @@ from rnn_keras.tasks.base import (
     vocabulary_line,
     word_vocabulary,
 )
-from rnn_keras_common import labelled
+from rnn_keras_common import labelled, scripts
 from rnn_keras_common.scores import corpus_bleu, error_rates
 from rnn_keras_common.vocab import UNKNOWN, TargetVocab, TokenVocab, Vocab, VocabularyError, pad
 
@@ -127,6 +127,7 @@ class Task:
     def _user_pairs(self, cfg):
         self.source = read_utf8(cfg.data, "--data", "your source<TAB>target file")
         rows = pairs.read_pairs(cfg.data, self.source, cfg.target_units)
+        _check_units(cfg, rows)
         splits = {"train": {}, "val": {}, "test": {}}
         for source, target in rows:
             split = "train" if cfg.val_data else hashed_split(source, cfg.val_fraction)
@@ -250,6 +251,17 @@ class Task:
                   for e in results["examples"]]  # fmt: skip
         print("\n".join(lines) + f"\nTest results: {run_dir / 'test.json'}")
         return results
+
+
+def _check_units(cfg, rows):
+    """Word units refused for a side written without spaces (Chinese, Japanese, Thai)."""
+    where = f"--data {cfg.data}"
+    if cfg.unit == "word":
+        sources = (s for s, _ in rows)
+        scripts.check_words_can_split(sources, f"{where}'s sources", "Pass --unit char.")
+    if cfg.target_units == "words":
+        targets = ("".join(t) for _, t in rows)
+        scripts.check_words_can_split(targets, f"{where}'s targets", "Pass --target-units chars.")
 
 
 def _add(split, source, target):
