@@ -12,6 +12,7 @@ import unicodedata
 import numpy as np
 
 PAD = 0
+VOCAB_SHOWN = 120  # characters of a vocabulary an error line lists
 
 
 class VocabularyError(ValueError):
@@ -44,12 +45,19 @@ class Vocab:
             shown = "".join(unknown[:20])
             raise VocabularyError(
                 f"The text holds {len(unknown)} character(s) the model was not trained on: "
-                f"{shown!r}. Remove or replace them (the vocabulary is {''.join(self.chars)!r})."
+                f"{shown!r}. Remove or replace them ({self._listed()})."
             )
         return [self._ids[c] for c in text]
 
     def decode(self, ids):
         return "".join(self.chars[i - 1] for i in ids if i != PAD)
+
+    def _listed(self, at_most=VOCAB_SHOWN):
+        """The vocabulary for an error line; a Chinese one's thousands of characters begun."""
+        chars = "".join(self.chars)
+        if len(chars) <= at_most:
+            return f"the vocabulary is {chars!r}"
+        return f"the vocabulary's {len(chars):,} characters begin {chars[:at_most]!r}"
 
     def to_json(self):
         return json.dumps(self.chars, ensure_ascii=False)

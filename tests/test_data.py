@@ -93,6 +93,16 @@ def test_vocab_round_trip_and_unknown_characters():
         vocab.encode("hello Z")
 
 
+def test_an_unknown_character_error_lists_a_long_vocabulary_begun_not_whole():
+    with pytest.raises(VocabularyError, match=r"\(the vocabulary is ' dehlorw'\)\.$"):
+        Vocab.from_text("hello world").encode("Z")
+    chinese = Vocab([chr(0x4E00 + i) for i in range(3000)])
+    with pytest.raises(VocabularyError) as err:
+        chinese.encode("hello")
+    message = str(err.value)
+    assert "the vocabulary's 3,000 characters begin '一丁" in message and len(message) < 300
+
+
 WORD_CASES = {
     "To be, or not to be: that's 42!": [
         "to",
