@@ -367,3 +367,15 @@ def test_dropout_reaches_the_captioners_decoder_and_leaves_inference_alone():
               rng.integers(1, 7, (2, 5)).astype(np.int32)]  # fmt: skip
     np.testing.assert_array_equal(model(inputs, training=False), plain(inputs, training=False))
     assert np.abs(np.asarray(model(inputs, training=True)) - plain(inputs, training=True)).max() > 0
+
+
+def test_captions_written_without_spaces_are_refused_as_words(tmp_path, capsys):
+    folder = colour_folder(tmp_path / "images", count=24)
+    lines = "".join(f"{i}.png\t一个红色的大方块\n" for i in range(24))  # Chinese, unsegmented
+    (folder / "captions.tsv").write_text(lines, encoding="utf-8")
+    argv = ["--task", "caption", "--data", str(folder), "--run-dir", str(tmp_path / "run")]
+    assert train.cli([*argv, "--steps", "2", *tiny_flags(seq_len=None)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "'s captions: 100% of the letters are in a script written" in err[0]
+    assert err[0].endswith("(e.g. with a Chinese word segmenter).")
+    assert not (tmp_path / "run").exists()

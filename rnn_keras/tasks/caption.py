@@ -22,6 +22,7 @@ from rnn_keras.data import scenes
 from rnn_keras.layers import AddCoordinates
 from rnn_keras.tasks import caption_metrics, seq2seq
 from rnn_keras.tasks.base import ShuffledBatches, in_batches
+from rnn_keras_common import scripts
 from rnn_keras_common.files import flag_named
 from rnn_keras_common.vocab import UNKNOWN, TargetVocab, TokenVocab
 
@@ -147,6 +148,9 @@ class Task:
             found["val"] = found["test"] = dev["val"]
         for split in ("train", "val", "test"):
             self.images[split], self.references[split] = found[split]
+        captions = (r for refs in self.references["train"] for r in refs)
+        fix = "Put spaces between the words of each caption (e.g. with a Chinese word segmenter)."
+        scripts.check_words_can_split(captions, f"--data {cfg.data}'s captions", fix)
 
     def final_report(self, model, run_dir):
         """Every held-out split, greedy and with the beam, to `test.json`; the picture grid."""
