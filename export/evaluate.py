@@ -108,9 +108,10 @@ def _translation(model, path, beam):
     wer, per = error_rates(found, list(references.values()))
     result = {"sources": len(sources), "beam": beam, "wer": wer, "per": per}
     result["unreadable"] = [s for s in sources if s not in decoded]
-    if config.get("data") and not chars:
-        refs = [[" ".join(r) for r in options] for options in references.values()]
-        result |= _bleu("bleu", [" ".join(f) for f in found], refs)
+    if config.get("data"):  # a user's sentences; a character target's on its joined text
+        joiner = target_joiner(config)
+        refs = [[joiner.join(r) for r in options] for options in references.values()]
+        result |= _bleu("bleu", [joiner.join(f) for f in found], refs)
     return result
 
 

@@ -7,6 +7,8 @@ import io
 
 import numpy as np
 
+from rnn_keras_common import scripts
+
 
 def class_scores(confusion):
     """From `(true, predicted)` counts: accuracy, macro-F1 and per class `(p, r, f1, support)`.
@@ -54,10 +56,17 @@ def error_rates(predictions, references):
 
 
 def corpus_bleu(hypotheses, references):
-    """Corpus BLEU-4 in [0, 1] (sacrebleu, its 13a tokenizer) of strings against each one's
-    list of reference strings (as many as it has: sacrebleu's streams padded with None)."""
+    """Corpus BLEU-4 in [0, 1] (sacrebleu) of strings against each one's list of reference
+    strings (as many as it has: sacrebleu's streams padded with None).
+
+    sacrebleu's 13a tokenizer cuts at spaces and punctuation; references written without
+    spaces (Chinese, Japanese) take its `zh` one instead, each ideograph a token, as WMT
+    scores Chinese: under 13a a whole sentence would be one token.
+    """
     import sacrebleu
 
     streams = max(len(r) for r in references)
     refs = [[r[k] if k < len(r) else None for r in references] for k in range(streams)]
-    return sacrebleu.corpus_bleu(hypotheses, refs).score / 100
+    unspaced = scripts.unspaced_share(r for each in references for r in each) > 0.5
+    tokenize = "zh" if unspaced else "13a"
+    return sacrebleu.corpus_bleu(hypotheses, refs, tokenize=tokenize).score / 100

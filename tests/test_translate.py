@@ -115,9 +115,11 @@ def test_character_targets_are_shown_as_written_not_spaced_out(tmp_path, capsys)
     run = tmp_path / "run"
     argv = ["--task", "translate", "--data", str(data), "--target-units", "chars"]
     assert train.cli([*argv, "--run-dir", str(run), "--steps", "2", *tiny_flags(seq_len=None)]) == 0
-    examples = json.loads((run / "test.json").read_text())["examples"]
+    results = json.loads((run / "test.json").read_text())
+    examples = results["examples"]
     assert examples and all(e["references"] == [f"go {e['source'][1:]}!"] for e in examples)
     assert f"(your file: {examples[0]['references'][0]})" in capsys.readouterr().out
+    assert 0.0 <= results["beam_1"]["bleu"] <= 1.0  # BLEU on the joined text, as for words
 
 
 def reversal_tsv(path):
@@ -198,6 +200,18 @@ def test_a_cmudict_models_evaluation_drops_stress_as_its_training_did(reversal_r
     assert evaluate.evaluate(model, stressed)["wer"] == 0.0
     model.meta["config"]["stress"] = True  # trained with --stress: the digits must match
     assert evaluate.evaluate(model, stressed)["wer"] == 1.0
+
+
+def test_an_evaluation_of_character_targets_scores_bleu_on_their_joined_text(
+    reversal_run, tmp_path
+):
+    from export import evaluate
+
+    model = runtime.load(reversal_run / "encoder.onnx")  # learned: every answer right
+    model.meta["config"] = {**model.meta["config"], "target_units": "chars"}
+    test = tmp_path / "test.tsv"  # read as characters, spaces included, joined back as written
+    test.write_text("abcd\td c b a\nabc\tc b a\ndab\tb a d\n", encoding="utf-8")
+    assert evaluate.evaluate(model, test)["bleu"] == pytest.approx(1.0)
 
 
 def test_a_tiny_run_learns_to_reverse_and_reports_the_test_split(reversal_run):
@@ -407,6 +421,17 @@ def test_inspect_of_a_run_without_attention_is_one_line(plain_run, capsys):
     assert inspect_cli.cli([str(plain_run)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--no-attention" in err[0] and "no attention to see" in err[0]
+
+
+def test_corpus_bleu_of_chinese_counts_each_ideograph_as_sacrebleu_zh_does():
+    import sacrebleu
+
+    from rnn_keras_common.scores import corpus_bleu
+
+    hyps, refs = ["我们今天去公园散步。", "他喜欢读书"], [["我们今天去公园跑步。"], ["他喜欢读书"]]
+    want = sacrebleu.corpus_bleu(hyps, [[r[0] for r in refs]], tokenize="zh").score / 100
+    assert corpus_bleu(hyps, refs) == pytest.approx(want) and 0.5 < want < 1.0
+    assert sacrebleu.corpus_bleu(hyps[:1], [refs[0]]).score == 0.0  # 13a: one token a sentence
 
 
 def test_corpus_bleu_takes_any_number_of_references_per_sentence():

@@ -6,7 +6,7 @@ split by word; `--data FILE`: the user's `source<TAB>target` pairs, split by sou
 test). A prediction is right if it equals any reference of its source.
 
 Validation (every `--eval-every` steps): teacher-forced loss per target token, and
-PER / WER of greedy decoding (and corpus BLEU, sacrebleu's, for a user's word targets).
+PER / WER of greedy decoding (and corpus BLEU, sacrebleu's, for a user's sentences).
 At the end, the test split with `--beam` (and greedy beside it) goes to
 `RUN_DIR/test.json`, with a few examples printed.
 """
@@ -83,9 +83,10 @@ class Task:
         splits = self._user_pairs(cfg) if cfg.data else self._cmudict(cfg)
         self.references = {}  # split -> [(source ids, [reference token tuples], source)]
         self.skipped = 0
-        # BLEU, the translation measure, for a user's sentences; pronunciations are scored
-        # by WER/PER only (BLEU's 4-grams mean little over phoneme strings)
-        self.bleu = bool(cfg.data) and cfg.target_units == "words"
+        # BLEU, the translation measure, for a user's sentences (character targets on their
+        # joined text); pronunciations are scored by WER/PER only (BLEU's 4-grams mean
+        # little over phoneme strings)
+        self.bleu = bool(cfg.data)
         # a shown target: tokens between spaces, a character target's characters as written
         self.joiner = "" if cfg.data and cfg.target_units == "chars" else " "
         for split in ("val", "test"):
@@ -221,8 +222,9 @@ class Task:
         wer, per = error_rates(found, options)
         if not self.bleu:
             return {"wer": wer, "per": per}
-        joined = [[" ".join(o) for o in each] for each in options]
-        return {"wer": wer, "per": per, "bleu": corpus_bleu([" ".join(f) for f in found], joined)}
+        joined = [[self.joiner.join(o) for o in each] for each in options]
+        bleu = corpus_bleu([self.joiner.join(f) for f in found], joined)
+        return {"wer": wer, "per": per, "bleu": bleu}
 
     def final_report(self, model, run_dir):
         """Test WER/PER (BLEU) greedy and with the beam, written to `test.json`; examples."""
