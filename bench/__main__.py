@@ -36,6 +36,7 @@ COLUMNS = {
     "ort_native": "ORT native RNN",
     "ort_scan": "ORT Scan (ours)",
     "ort_user": "ORT default file, tokens (users' path)",
+    "ort_int8": "ORT default file, int8 (--int8)",
 }
 
 

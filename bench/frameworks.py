@@ -146,6 +146,15 @@ def export_user_file(model, folder, form="scan"):
     return file
 
 
+def quantize_user_file(file):
+    """`python -m export --int8`'s copy of `file` (`export.quantize`), checked on token ids."""
+    from export import quantize
+
+    tokens = np.random.default_rng(0).integers(1, FEATURES, (8, 50)).astype(np.int32)
+    quantize.quantize_file(file, tokens)
+    return quantize.int8_path(file)
+
+
 def user_forward(file):
     """`export.runtime.load(file).run(...)` on token ids: the default path, no TensorFlow."""
     from export import runtime

@@ -80,11 +80,13 @@ def column_fns(column, weights, folder):
     """`(forward, train_step)` for a column; either may be None."""
     if column == "torch":
         return fw.torch_fns(weights)
-    if column == "ort_user":  # the user's path: python -m export's file, runtime.load, tokens
+    if column in ("ort_user", "ort_int8"):  # python -m export's file, runtime.load, tokens
+        int8 = column == "ort_int8"  # its --int8 copy
         subprocess.run(
-            [sys.executable, "-m", "bench.measure", "export", "user", folder], check=True
+            [sys.executable, "-m", "bench.measure", "export", "user", folder, *["int8"] * int8],
+            check=True,
         )
-        return fw.user_forward(f"{folder}/model.onnx"), None
+        return fw.user_forward(f"{folder}/model{'.int8' * int8}.onnx"), None
     if column.startswith("ort_"):  # exported by a child, so this process holds only the session
         file = f"{folder}/bench_{column}.onnx"
         subprocess.run(
@@ -111,7 +113,7 @@ def main(column, rows, repeats):
         for row in rows:
             batch, time_, what = ROWS[row]
             x = rng.standard_normal((batch, time_, fw.FEATURES)).astype(np.float32)
-            if column == "ort_user":  # token ids (1..63: none is padding) for the same network
+            if column in ("ort_user", "ort_int8"):  # token ids (1..63: none is padding)
                 x = rng.integers(1, fw.FEATURES, (batch, time_)).astype(np.int32)
             y = rng.standard_normal((batch, time_, fw.OUT)).astype(np.float32)
             fn, args = (forward, (x,)) if what == "forward" else (train_step, (x, y))
@@ -157,7 +159,9 @@ if __name__ == "__main__":
         from rnn_keras_common._quiet import import_tensorflow
 
         import_tensorflow()
-        fw.export_user_file(fw.user_model(fw.shared_weights()), sys.argv[3])
+        file = fw.export_user_file(fw.user_model(fw.shared_weights()), sys.argv[3])
+        if sys.argv[4:] == ["int8"]:
+            fw.quantize_user_file(file)
     elif sys.argv[1] == "export":  # python -m bench.measure export PATH FILE
         fw.export_onnx(_keras_model("ours", fw.shared_weights()), sys.argv[2], sys.argv[3])
     else:

@@ -4,6 +4,7 @@
     python -m export RUN_DIR --path native    # one ONNX RNN node per layer: the form for CUDA
     python -m export RUN_DIR --path loop      # tf2onnx: the while loop as an ONNX Loop
     python -m export RUN_DIR --out-dir DIR
+    python -m export RUN_DIR --int8           # + model.int8.onnx: int8 weights, a quarter the size
 
 Each file passes onnx.checker and a TensorFlow-vs-onnxruntime parity check on
 real inputs (max abs difference <= 1e-4) before it is written under its name.
@@ -25,9 +26,22 @@ def main(argv=None):
         "translate and caption runs have one form (tf2onnx's) and take no --path",
     )
     parser.add_argument("--out-dir", help="where to write the .onnx files (default: RUN_DIR)")
+    parser.add_argument(
+        "--int8",
+        action="store_true",
+        help="also write int8 copies (model.int8.onnx, step.int8.onnx: onnxruntime's dynamic "
+        "quantization of the Scan form, checked against the float files); lm, tag and "
+        "classify runs",
+    )
     args = parser.parse_args(argv)
-    if args.path:
-        _refuse_path_of_encoder_decoders(args)
+    if args.int8 and args.path not in (None, "scan"):
+        raise ValueError(
+            f"--int8 with --path {args.path}: int8 copies are of the Scan form (the default), "
+            "whose every matmul becomes int8; native's RNN nodes and the Loop's recurrence "
+            "would stay float. Leave --path out."
+        )
+    if args.path or args.int8:
+        _refuse_flags_of_encoder_decoders(args)
     if args.out_dir:
         from rnn_keras_common.cli import check_out_folder
 
@@ -43,18 +57,30 @@ def main(argv=None):
     for file, diff in results:
         form = "tf2onnx" if file.name.endswith(("encoder.onnx", "decoder_step.onnx")) else path
         print(f"{file}  ({form}; max abs diff vs TensorFlow {diff:.2g})")
+    if args.int8:
+        for file, source, diff, agreement in api.quantize_run(args.run_dir, results):
+            print(
+                f"{file}  (int8 of {source.name}; max abs diff vs float {diff:.2g}, the same "
+                f"class at {agreement:.1%} of real positions)"
+            )
     return 0
 
 
-def _refuse_path_of_encoder_decoders(args):
-    """An encoder-decoder has one form: a `--path` it would ignore is refused (before TF)."""
+def _refuse_flags_of_encoder_decoders(args):
+    """An encoder-decoder has one form and no int8 copy: a flag it would ignore is refused
+    (before TensorFlow loads)."""
     from rnn_keras_common.run_config import read_run_config
 
     task = read_run_config(args.run_dir).task
-    if task in ("translate", "caption"):
+    if task in ("translate", "caption") and args.path:
         raise ValueError(
             f"--path {args.path}: a {task} run exports in one form, tf2onnx's (encoder.onnx "
             "and decoder_step.onnx), on the CPU and CUDA alike; leave --path out."
+        )
+    if task in ("translate", "caption") and args.int8:
+        raise ValueError(
+            f"--int8: a {task} run's encoder and decoder are exported in float only; --int8 "
+            "is for lm, tag and classify runs. Leave it out."
         )
 
 

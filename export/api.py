@@ -168,6 +168,22 @@ def load_matching_run(meta, run_dir):
     return model, cfg, vocab
 
 
+def quantize_run(run_dir, results):
+    """int8 copies of an LM's, tagger's or classifier's exported files (`export.quantize`),
+    checked on the run's text; returns `[(int8 file, its float file, max diff, agreement)]`."""
+    from . import quantize
+
+    _, cfg, vocab, _ = load_run_model(run_dir)
+    sample = run_sample(run_dir, cfg)
+    out = []
+    for file, _ in results:
+        kind = "step" if file.name == "step.onnx" else "sequence"
+        tokens = parity.real_inputs(cfg, vocab, kind, batch=64, text=sample)
+        diff, agreement = quantize.quantize_file(file, tokens)
+        out.append((quantize.int8_path(file), file, diff, agreement))
+    return out
+
+
 def export_run(run_dir, path="scan", check=True, out_dir=None):
     """Export the run in `run_dir` (next to it by default); returns `[(file, max_diff)]`."""
     model, cfg, vocab, labels = load_run_model(run_dir)

@@ -58,6 +58,15 @@ def test_the_users_path_column_is_the_same_network_on_token_ids(weights, tmp_pat
     np.testing.assert_allclose(got[1, :5], short[0], atol=1e-5)  # as if it had no padding
 
 
+def test_the_int8_column_is_the_users_file_quantized(weights, tmp_path):
+    tokens = np.random.default_rng(0).integers(1, fw.FEATURES, (3, 9)).astype(np.int32)
+    file = fw.export_user_file(fw.user_model(weights), tmp_path)
+    int8 = fw.quantize_user_file(file)
+    assert int8.name == "model.int8.onnx"
+    want, got = fw.user_forward(file)(tokens), fw.user_forward(int8)(tokens)
+    assert 0 < np.abs(got - want).max() < 0.05 * np.abs(want).max()
+
+
 def test_train_steps_reduce_the_same_loss(weights):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((2, 5, fw.FEATURES)).astype(np.float32)

@@ -1,0 +1,107 @@
+"""export.quantize: `--int8` copies keep the model's answers, its metadata and its API."""
+
+import numpy as np
+import onnx
+import pytest
+
+from export import api, parity, quantize, runtime
+from export.tolerance import ParityError
+from rnn_keras.data import plays as corpus
+from rnn_keras.tasks.classify import classifier
+from rnn_keras.tasks.lm import char_lm
+from rnn_keras.tasks.tag import tagger
+from rnn_keras_common import train_cli as train
+from rnn_keras_common.vocab import Vocab
+from tests.helpers import tiny_flags
+
+VOCAB = Vocab.from_text(corpus.default_text())
+
+
+def _exported(tmp_path, task, model, labels=None):
+    """The Scan-form files of `model` with its head scaled, so that, as in a trained model,
+    its answers are not near-ties that any rounding flips."""
+    head = model.get_layer("head")
+    head.kernel.assign(20.0 * head.kernel)
+    cfg = {"task": task, "text": None}
+    return [f for f, _ in api.export_model(model, cfg, VOCAB, labels, tmp_path, "scan")]
+
+
+def _tokens(task, kind="sequence"):
+    return parity.real_inputs({"task": task, "text": None}, VOCAB, kind, batch=64)
+
+
+def _ops(path):
+    """Every node's op type, the Scan bodies' included."""
+    graph = onnx.load(str(path)).graph
+    ops = [n.op_type for n in graph.node]
+    for node in graph.node:
+        for attr in node.attribute:
+            if attr.type == onnx.AttributeProto.GRAPH:
+                ops += [n.op_type for n in attr.g.node]
+    return ops
+
+
+def test_an_int8_tagger_keeps_its_answers_metadata_and_api(tmp_path):
+    model = tagger(len(VOCAB), 3, units=[32, 24], num_layers=2, bidirectional=True)
+    [file] = _exported(tmp_path, "tag", model)
+    tokens = _tokens("tag")
+    diff, agreement = quantize.quantize_file(file, tokens)
+    int8 = quantize.int8_path(file)
+    assert int8.name == "model.int8.onnx" and int8.stat().st_size < file.stat().st_size / 2
+    assert "MatMulInteger" in _ops(int8) and "MatMul" not in _ops(int8)  # every one
+    a, b = (runtime.load(f).run({"tokens": tokens})["logits"] for f in (file, int8))
+    real = tokens != 0
+    assert diff == pytest.approx(np.abs(a - b)[real].max())
+    assert agreement == np.mean(a[real].argmax(-1) == b[real].argmax(-1)) >= 0.9
+    assert 0 < diff < 0.05 * np.abs(a[real]).max()  # changed, a little
+    loaded = runtime.load(int8)  # the float file's metadata: the same task, vocabulary, API
+    assert loaded.meta["task"] == "tag" and loaded.vocab == VOCAB
+    assert loaded.tag("Tobeornottobe") is not None
+
+
+def test_int8_language_model_files_generate_and_stay_close(tmp_path):
+    model = char_lm(len(VOCAB), units=32, num_layers=2)
+    files = _exported(tmp_path, "lm", model)
+    for file, kind in zip(files, ("sequence", "step")):
+        diff, agreement = quantize.quantize_file(file, _tokens("lm", kind))
+        assert diff > 0 and agreement >= 0.9
+    step = runtime.load(tmp_path / "step.int8.onnx")
+    assert "MatMulInteger" in _ops(tmp_path / "model.int8.onnx")  # inside the Scan body
+    assert len(step.generate("\n", 40, seed=0)) == 1 + 40  # the prime, then 40 characters
+
+
+def test_a_classifier_quantizes(tmp_path):
+    model = classifier(len(VOCAB), 3, units=16, bidirectional=True)
+    [file] = _exported(tmp_path, "classify", model, ["a", "b", "c"])
+    assert quantize.quantize_file(file, _tokens("classify"))[1] >= 0.9
+    assert runtime.load(quantize.int8_path(file)).classify("To be or not")[0] in "abc"
+
+
+def test_an_int8_copy_that_changes_answers_is_refused_and_nothing_is_left(tmp_path, monkeypatch):
+    model = tagger(len(VOCAB), 3, units=8)
+    [file] = _exported(tmp_path, "tag", model)
+    monkeypatch.setattr(quantize, "MIN_AGREEMENT", 1.01)
+    with pytest.raises(ParityError, match="int8 picks the float model's class at only"):
+        quantize.quantize_file(file, _tokens("tag"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.onnx"]
+
+
+def test_export_int8_cli_on_a_run(tmp_path, capsys):
+    from export import __main__ as export_cli
+
+    text = tmp_path / "t.txt"
+    text.write_text(corpus.default_text()[:20_000], encoding="utf-8")
+    run = tmp_path / "run"
+    flags = [*tiny_flags(units=16, batch_size=4, seq_len=16), "--steps", "3"]
+    assert train.cli(["--text", str(text), "--run-dir", str(run), *flags]) == 0
+    capsys.readouterr()
+    assert export_cli.cli([str(run), "--int8"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in out] == [
+        str(run / name) for name in ("model.onnx", "step.onnx", "model.int8.onnx", "step.int8.onnx")
+    ]
+    assert "(int8 of model.onnx; max abs diff vs float" in out[2]
+    assert "of real positions)" in out[2]
+    assert export_cli.cli([str(run), "--int8", "--path", "native"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: --int8 with --path native: int8 copies")
