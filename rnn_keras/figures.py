@@ -67,7 +67,8 @@ def fallbacks(missing):
         path = max(coverage, key=lambda p: (len(coverage[p] & left), p))
         if not coverage.pop(path) & left:
             break
-        font_manager.fontManager.addfont(path)  # a no-op for a font it knew already
+        if path not in {f.fname for f in font_manager.fontManager.ttflist}:
+            font_manager.fontManager.addfont(path)  # installed since matplotlib's cache
         name = font_manager.FontProperties(fname=path).get_name()
         if name not in families:
             families.append(name)

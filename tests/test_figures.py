@@ -86,3 +86,14 @@ def test_text_the_default_font_has_needs_nothing(texts, capsys):
 
         assert matplotlib.rcParams["font.family"] == ["sans-serif"]
     assert capsys.readouterr().err == ""
+
+
+def test_fallbacks_register_a_font_once():
+    from matplotlib import font_manager
+
+    wanted = {ord(_only_in_stix()), ord(NO_FONT)}
+    families, boxed = figures.fallbacks(wanted)
+    assert families and boxed == {ord(NO_FONT)}
+    known = len(font_manager.fontManager.ttflist)
+    assert figures.fallbacks(wanted) == (families, boxed)
+    assert len(font_manager.fontManager.ttflist) == known
