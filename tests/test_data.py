@@ -1,5 +1,7 @@
 """Corpus normalisation, TBPTT streams, tagging and classification data, vocabulary."""
 
+import string
+
 import numpy as np
 import pytest
 
@@ -91,6 +93,18 @@ def test_vocab_round_trip_and_unknown_characters():
     assert len(vocab) == len(set("hello world")) + 1  # + padding id 0
     with pytest.raises(VocabularyError, match="'Z'"):
         vocab.encode("hello Z")
+
+
+def test_ascii_text_takes_a_faster_pattern_with_the_same_words():
+    from rnn_keras_common.vocab import _word_pattern
+
+    rng = np.random.default_rng(0)
+    alphabet = np.array(list(string.printable + ""))  # apostrophes: o'er, don't
+    for n in rng.integers(0, 60, 3000):
+        text = "".join(rng.choice(alphabet, n))
+        assert words(text) == _word_pattern().findall(text.lower()), text
+    want = ["don't", "stop", "at", "42", ",", "o'er", "-", "x", "!"]
+    assert words("Don't STOP_ at 42, o'er-x!") == want
 
 
 def test_an_unknown_character_error_lists_a_long_vocabulary_begun_not_whole():
