@@ -1,7 +1,11 @@
 """`python -m export.infer RUN --evaluate FILE`: an exported classifier, token tagger,
 translator or captioner scored on a labelled file (or folder) of yours, in the formats
-`--data` reads, with no TensorFlow, as training scores its validation set
-(`rnn_keras_common.scores`).
+`--data` reads, or a language model on a text file, with no TensorFlow, as training scores
+its validation set (`rnn_keras_common.scores`).
+
+Language models: cross-entropy in nats and bits per character and perplexity, the text cut
+into the run's streams and read `seq_len` characters at a time with the state carried, so
+that the run's own held-out text scores what training reported.
 
 Classifiers and taggers: accuracy, macro-F1 and per label precision, recall, F1 and support.
 A label the model never saw in training is scored as a class of its own that it never
@@ -12,25 +16,32 @@ is installed. Captioners: a folder as `--data` takes it (images and a captions f
 exact match (the caption is one of the image's references) and BLEU-4 (sacrebleu).
 """
 
+import collections
 import functools
 import importlib.util
+import math
 
 import numpy as np
 
 from rnn_keras_common import captions as captions_file
 from rnn_keras_common import labelled
-from rnn_keras_common.files import flag_named
+from rnn_keras_common.files import flag_named, read_utf8
 from rnn_keras_common.scores import class_scores, classes_table, corpus_bleu, error_rates
+from rnn_keras_common.streams import LMStreams
 from rnn_keras_common.vocab import source_rules, target_joiner
 
 from .encoder_decoder import Captioner, Translator
-from .runtime import Classifier, TokenTagger
+from .runtime import Classifier, LanguageModel, TokenTagger
 
 
 def evaluate(model, path, beam=1):
     """A classifier's or tagger's `{"examples", "labels", "unseen", "unreadable", "accuracy",
     "macro_f1", "per_class", "table"}`; a translator's `{"sources", "beam", "wer", "per",
-    "unreadable"[, "bleu"]}`; a captioner's `{"images", "beam", "exact"[, "bleu4"]}`."""
+    "unreadable"[, "bleu"]}`; a captioner's `{"images", "beam", "exact"[, "bleu4"]}`; a
+    language model's `{"characters", "streams", "seq_len", "nats_per_char", "bits_per_char",
+    "perplexity", "left_out"}`."""
+    if isinstance(model, LanguageModel):
+        return _language(model, path)
     if isinstance(model, Translator):
         return _translation(model, path, beam)
     if isinstance(model, Captioner):
@@ -74,16 +85,41 @@ def _answers(model, path):
         found = model.tag_many([tokens for tokens, _ in sentences])
         truth = [t for _, tags in sentences for t in tags]
         return truth, [t for tags in found for t in tags], []
-    task = model.meta["task"]
-    this = (
-        "this tagger segments a text into words (trained without --data)"
-        if task == "tag"
-        else f"this is {'an' if task == 'lm' else 'a'} {task} model"
-    )
     raise ValueError(
-        "--evaluate scores classifiers, taggers trained with --data (CoNLL), translators and "
-        f"captioners; {this}, with no labelled file to score."
+        "--evaluate scores language models, classifiers, taggers trained with --data (CoNLL), "
+        "translators and captioners; this tagger segments a text into words (trained "
+        "without --data), with no labelled file to score."
     )
+
+
+def _language(model, path):
+    """Cross-entropy on a text file, read as training reads its held-out text: cut into the
+    run's streams (fewer for a short text), `seq_len` characters at a time, the state carried
+    from batch to batch. Characters the model never saw are left out, and counted."""
+    text = read_utf8(path, "--evaluate", "a UTF-8 text file")
+    known = set(model.vocab.chars)
+    left_out = collections.Counter(c for c in text if c not in known)
+    ids = model.vocab.encode("".join(c for c in text if c in known))
+    if len(ids) < 2:
+        raise labelled.DataError(
+            f"--evaluate {path}: {len(ids)} character(s) this model knows; scoring a "
+            "prediction takes at least 2. Pass a longer text in the model's characters."
+        )
+    config = model.meta["config"]
+    batch = max(1, min(config["batch_size"], (len(ids) - 1) // config["seq_len"]))
+    streams = LMStreams(ids, batch, max(1, min(config["seq_len"], (len(ids) - 1) // batch)))
+    states, total, count = model.zero_states(batch), 0.0, 0
+    for x, y in streams.all_batches():
+        logits, states = model.step(x, states)  # (streams, seq_len, vocab)
+        z = logits.astype(np.float64)
+        logp = z - z.max(-1, keepdims=True)
+        logp -= np.log(np.exp(logp).sum(-1, keepdims=True))
+        total -= np.take_along_axis(logp, y[..., None], axis=-1).sum()
+        count += y.size
+    nats = total / count
+    return {"characters": count, "streams": batch, "seq_len": streams.seq_len,
+            "nats_per_char": nats, "bits_per_char": nats / math.log(2),
+            "perplexity": math.exp(nats), "left_out": dict(left_out.most_common())}  # fmt: skip
 
 
 def _read(path, read):
@@ -147,13 +183,28 @@ def _readable(vocab, source):
 
 def report(result, path):
     """The lines `export.infer --evaluate` prints."""
-    if "exact" in result:
+    if "nats_per_char" in result:
+        lines = _language_lines(result, path)
+    elif "exact" in result:
         lines = _caption_lines(result, path)
     elif "wer" in result:
         lines = _translation_lines(result, path)
     else:
         lines = _class_lines(result, path)
     return "\n".join([*lines, *([result["note"]] if "note" in result else [])])
+
+
+def _language_lines(result, path):
+    read = f"{result['streams']} streams x {result['seq_len']}, the state carried"
+    lines = [
+        f"{path}: {result['characters']:,} characters ({read}); "
+        f"{result['nats_per_char']:.4f} nats/char, {result['bits_per_char']:.4f} bits/char, "
+        f"perplexity {result['perplexity']:.3f}"
+    ]
+    if left := result["left_out"]:
+        shown = ", ".join(f"{c!r} {n}" for c, n in list(left.items())[:10])
+        lines.append(f"left out, as the model never saw them in training: {shown}")
+    return lines
 
 
 def _caption_lines(result, path):

@@ -10,6 +10,7 @@ cut -f1 reviews.tsv | python -m export.infer RUN --text - --lines  # standard in
 python -m export.infer RUN/image_encoder.onnx --image scene.png --beam 5  # caption
 python -m export.infer RUN/image_encoder.onnx --image photos/            # a line per image
 python -m export.infer RUN --evaluate test.tsv                     # score a labelled file
+python -m export.infer LM_RUN --evaluate held_out.txt              # an LM: nats/char on a text
 python -m export.infer RUN/step.onnx --compare RUN                  # TensorFlow side by side
 python -m export.infer RUN/model.onnx --text "..." --runtime openvino  # the same file in OpenVINO
 """
@@ -26,7 +27,7 @@ LM_DEFAULTS = dict(prime="\n", length=400, temperature=0.8, top_k=0, top_p=1.0, 
 DEFAULTS = {**LM_DEFAULTS, "beam": 1, "nbest": 1, "lines": False}
 LM = tuple(LM_DEFAULTS)
 READS = {
-    "lm": LM,
+    "lm": (*LM, "evaluate"),
     "tag": ("text", "evaluate"),
     "classify": ("text", "lines", "evaluate"),
     "translate": ("text", "beam", "nbest", "evaluate"),
@@ -133,6 +134,9 @@ def main(argv=None):
     if note:
         print(note, file=sys.stderr)
     task = model.meta["task"]
+    if task == "lm" and args.evaluate is not None:  # the text as it is: nothing is generated
+        if given := [f"--{k.replace('_', '-')}" for k in LM if getattr(args, k) is not None]:
+            raise ValueError(f"--evaluate scores its text as it is; leave out {', '.join(given)}.")
     refuse_unread(args, task)
     if args.text is not None:
         args.text = text_or_file(args.text)  # a file: its lines tagged, words translated

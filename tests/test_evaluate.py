@@ -1,0 +1,81 @@
+"""export.evaluate on a language model: nats/char on a text file, as training validates."""
+
+import math
+
+import numpy as np
+import pytest
+
+from export import evaluate, infer, runtime
+from rnn_keras import data
+from rnn_keras.data import plays as corpus
+from rnn_keras_common import train_cli as train
+from rnn_keras_common.vocab import Vocab
+from tests.helpers import cli_flags
+
+
+@pytest.fixture(scope="module")
+def lm_run(tmp_path_factory):
+    """A short LM run, exported, whose last evaluation read its whole held-out text."""
+    folder = tmp_path_factory.mktemp("lm")
+    text = folder / "plays.txt"
+    text.write_text(corpus.default_text()[:30_000], encoding="utf-8")
+    run = folder / "run"
+    flags = cli_flags(text, run, 20, eval_every=20, eval_batches=0, units=24, layers=2)
+    assert train.cli([f for f in flags if f != "--no-export"]) == 0
+    return text, run
+
+
+def _held_out(text, folder):
+    """The run's validation characters (the tail `data.split` keeps) as a text file."""
+    raw = text.read_text(encoding="utf-8")
+    vocab = Vocab.from_text(raw)
+    _, val = data.split(np.array(vocab.encode(raw), np.int32), 0.1)
+    path = folder / "held_out.txt"
+    path.write_text(vocab.decode(val), encoding="utf-8")
+    return path
+
+
+def _final_val_loss(run):
+    header, *_, last = (run / "metrics.csv").read_text().splitlines()
+    return float(dict(zip(header.split(","), last.split(",")))["val_loss"])
+
+
+@pytest.mark.parametrize("file", ["step.onnx", "model.onnx"])
+def test_the_held_out_text_scores_what_training_validated(lm_run, tmp_path, file):
+    text, run = lm_run
+    result = evaluate.evaluate(runtime.load(run / file), _held_out(text, tmp_path))
+    assert result["nats_per_char"] == pytest.approx(_final_val_loss(run), abs=1e-5)
+    assert result["bits_per_char"] == pytest.approx(result["nats_per_char"] / math.log(2))
+    assert result["perplexity"] == pytest.approx(math.exp(result["nats_per_char"]))
+    assert result["left_out"] == {} and result["streams"] == 4  # the run's batch size
+
+
+def test_characters_the_model_never_saw_are_left_out_and_counted(lm_run, tmp_path):
+    _, run = lm_run
+    model = runtime.load(run)
+    plain, odd = tmp_path / "plain.txt", tmp_path / "odd.txt"
+    passage = corpus.default_text()[1000:3000]
+    plain.write_text(passage, encoding="utf-8")
+    odd.write_text("✓" + passage[:500] + "ß✓" + passage[500:], encoding="utf-8")
+    got, want = evaluate.evaluate(model, odd), evaluate.evaluate(model, plain)
+    assert got["left_out"] == {"✓": 2, "ß": 1}
+    assert got["nats_per_char"] == pytest.approx(want["nats_per_char"], abs=1e-9)
+    short = tmp_path / "short.txt"  # fewer characters than streams: one stream reads them
+    short.write_text(passage[:3], encoding="utf-8")
+    assert evaluate.evaluate(model, short)["characters"] == 2
+
+
+def test_the_cli_prints_one_line_and_refuses_generation_flags(lm_run, tmp_path, capsys):
+    text, run = lm_run
+    held_out = _held_out(text, tmp_path)
+    assert infer.cli([str(run), "--evaluate", str(held_out)]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1 and out[0].startswith(f"{held_out}: ")
+    assert "(4 streams x 10, the state carried);" in out[0] and "bits/char, perplexity" in out[0]
+    assert infer.cli([str(run), "--evaluate", str(held_out), "--prime", "A", "--seed", "3"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "error: --evaluate scores its text as it is; leave out --prime, --seed."
+    empty = tmp_path / "empty.txt"
+    empty.write_text("✓", encoding="utf-8")
+    assert infer.cli([str(run), "--evaluate", str(empty)]) == 2
+    assert "0 character(s) this model knows; scoring" in capsys.readouterr().err
