@@ -22,23 +22,8 @@ from rnn_keras.tasks.base import (
 )
 from rnn_keras_common import labelled
 from rnn_keras_common.scores import class_scores
+from rnn_keras_common.segmentation import tagging_data  # noqa: F401 (re-exported)
 from rnn_keras_common.vocab import Vocab
-
-
-def tagging_data(text, max_len=64, min_words=2):
-    """Lines without spaces and their word-end tags: `(lines_without_spaces, tags)`."""
-    lines, tags = [], []
-    for line in text.splitlines():
-        words = line.split()
-        if len(words) < min_words or line.endswith(":"):
-            continue  # speaker names and one-word lines teach nothing
-        chars = "".join(words)[:max_len]
-        ends = np.zeros(len(chars), np.int32)
-        pos = np.cumsum([len(w) for w in words]) - 1
-        ends[pos[pos < len(chars)]] = 1
-        lines.append(chars)
-        tags.append(ends)
-    return lines, tags
 
 
 def tagger(vocab_size, num_tags=2, **encoder):
