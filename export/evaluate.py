@@ -1,13 +1,14 @@
 """`python -m export.infer RUN --evaluate FILE`: an exported classifier, token tagger,
 translator or captioner scored on a labelled file (or folder) of yours, in the formats
-`--data` reads, or a language model on a text file, with no TensorFlow, as training scores
-its validation set (`rnn_keras_common.scores`).
+`--data` reads, or a language model or word segmenter on a text file, with no TensorFlow,
+as training scores its validation set (`rnn_keras_common.scores`).
 
 Language models: cross-entropy in nats and bits per character and perplexity, the text cut
 into the run's streams and read `seq_len` characters at a time with the state carried, so
 that the run's own held-out text scores what training reported.
 
-Classifiers and taggers: accuracy, macro-F1 and per label precision, recall, F1 and support.
+Classifiers and taggers: accuracy, macro-F1 and per label precision, recall, F1 and support
+(a segmenter's labels: inside a word, or its end, per character; a text's spaces the truth).
 A label the model never saw in training is scored as a class of its own that it never
 predicts: those examples count as wrong. Translators: `source<TAB>target` pairs (a source on
 several lines has several right answers), decoded with `--beam`; WER (share of sources
@@ -27,11 +28,12 @@ from rnn_keras_common import captions as captions_file
 from rnn_keras_common import labelled
 from rnn_keras_common.files import flag_named, read_utf8
 from rnn_keras_common.scores import class_scores, classes_table, corpus_bleu, error_rates
+from rnn_keras_common.segmentation import tagging_data
 from rnn_keras_common.streams import LMStreams
 from rnn_keras_common.vocab import source_rules, target_joiner
 
 from .encoder_decoder import Captioner, Translator
-from .runtime import Classifier, LanguageModel, TokenTagger
+from .runtime import Classifier, LanguageModel, Tagger, TokenTagger
 
 
 def evaluate(model, path, beam=1):
@@ -64,8 +66,11 @@ def evaluate(model, path, beam=1):
     scores = class_scores(confusion)  # UNREADABLE: a column only, never a true label
     scores["per_class"] = scores["per_class"][:-1]
     counts = {label: int(confusion[index[label]].sum()) for label in unseen}
-    return {**scores, "examples": len(truth), "labels": labels, "unseen": counts,
-            "unreadable": unreadable, "table": classes_table(labels, scores)}  # fmt: skip
+    counted = "tokens" if isinstance(model, TokenTagger) else "examples"
+    counted = "characters" if isinstance(model, Tagger) else counted
+    return {**scores, "examples": len(truth), "counted": counted, "labels": labels,
+            "unseen": counts, "unreadable": unreadable,
+            "table": classes_table(labels, scores)}  # fmt: skip
 
 
 UNREADABLE = object()  # the answer to a text with characters the model never saw: wrong
@@ -80,16 +85,37 @@ def _answers(model, path):
         found = dict(zip(readable, model.classify_many(readable) if readable else []))
         predicted = [found[t][0] if t in found else UNREADABLE for t, _ in rows]
         return [y for _, y in rows], predicted, [t for t, _ in rows if t not in found]
+    if isinstance(model, Tagger):
+        return _segmentation(model, path)
     if isinstance(model, TokenTagger):  # tokens: an unknown one reads as <unk>
         sentences = _read(path, labelled.read_conll)
         found = model.tag_many([tokens for tokens, _ in sentences])
         truth = [t for _, tags in sentences for t in tags]
         return truth, [t for tags in found for t in tags], []
-    raise ValueError(
-        "--evaluate scores language models, classifiers, taggers trained with --data (CoNLL), "
-        "translators and captioners; this tagger segments a text into words (trained "
-        "without --data), with no labelled file to score."
-    )
+    raise ValueError(f"--evaluate cannot score a {model.meta['task']} model.")
+
+
+def _segmentation(model, path):
+    """A segmenting tagger, character by character (inside a word, or its end): a text's
+    own spaces are the answers, its lines read as training reads them, but whole (the
+    model reads a long line in windows, as trained). A line with a character the model
+    never saw is unreadable: wrong throughout."""
+    text = read_utf8(path, "--evaluate", "a UTF-8 text of lines of words")
+    lines, tags = tagging_data(text, max_len=10**9)
+    if not lines:
+        raise labelled.DataError(
+            f"--evaluate {path}: no line of two or more words; a segmenting tagger is scored "
+            "on lines whose words are separated by spaces."
+        )
+    known, labels = set(model.vocab.chars), list(model.labels)
+    readable = [line for line in lines if set(line) <= known]
+    found = dict(zip(readable, model.word_ends_many(readable))) if readable else {}
+    truth, predicted = [], []
+    for line, ends in zip(lines, tags):
+        truth += [labels[e] for e in ends]
+        guess = found.get(line)
+        predicted += [UNREADABLE] * len(line) if guess is None else [labels[e] for e in guess]
+    return truth, predicted, [line for line in lines if line not in found]
 
 
 def _language(model, path):
@@ -222,7 +248,7 @@ def _translation_lines(result, path):
 
 def _class_lines(result, path):
     lines = [
-        f"{path}: {result['examples']:,} examples; accuracy {result['accuracy']:.4f}, "
+        f"{path}: {result['examples']:,} {result['counted']}; accuracy {result['accuracy']:.4f}, "
         f"macro-F1 {result['macro_f1']:.4f}"
     ]
     if result["unseen"]:
@@ -230,7 +256,8 @@ def _class_lines(result, path):
         named = ", ".join(f"{label!r} {n}" for label, n in shown[:10])
         named += f", and {len(shown) - 10} more" if len(shown) > 10 else ""
         lines.append(f"labels the model never saw in training (counted as wrong): {named}")
-    lines += _unreadable_lines(result["unreadable"], "text")
+    what = "line" if result["counted"] == "characters" else "text"  # a segmenter's: lines
+    lines += _unreadable_lines(result["unreadable"], what)
     return [*lines, result["table"].rstrip("\n")]
 
 

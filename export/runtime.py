@@ -111,6 +111,10 @@ class Tagger(Model):
             raise ValueError("`text` must hold at least one character.")
         return self._ends([self.vocab.encode(text)])[0]  # one error naming every unknown
 
+    def word_ends_many(self, lines):
+        """`word_ends` of each line, the windows of all of them batched together."""
+        return self._ends([self.vocab.encode(line) for line in lines])
+
     def _ends(self, rows):
         """0/1 per id of each row of ids, each row cut into windows (as trained)."""
         size = self.window

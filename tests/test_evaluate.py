@@ -8,6 +8,7 @@ import pytest
 from export import evaluate, infer, runtime
 from rnn_keras import data
 from rnn_keras.data import plays as corpus
+from rnn_keras_common import segmentation
 from rnn_keras_common import train_cli as train
 from rnn_keras_common.vocab import Vocab
 from tests.helpers import cli_flags
@@ -79,3 +80,53 @@ def test_the_cli_prints_one_line_and_refuses_generation_flags(lm_run, tmp_path, 
     empty.write_text("✓", encoding="utf-8")
     assert infer.cli([str(run), "--evaluate", str(empty)]) == 2
     assert "0 character(s) this model knows; scoring" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def segmenter_run(tmp_path_factory):
+    """A short word-segmentation run, exported; lines up to 200 characters are read whole."""
+    folder = tmp_path_factory.mktemp("tag")
+    text = folder / "plays.txt"
+    text.write_text(corpus.default_text()[:20_000], encoding="utf-8")
+    run = folder / "run"
+    flags = cli_flags(text, run, 30, eval_every=30, eval_batches=0, seq_len=200, units=16)
+    flags = ["--task", "tag", "--bidirectional", *[f for f in flags if f != "--no-export"]]
+    assert train.cli(flags) == 0
+    return text, run
+
+
+def _held_out_lines(text, folder):
+    """The run's validation lines, their spaces put back where the words end."""
+    lines, tags = segmentation.tagging_data(text.read_text(encoding="utf-8"), max_len=200)
+    _, val = data.split(list(zip(lines, tags)), 0.1)
+    spaced = ["".join(c + " " * int(e) for c, e in zip(line, ends)).strip() for line, ends in val]
+    path = folder / "held_out.txt"
+    path.write_text("\n".join(spaced) + "\n", encoding="utf-8")
+    return path
+
+
+def _final(run, key):
+    header, *_, last = (run / "metrics.csv").read_text().splitlines()
+    return float(dict(zip(header.split(","), last.split(",")))[key])
+
+
+def test_a_segmenter_scores_its_held_out_lines_as_training_did(segmenter_run, tmp_path):
+    text, run = segmenter_run
+    result = evaluate.evaluate(runtime.load(run), _held_out_lines(text, tmp_path))
+    assert result["counted"] == "characters" and result["unreadable"] == []
+    assert result["accuracy"] == pytest.approx(_final(run, "val_accuracy"), abs=1e-6)
+    word_end_f1 = result["per_class"][1][2]
+    assert word_end_f1 == pytest.approx(_final(run, "val_f1"), abs=1e-6)
+
+
+def test_a_segmenters_line_with_unseen_characters_counts_as_wrong(segmenter_run, tmp_path):
+    _, run = segmenter_run
+    model = runtime.load(run)
+    path = tmp_path / "t.txt"
+    path.write_text("To be or not\nA ✓ here\nHAMLET:\n", encoding="utf-8")  # names: skipped
+    result = evaluate.evaluate(model, path)
+    assert result["unreadable"] == ["A✓here"] and result["examples"] == 9 + 6
+    ends = model.word_ends("Tobeornot")
+    right = sum(int(e) == t for e, t in zip(ends, [0, 1, 0, 1, 0, 1, 0, 0, 1]))
+    assert result["accuracy"] == pytest.approx(right / 15)
+    assert infer.cli([str(run), "--evaluate", str(path)]) == 0

@@ -131,15 +131,6 @@ def test_same_seed_same_text_tensorflow_and_onnxruntime(lm_files):
     assert tf_text == ort_text
 
 
-def test_a_segmenting_tagger_has_nothing_to_evaluate(tmp_path):
-    from export import evaluate
-
-    [(file, _)] = export(tagger(len(VOCAB), 2, units=4), "tag", tmp_path, "scan")
-    (tmp_path / "t.tsv").write_text("a b\tx\n", encoding="utf-8")
-    with pytest.raises(ValueError, match="scores language models, .*; this tagger segments"):
-        evaluate.evaluate(runtime.load(file), tmp_path / "t.tsv")
-
-
 def test_streamed_characters_are_the_generated_text_and_bad_arguments_fail_at_once(
     lm_files, capsys
 ):

@@ -388,7 +388,7 @@ def test_an_exported_token_tagger_scores_a_conll_file_token_by_token(tmp_path, c
     accuracy = sum(t == p for t, p in pairs) / len(pairs)
     assert infer.cli([str(run), "--evaluate", str(dev)]) == 0
     first = capsys.readouterr().out.splitlines()[0]
-    assert first.startswith(f"{dev}: {len(pairs)} examples; accuracy {accuracy:.4f}, macro-F1 ")
+    assert first.startswith(f"{dev}: {len(pairs)} tokens; accuracy {accuracy:.4f}, macro-F1 ")
 
 
 def test_a_conllu_file_tags_each_word_with_its_upos(tmp_path, capsys):
