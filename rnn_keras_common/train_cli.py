@@ -238,6 +238,9 @@ def next_steps(run_dir, task, data=None):
     if data:
         test = "test_images/" if task == "caption" else f"test{pathlib.Path(data).suffix}"
         rows.insert(1, (f"python -m {package}.infer {run_dir} --evaluate {test}", "score it"))
+    elif task in ("lm", "tag"):  # a text's characters, or its spaces, are the answers
+        why = "nats/char on a text" if task == "lm" else "score it on a text"
+        rows.insert(1, (f"python -m {package}.infer {run_dir} --evaluate held_out.txt", why))
     if root:
         rows.insert(0, (f"cd {shlex.quote(str(root))}", "python -m finds the packages there"))
     width = max(len(c) for c, _ in rows)

@@ -285,8 +285,9 @@ def test_the_end_of_a_run_prints_next_steps_that_work(tmp_path, text_file, capsy
     out = capsys.readouterr().out
     lines = out[out.index("Next:") :].splitlines()[1:]
     commands = [shlex.split(line.split("  #")[0]) for line in lines]
-    assert [c[:3] for c in commands[:3]] == [
+    assert [c[:3] for c in commands[:4]] == [
         ["python", "-m", "export.infer"],
+        ["python", "-m", "export.infer"],  # --evaluate held_out.txt
         ["python", "-m", "rnn_keras.inspect"],
         ["python", "-m", "export.web"],
     ]
@@ -297,7 +298,8 @@ def test_the_end_of_a_run_prints_next_steps_that_work(tmp_path, text_file, capsy
 @pytest.mark.parametrize(
     "task, data, test",
     [("classify", "/d/reviews.csv", "test.csv"), ("tag", "ud-train.conllu", "test.conllu"),
-     ("caption", "/d/images", "test_images/"), ("lm", None, None)],
+     ("caption", "/d/images", "test_images/"), ("lm", None, "held_out.txt"),
+     ("tag", None, "held_out.txt"), ("classify", None, None), ("translate", None, None)],
 )  # fmt: skip
 def test_a_run_of_your_data_is_told_how_to_score_a_test_file(task, data, test):
     lines = train.next_steps("runs/x", task, data).splitlines()[2:]
