@@ -37,8 +37,9 @@ from .runtime import Classifier, LanguageModel, Tagger, TokenTagger
 
 
 def evaluate(model, path, beam=1):
-    """A classifier's or tagger's `{"examples", "labels", "unseen", "unreadable", "accuracy",
-    "macro_f1", "per_class", "table"}`; a translator's `{"sources", "beam", "wer", "per",
+    """A classifier's or tagger's `{"examples", "counted" (what they are: examples, tokens or
+    characters), "labels", "unseen", "unreadable", "accuracy", "macro_f1", "per_class",
+    "table"}`; a translator's `{"sources", "beam", "wer", "per",
     "unreadable"[, "bleu"]}`; a captioner's `{"images", "beam", "exact"[, "bleu4"]}`; a
     language model's `{"characters", "streams", "seq_len", "nats_per_char", "bits_per_char",
     "perplexity", "left_out"}`."""
