@@ -48,8 +48,10 @@ def _charmap(path):
         return frozenset()
 
 
+@functools.cache
 def _font_paths():
-    """matplotlib's known fonts, then the system's (a font installed since its cache was made)."""
+    """matplotlib's known fonts, then the system's (a font installed since its cache was
+    made); listed once a process, as each figure of a passage would list them again."""
     from matplotlib import font_manager
 
     known = [f.fname for f in font_manager.fontManager.ttflist]
