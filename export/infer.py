@@ -200,6 +200,23 @@ def _tag(model, text):
     lines = [line for line in text.splitlines() if line.strip()] or [text]
     for line in lines:
         print(" ".join(f"{t}/{tag}" for t, tag in model.tag(line)))
+    if unsplit := unsegmented(model, lines):
+        print(
+            f"note: {unsplit[0][:20]!r} is one token this tagger never saw: it reads tokens "
+            "separated by spaces, as its training data had them, and a text in a script "
+            "written without spaces (Chinese, Japanese, Thai) must be split into words first.",
+            file=sys.stderr,
+        )
+
+
+def unsegmented(model, lines):
+    """Unknown tokens of `lines` that look like several words of a script written without
+    spaces: what a CoNLL tagger of such a language is given when its text is not split."""
+    from rnn_keras_common.scripts import unspaced_share
+
+    known = set(model.vocab.chars)
+    tokens = [t for line in lines for t in model.vocab.split(line) if t not in known]
+    return [t for t in tokens if len(t) > 3 and unspaced_share([t]) > 0.5]
 
 
 def _classify(model, args):

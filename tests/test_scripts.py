@@ -71,3 +71,23 @@ def test_chinese_sources_are_refused_as_words(tmp_path, capsys):
     argv += ["--run-dir", str(tmp_path / "run"), *tiny_flags(seq_len=None, batch_size=8)]
     code, err = _run(argv, capsys)
     assert code == 2 and "'s sources: 100% of the letters" in err and "Pass --unit char." in err
+
+
+def test_a_chinese_token_tagger_given_unsplit_text_says_to_split_it(tmp_path, capsys):
+    from export import infer
+
+    words = {"我": "PRON", "你": "PRON", "喜欢": "VERB", "读书": "VERB", "写字": "VERB"}
+    sentences = [f"{a}\t{words[a]}\n{b}\tVERB\n{c}\tVERB\n" for a in ("我", "你")
+                 for b in ("喜欢",) for c in ("读书", "写字")] * 10  # fmt: skip
+    data = tmp_path / "zh.conll"
+    data.write_text("\n".join(sentences), encoding="utf-8")
+    run = tmp_path / "run"
+    flags = [f for f in tiny_flags(seq_len=None, batch_size=8) if f != "--no-export"]
+    argv = ["--task", "tag", "--data", str(data), "--run-dir", str(run), "--steps", "3"]
+    assert train.cli([*argv, *flags]) == 0
+    capsys.readouterr()
+    assert infer.cli([str(run), "--text", "我 喜欢 读书"]) == 0
+    assert capsys.readouterr().err == ""  # split into words, as trained: nothing to say
+    assert infer.cli([str(run), "--text", "我喜欢读书"]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("我喜欢读书/") and err.startswith("note: '我喜欢读书' is one token")
