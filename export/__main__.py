@@ -63,6 +63,8 @@ def main(argv=None):
                 f"{file}  (int8 of {source.name}; max abs diff vs float {diff:.2g}, the same "
                 f"class at {agreement:.1%} of real positions)"
             )
+    elif note := api.stale_int8_note(results):
+        print(note, file=sys.stderr)
     return 0
 
 

@@ -184,6 +184,20 @@ def quantize_run(run_dir, results):
     return out
 
 
+def stale_int8_note(results):
+    """A note naming the int8 copies an earlier export left beside these new float files
+    (they are no longer copies of them), or None."""
+    from .quantize import int8_path
+
+    stale = [int8_path(f) for f, _ in results if int8_path(f).is_file()]
+    if stale:
+        return (
+            f"note: {', '.join(map(str, stale))} are int8 copies of an earlier export, not of "
+            "these files: run `python -m export RUN --int8` to write them afresh, or delete them."
+        )
+    return None
+
+
 def export_run(run_dir, path="scan", check=True, out_dir=None):
     """Export the run in `run_dir` (next to it by default); returns `[(file, max_diff)]`."""
     model, cfg, vocab, labels = load_run_model(run_dir)

@@ -105,3 +105,9 @@ def test_export_int8_cli_on_a_run(tmp_path, capsys):
     assert export_cli.cli([str(run), "--int8", "--path", "native"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: --int8 with --path native: int8 copies")
+    assert export_cli.cli([str(run)]) == 0  # float files afresh: the int8 ones are stale
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"note: {run / 'model.int8.onnx'}, {run / 'step.int8.onnx'} are int8")
+    assert (run / "model.int8.onnx").is_file()  # said, not deleted
+    assert train.cli(["--resume", str(run), "--steps", "4", "--export"]) == 0
+    assert "model.int8.onnx, " in capsys.readouterr().err  # trained further: stale again
