@@ -14,16 +14,20 @@ from rnn_keras_common.vocab import Vocab
 from tests.helpers import cli_flags
 
 
+def _exported_run(folder, chars, steps, *task, **overrides):
+    """A short run on the plays' first `chars` characters, exported, whose last evaluation
+    read its whole held-out part: `(text file, run folder)`."""
+    text = folder / "plays.txt"
+    text.write_text(corpus.default_text()[:chars], encoding="utf-8")
+    run = folder / "run"
+    flags = cli_flags(text, run, steps, eval_every=steps, eval_batches=0, **overrides)
+    assert train.cli([*task, *[f for f in flags if f != "--no-export"]]) == 0
+    return text, run
+
+
 @pytest.fixture(scope="module")
 def lm_run(tmp_path_factory):
-    """A short LM run, exported, whose last evaluation read its whole held-out text."""
-    folder = tmp_path_factory.mktemp("lm")
-    text = folder / "plays.txt"
-    text.write_text(corpus.default_text()[:30_000], encoding="utf-8")
-    run = folder / "run"
-    flags = cli_flags(text, run, 20, eval_every=20, eval_batches=0, units=24, layers=2)
-    assert train.cli([f for f in flags if f != "--no-export"]) == 0
-    return text, run
+    return _exported_run(tmp_path_factory.mktemp("lm"), 30_000, 20, units=24, layers=2)
 
 
 def _held_out(text, folder):
@@ -84,15 +88,9 @@ def test_the_cli_prints_one_line_and_refuses_generation_flags(lm_run, tmp_path, 
 
 @pytest.fixture(scope="module")
 def segmenter_run(tmp_path_factory):
-    """A short word-segmentation run, exported; lines up to 200 characters are read whole."""
-    folder = tmp_path_factory.mktemp("tag")
-    text = folder / "plays.txt"
-    text.write_text(corpus.default_text()[:20_000], encoding="utf-8")
-    run = folder / "run"
-    flags = cli_flags(text, run, 30, eval_every=30, eval_batches=0, seq_len=200, units=16)
-    flags = ["--task", "tag", "--bidirectional", *[f for f in flags if f != "--no-export"]]
-    assert train.cli(flags) == 0
-    return text, run
+    """Word segmentation; lines up to 200 characters are read whole."""
+    folder, task = tmp_path_factory.mktemp("tag"), ["--task", "tag", "--bidirectional"]
+    return _exported_run(folder, 20_000, 30, *task, seq_len=200, units=16)
 
 
 def _held_out_lines(text, folder):
