@@ -1,5 +1,6 @@
 """export.evaluate on a language model: nats/char on a text file, as training validates."""
 
+import json
 import math
 
 import numpy as np
@@ -128,3 +129,30 @@ def test_a_segmenters_line_with_unseen_characters_counts_as_wrong(segmenter_run,
     right = sum(int(e) == t for e, t in zip(ends, [0, 1, 0, 1, 0, 1, 0, 0, 1]))
     assert result["accuracy"] == pytest.approx(right / 15)
     assert infer.cli([str(run), "--evaluate", str(path)]) == 0
+
+
+def test_an_lm_validates_on_your_own_file_as_evaluate_scores_it(tmp_path, capsys):
+    plays = corpus.default_text()
+    text, valid = tmp_path / "train.txt", tmp_path / "valid.txt"
+    text.write_text(plays[:20_000], encoding="utf-8")
+    valid.write_text(plays[20_000:26_000] + "¶", encoding="utf-8")  # ¶: only in valid
+    run = tmp_path / "run"
+    flags = cli_flags(text, run, 10, eval_every=10, eval_batches=0)
+    assert train.cli([*[f for f in flags if f != "--no-export"], "--val-data", str(valid)]) == 0
+    result = evaluate.evaluate(runtime.load(run), valid)
+    assert result["nats_per_char"] == pytest.approx(_final_val_loss(run), abs=1e-5)
+    assert result["left_out"] == {} and "¶" in runtime.load(run).vocab.chars
+    saved = json.loads((run / "data.json").read_text())
+    assert saved["val_path"] == str(valid) and saved["characters"] == 20_000  # all of it trains
+    valid.write_text(plays[20_000:26_000], encoding="utf-8")
+    assert train.cli(["--resume", str(run), "--steps", "12"]) == 2
+    assert "this validation data (6000 characters) is not what the run validated on" in (
+        capsys.readouterr().err
+    )
+    short = tmp_path / "short.txt"
+    short.write_text("abc", encoding="utf-8")
+    argv = cli_flags(text, tmp_path / "other", 2)
+    assert train.cli([*argv, "--val-data", str(short)]) == 2
+    err = capsys.readouterr().err
+    assert f"--val-data {short}: 3 characters, too few for 4 validation streams" in err
+    assert not (tmp_path / "other").exists()

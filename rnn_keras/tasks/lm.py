@@ -8,6 +8,7 @@ import numpy as np
 from rnn_keras import data
 from rnn_keras.layers import RNN, Dropout
 from rnn_keras.tasks.base import orthogonal, token_inputs, units_list
+from rnn_keras_common.files import read_utf8
 from rnn_keras_common.streams import LMStreams  # noqa: F401 (re-exported)
 from rnn_keras_common.vocab import Vocab
 
@@ -51,13 +52,26 @@ class Task:
     name, stateful = "lm", True
 
     def __init__(self, cfg, text):
-        self.cfg, self.vocab, self.labels = cfg, Vocab.from_text(text), None
+        self.cfg, self.labels = cfg, None
         self.source = text  # what the run learned from: hashed and sampled into the run
         # samples start from a line break when the text has one, else from its own first
         # character: a prime the vocabulary lacks could never be encoded
         self.prime = "\n" if "\n" in text else text[0]
-        train, val = data.split(np.array(self.vocab.encode(text), np.int32), cfg.val_fraction)
+        if cfg.val_data:  # your own held-out text (PTB's valid, enwik8's): all of text trains
+            self.val_source = read_utf8(cfg.val_data, "--val-data", "a UTF-8 text file")
+            # its characters too, as char-LM benchmarks build one vocabulary over the splits
+            self.vocab = Vocab.from_text(text + self.val_source)
+            train, val = self.vocab.encode(text), self.vocab.encode(self.val_source)
+        else:
+            self.vocab = Vocab.from_text(text)
+            train, val = data.split(self.vocab.encode(text), cfg.val_fraction)
         self.train = LMStreams(train, cfg.batch_size, cfg.seq_len)
+        if len(val) - 1 < cfg.batch_size:
+            raise data.DataError(
+                f"{'--val-data ' + cfg.val_data if cfg.val_data else 'The held-out text'}: "
+                f"{len(val)} characters, too few for {cfg.batch_size} validation streams. Give "
+                "a longer text, or a smaller --batch-size."
+            )
         self.val = LMStreams(
             val, cfg.batch_size, min(cfg.seq_len, (len(val) - 1) // cfg.batch_size)
         )
