@@ -67,10 +67,10 @@ class Task:
             train, val = data.split(self.vocab.encode(text), cfg.val_fraction)
         self.train = LMStreams(train, cfg.batch_size, cfg.seq_len)
         if len(val) - 1 < cfg.batch_size:
+            where = f"--val-data {cfg.val_data}" if cfg.val_data else "The held-out text"
             raise data.DataError(
-                f"{'--val-data ' + cfg.val_data if cfg.val_data else 'The held-out text'}: "
-                f"{len(val)} characters, too few for {cfg.batch_size} validation streams. Give "
-                "a longer text, or a smaller --batch-size."
+                f"{where}: {len(val)} characters, too few for {cfg.batch_size} validation "
+                "streams. Give a longer text, or a smaller --batch-size."
             )
         self.val = LMStreams(
             val, cfg.batch_size, min(cfg.seq_len, (len(val) - 1) // cfg.batch_size)
