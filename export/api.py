@@ -173,7 +173,8 @@ def quantize_run(run_dir, results):
     checked on the run's text; returns `[(int8 file, its float file, max diff, agreement)]`."""
     from . import quantize
 
-    _, cfg, vocab, _ = load_run_model(run_dir)
+    cfg = json.loads(runs.read_config(run_dir).to_json())  # not the model: its files are written
+    vocab, _ = runs.read_vocab(run_dir)
     sample = run_sample(run_dir, cfg)
     out = []
     for file, _ in results:
