@@ -72,8 +72,8 @@ READERS = {
         lambda c: not _plays(c) and not c.val_data,
     ),  # fmt: skip
     "val_data": (
-        "--task lm, and classify, tag, translate or caption with --data",
-        lambda c: c.task == "lm" or bool(c.data),
+        "--task lm and tag, and classify, translate or caption with --data",
+        lambda c: c.task in ("lm", "tag") or bool(c.data),
     ),
     "sample_length": ("--task lm", lambda c: c.task == "lm"),
     "temperature": ("--task lm, for its printed samples", lambda c: c.task == "lm"),

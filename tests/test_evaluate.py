@@ -118,6 +118,25 @@ def test_a_segmenter_scores_its_held_out_lines_as_training_did(segmenter_run, tm
     assert word_end_f1 == pytest.approx(_final(run, "val_f1"), abs=1e-6)
 
 
+def test_a_segmenter_validates_on_your_own_file_as_evaluate_scores_it(tmp_path):
+    plays = corpus.default_text()
+    text, valid = tmp_path / "train.txt", tmp_path / "valid.txt"
+    text.write_text(plays[:20_000], encoding="utf-8")
+    valid.write_text(plays[20_000:24_000] + "\nZ¶ Z\n", encoding="utf-8")  # ¶: only in valid
+    run = tmp_path / "run"
+    flags = cli_flags(text, run, 10, eval_every=10, eval_batches=0, seq_len=200)
+    flags = ["--task", "tag", *[f for f in flags if f != "--no-export"], "--val-data", str(valid)]
+    assert train.cli(flags) == 0
+    result = evaluate.evaluate(runtime.load(run), valid)
+    assert result["accuracy"] == pytest.approx(_final(run, "val_accuracy"), abs=1e-6)
+    assert result["unreadable"] == [] and "¶" in runtime.load(run).vocab.chars
+    assert json.loads((run / "data.json").read_text())["val_path"] == str(valid)
+    valid.write_text("One\nword\n", encoding="utf-8")  # no line of two words: nothing to score
+    other = cli_flags(text, tmp_path / "other", 2)
+    assert train.cli(["--task", "tag", *other, "--val-data", str(valid)]) == 2
+    assert not (tmp_path / "other").exists()
+
+
 def test_a_segmenters_line_with_unseen_characters_counts_as_wrong(segmenter_run, tmp_path):
     _, run = segmenter_run
     model = runtime.load(run)

@@ -368,9 +368,9 @@ def test_a_tagger_validates_on_the_dev_file_given(tmp_path, capsys):
     argv = [*flags(data, run, 2, "--task", "tag"), "--val-data", str(dev)]
     code = train.cli(argv)
     assert code == 0 and "160 training / 12 validation sentences" in capsys.readouterr().out
-    argv = ["--task", "tag", "--val-data", str(dev), "--steps", "2"]  # segmentation: no --data
-    code, err = cli([*argv, "--run-dir", str(tmp_path / "seg")], capsys)
-    used_by = "(used only by --task lm, and classify, tag, translate or caption with --data)"
+    argv = ["--task", "classify", "--val-data", str(dev), "--steps", "2"]  # the plays' split
+    code, err = cli([*argv, "--run-dir", str(tmp_path / "plays")], capsys)
+    used_by = "(used only by --task lm and tag, and classify, translate or caption with --data)"
     assert code == 2 and used_by in err, err
 
 

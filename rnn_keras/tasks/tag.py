@@ -54,8 +54,12 @@ class Task:
                 "a line's spaces fall, so it needs lines of words separated by spaces (prose, "
                 "verse). Pass such a --text, or --data FILE in CoNLL for your own tags."
             )
-        self.vocab = Vocab.from_text("".join(lines))
-        examples = [(self.vocab.encode(ln), t) for ln, t in zip(lines, tags)]
+        val_lines, val_tags = self._held_out(cfg) if cfg.val_data else ([], [])
+        self.vocab = Vocab.from_text("".join(lines + val_lines))
+        examples = [(self.vocab.encode(ln), t) for ln, t in zip(lines + val_lines, tags + val_tags)]
+        if cfg.val_data:  # your own held-out text: all of --text trains
+            self._train, self.val = examples[: len(lines)], examples[len(lines) :]
+            return
         self._train, self.val = data.split(examples, cfg.val_fraction)
         if not self._train or not self.val:
             raise DataError(
@@ -63,6 +67,16 @@ class Task:
                 f"{len(self.val)} validation lines with --val-fraction {cfg.val_fraction}; add "
                 "lines or change --val-fraction."
             )
+
+    def _held_out(self, cfg):
+        """`--val-data`'s lines and word ends, read as `--text`'s are."""
+        self.val_source = data.read_utf8(cfg.val_data, "--val-data", "a UTF-8 text file")
+        lines, tags = tagging_data(self.val_source, max_len=cfg.seq_len)
+        if not lines:
+            raise DataError(
+                f"--val-data {cfg.val_data}: no line of two or more words to validate on."
+            )
+        return lines, tags
 
     def _conll(self, cfg):
         self.source = labelled.read_utf8(cfg.data)  # hashed and sampled into the run
