@@ -114,7 +114,7 @@ class TrainConfig:
     task: str = "lm"  # lm (next character), tag, classify, translate or caption
     text: str | None = None  # UTF-8 text file for lm/tag; None = the bundled plays
     data: str | None = None  # yours: classify TSV/CSV/JSONL, tag CoNLL(-U), translate TSV, images
-    val_data: str | None = None  # lm, or with --data: validate on this file (folder), not a split
+    val_data: str | None = None  # lm, tag, or with --data: validate on this file (folder)
     classify_by: str = "play"  # classify on the plays: which play (38 labels) or category (6)
     pool: str = "max_mean"  # classify: the last, mean or max state over real steps, or max+mean
     unit: str | None = None  # classify: read characters or words (lowercased; default word)
