@@ -203,6 +203,19 @@ def test_the_held_out_passage_starts_at_a_whole_line(runs):
     assert report.from_line_start("ends here\n") == "ends here\n"
 
 
+def test_a_run_given_val_data_is_inspected_on_that_file(runs, tmp_path):
+    """All of its --text trained: the held-out text is its --val-data file."""
+    import dataclasses
+
+    from rnn_keras.inspect import report
+    from rnn_keras_common.run_config import read_run_config
+
+    valid = tmp_path / "valid.txt"
+    valid.write_text("Held out\nby the user.\n", encoding="utf-8")
+    cfg = dataclasses.replace(read_run_config(runs["lm"]), val_data=str(valid))
+    assert report.run_text(runs["lm"], cfg, None) == "Held out\nby the user.\n"
+
+
 def test_bad_run_folders_are_one_line(tmp_path, runs, capsys):
     assert inspect_cli.cli([str(tmp_path / "nowhere")]) == 2
     assert "not a run folder" in capsys.readouterr().err

@@ -22,9 +22,12 @@ def load(run_dir):
 
 
 def run_text(run_dir, cfg, given):
-    """`--text` (a file or the text), else the held-out tail of the run's text, else its sample."""
+    """`--text` (a file or the text), else the run's held-out text (its `--val-data` file, or
+    the tail of its text), else its sample."""
     if given:
         return text_or_file(given)
+    if cfg.data is None and cfg.val_data and pathlib.Path(cfg.val_data).is_file():
+        return data.read_utf8(cfg.val_data, "--val-data", "a UTF-8 text file")  # all --text trained
     if cfg.data is None and (cfg.text is None or pathlib.Path(cfg.text).is_file()):
         return from_line_start(data.split(data.read_text(cfg.text), cfg.val_fraction)[1])
     sample = runs.read_sample(run_dir)
