@@ -82,7 +82,7 @@ def _answers(model, path):
     per token."""
     if isinstance(model, Classifier):
         rows = _read(path, labelled.read_labelled)
-        readable = [text for text, _ in rows if _readable(model.vocab, text)]
+        readable = list(filter(_reads(model.vocab), (text for text, _ in rows)))
         found = dict(zip(readable, model.classify_many(readable) if readable else []))
         predicted = [found[t][0] if t in found else UNREADABLE for t, _ in rows]
         return [y for _, y in rows], predicted, [t for t, _ in rows if t not in found]
@@ -108,8 +108,8 @@ def _segmentation(model, path):
             f"--evaluate {path}: no line of two or more words; a segmenting tagger is scored "
             "on lines whose words are separated by spaces."
         )
-    known, labels = set(model.vocab.chars), list(model.labels)
-    readable = [line for line in lines if set(line) <= known]
+    labels = list(model.labels)
+    readable = list(filter(_reads(model.vocab), lines))
     found = dict(zip(readable, model.word_ends_many(readable))) if readable else {}
     truth, predicted = [], []
     for line, ends in zip(lines, tags):
@@ -165,7 +165,7 @@ def _translation(model, path, beam):
             target = tuple(p.rstrip("012") for p in target)  # CMUdict's stress, as trained
         references.setdefault(source, []).append(target)
     sources = list(references)
-    readable = [s for s in sources if _readable(model.vocab, s)]  # the rest count as wrong
+    readable = list(filter(_reads(model.vocab), sources))  # the rest count as wrong
     decoded = dict(zip(readable, model.translate(readable, beam=beam) if readable else []))
     found = [list(t) if chars else t.split() for t in (decoded.get(s, "") for s in sources)]
     wer, per = error_rates(found, list(references.values()))
@@ -202,10 +202,13 @@ def _bleu(key, hypotheses, references):
     return {key: corpus_bleu(hypotheses, references)}
 
 
-def _readable(vocab, source):
-    """Whether a character vocabulary knows every character of `source` (a word vocabulary
-    reads any word, an unknown one as `<unk>`)."""
-    return vocab.unit != "char" or set(source) <= set(vocab.chars)
+def _reads(vocab):
+    """Whether a character vocabulary knows every character of a text (a word vocabulary
+    reads any word, an unknown one as `<unk>`): a test built once for a whole file."""
+    if vocab.unit != "char":
+        return lambda text: True
+    known = set(vocab.chars)
+    return lambda text: set(text) <= known
 
 
 def report(result, path):
