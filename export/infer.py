@@ -92,9 +92,10 @@ def _model_flags(p):
     p.add_argument(
         "--evaluate",
         metavar="FILE",
-        help="classify, tag (trained with --data), translate and caption: score a labelled "
-        "file (a captioned folder) in the formats --data reads: accuracy, macro-F1 and per "
-        "label; WER, PER, BLEU; exact match, BLEU-4",
+        help="score the model on a file of yours: classify and tag, a labelled file in the "
+        "formats --data reads (a segmenter: a text, its spaces the answers): accuracy, macro-F1 "
+        "and per label; translate: WER, PER, BLEU; caption (a folder): exact match, BLEU-4; "
+        "lm: a text, nats and bits per character",
     )
     p.add_argument("--image", nargs="+", help="caption: PNG/JPEG images (a line each)")
     p.add_argument("--beam", type=int, help="translate/caption: beam width (default 1 = greedy)")
