@@ -155,7 +155,8 @@ def _read(path, read):
 
 def _translation(model, path, beam):
     config = model.meta["config"]
-    chars = target_joiner(config) == ""
+    joiner = target_joiner(config)
+    chars = joiner == ""
     read = functools.partial(labelled.read_pairs, target_units="chars" if chars else "words")
     references = {}  # source -> its right answers, in the file's order
     lowercase = source_rules(model.vocab)["lowercase"]  # as typed text is read: "HELLO"
@@ -172,7 +173,6 @@ def _translation(model, path, beam):
     result = {"sources": len(sources), "beam": beam, "wer": wer, "per": per}
     result["unreadable"] = [s for s in sources if s not in decoded]
     if config.get("data"):  # a user's sentences; a character target's on its joined text
-        joiner = target_joiner(config)
         refs = [[joiner.join(r) for r in options] for options in references.values()]
         result |= _bleu("bleu", [joiner.join(f) for f in found], refs)
     return result

@@ -12,6 +12,7 @@ At the end, the test split with `--beam` (and greedy beside it) goes to
 """
 
 import collections
+import dataclasses
 import functools
 import json
 
@@ -32,7 +33,15 @@ from rnn_keras.tasks.base import (
 )
 from rnn_keras_common import labelled, scripts
 from rnn_keras_common.scores import corpus_bleu, error_rates
-from rnn_keras_common.vocab import UNKNOWN, TargetVocab, TokenVocab, Vocab, VocabularyError, pad
+from rnn_keras_common.vocab import (
+    UNKNOWN,
+    TargetVocab,
+    TokenVocab,
+    Vocab,
+    VocabularyError,
+    pad,
+    target_joiner,
+)
 
 # sources decoded at each periodic evaluation: WER to about +-1 point, a small share of a
 # run's time; the test split at the end is decoded whole
@@ -88,7 +97,7 @@ class Task:
         # little over phoneme strings)
         self.bleu = bool(cfg.data)
         # a shown target: tokens between spaces, a character target's characters as written
-        self.joiner = "" if cfg.data and cfg.target_units == "chars" else " "
+        self.joiner = target_joiner(dataclasses.asdict(cfg))
         for split in ("val", "test"):
             self.references[split] = self._encodable(splits[split])
         examples = [
