@@ -81,7 +81,8 @@ def _answers(model, path):
     """`(true labels, predicted labels, unreadable texts)`: one label per passage, or one
     per token."""
     if isinstance(model, Classifier):
-        rows = _read(path, labelled.read_labelled)
+        columns = labelled.Columns.of(model.meta["config"] or {})  # as the run read its --data
+        rows = _read(path, functools.partial(labelled.read_labelled, columns=columns))
         readable = list(filter(_reads(model.vocab), (text for text, _ in rows)))
         found = dict(zip(readable, model.classify_many(readable) if readable else []))
         predicted = [found[t][0] if t in found else UNREADABLE for t, _ in rows]

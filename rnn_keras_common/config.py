@@ -115,6 +115,8 @@ class TrainConfig:
     text: str | None = None  # UTF-8 text file for lm/tag; None = the bundled plays
     data: str | None = None  # yours: classify TSV/CSV/JSONL, tag CoNLL(-U), translate TSV, images
     val_data: str | None = None  # lm, tag, or with --data: validate on this file (folder)
+    text_column: str | None = None  # classify --data: the header's (JSON key's) text column
+    label_column: str | None = None  # classify --data: its label column (default label)
     classify_by: str = "play"  # classify on the plays: which play (38 labels) or category (6)
     pool: str = "max_mean"  # classify: the last, mean or max state over real steps, or max+mean
     unit: str | None = None  # classify: read characters or words (lowercased; default word)
@@ -224,10 +226,30 @@ class TrainConfig:
                 "--unit word is for --task classify or translate; lm and tag read characters "
                 "(tag --data reads the CoNLL file's own tokens)."
             )
+        self._check_columns()
         if self.data is not None and self.task == "lm":
             raise ConfigError("--data is for the other tasks; the lm reads --text (a text file).")
         if self.data is not None and self.text is not None:
             raise ConfigError("Give --data (labelled examples) or --text, not both.")
+
+    def _check_columns(self):
+        """--text-column and --label-column: names of a classify --data file's columns."""
+        given = {"--text-column": self.text_column, "--label-column": self.label_column}
+        given = {f: name for f, name in given.items() if name is not None}
+        if given and (self.task != "classify" or self.data is None):
+            raise ConfigError(
+                f"{' and '.join(given)} {'name' if len(given) > 1 else 'names'} a column of a "
+                "--task classify --data file (CSV, TSV with a header, JSON Lines). Leave "
+                f"{'them' if len(given) > 1 else 'it'} out."
+            )
+        if any(not name.strip() for name in given.values()):
+            raise ConfigError("--text-column and --label-column need a column name, not ''.")
+        text, label = (self.text_column or "text"), (self.label_column or "label")
+        if text.strip().lower() == label.strip().lower():
+            raise ConfigError(
+                f"--text-column and --label-column both name {text!r}; the text and the label "
+                "are two different columns."
+            )
 
     def to_json(self):
         return json.dumps(dataclasses.asdict(self), indent=2)

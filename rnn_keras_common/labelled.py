@@ -6,11 +6,13 @@ nothing here writes anything, so a bad file never touches a run folder.
 
 - classify: TSV, one `text<TAB>label` per line, or CSV (`.csv`); a header line naming
   the `text` (or `sentence`, as GLUE's files do) and `label` columns is read in either,
-  in any order (other columns ignored), and a CSV must have one. A CSV's fields may be
+  in any order (other columns ignored), and a CSV must have one; `--text-column` and
+  `--label-column` name other columns (a Kaggle file's `review` and `sentiment`), and
+  then a TSV needs a header too. A CSV's fields may be
   separated by `;` or `|` instead of `,` (spreadsheets in many locales write `;`): the
   header says which. JSON Lines (`.jsonl`, as `datasets`' `to_json` writes): one object
-  per line with `text` (or `sentence`) and `label` keys; labels may be numbers. A `.json`
-  file: one list of such objects.
+  per line with `text` (or `sentence`) and `label` keys (or the keys the two flags name);
+  labels may be numbers. A `.json` file: one list of such objects.
 - tag: CoNLL, one token per line with its tag in the last column (columns split
   on whitespace; every line of a file has the same number), a blank line between
   sentences; `-DOCSTART-` lines are skipped. A `.conllu` file is Universal
@@ -21,6 +23,7 @@ nothing here writes anything, so a bad file never touches a run folder.
 
 import collections
 import csv
+import dataclasses
 import io
 import json
 
@@ -41,15 +44,16 @@ def read_validation(path, read, flag="--val-data"):
         return text, read(path, text)
 
 
-def read_labelled(path, text=None):
+def read_labelled(path, text=None, columns=None):
     """`[(text, label)]` from a TSV or CSV file (see the module docstring).
 
-    `text`: the file's contents when the caller has read them already.
+    `text`: the file's contents when the caller has read them already. `columns`: the
+    `Columns` to read (`Columns.of(config)`); None reads `text` (or `sentence`) and `label`.
     """
     text = read_utf8(path) if text is None else text
     ending = str(path).lower().rpartition(".")[2]
     read = {"csv": _csv_rows, "jsonl": _jsonl_rows, "json": _json_rows}.get(ending, _tsv_rows)
-    rows = read(path, text)
+    rows = read(path, text, columns or Columns())
     if not rows:
         raise DataError(f"--data {path}: no examples. Put one `text<TAB>label` per line.")
     return rows
@@ -58,17 +62,55 @@ def read_labelled(path, text=None):
 TEXT_NAMES = ("text", "sentence")  # a header's name for the text column
 
 
-def _columns(fields):
-    """`(text, label)` column indexes that a header line names, or None when it names none."""
-    names = [f.strip().lower() for f in fields]
-    text = next((names.index(n) for n in TEXT_NAMES if n in names), None)
-    return None if text is None or "label" not in names else (text, names.index("label"))
+@dataclasses.dataclass(frozen=True)
+class Columns:
+    """Which header columns (or JSON keys) hold the text and the label, matched without
+    regard to case; `named`: the user chose them (`--text-column`, `--label-column`)."""
+
+    texts: tuple = TEXT_NAMES
+    label: str = "label"
+    named: bool = False
+
+    @classmethod
+    def of(cls, config):
+        """The columns a run's config (a `TrainConfig` or its dict) reads."""
+        get = config.get if isinstance(config, dict) else lambda k: getattr(config, k, None)
+        text, label = get("text_column"), get("label_column")
+        if text is None and label is None:
+            return cls()
+        texts = (text.strip().lower(),) if text else TEXT_NAMES
+        return cls(texts, (label or "label").strip().lower(), True)
+
+    def index(self, fields):
+        """`(text, label)` indexes of a header's fields, or None when it names not both."""
+        names = [str(f).strip().lower() for f in fields]
+        text = next((names.index(n) for n in self.texts if n in names), None)
+        return None if text is None or self.label not in names else (text, names.index(self.label))
+
+    def wanted(self):
+        """What an error asks for: "text (or sentence) and label"."""
+        text = " (or ".join(self.texts) + ")" * (len(self.texts) - 1)
+        return f"{text} and {self.label}"
+
+    def fix(self):
+        """How to name the columns, for an error."""
+        if self.named:
+            return "Pass the file's own names to --text-column and --label-column."
+        return (
+            "Name the columns text (or sentence) and label, or pass your names to "
+            "--text-column and --label-column."
+        )
 
 
-def _tsv_rows(path, text):
+def _tsv_rows(path, text, columns):
     rows, lines = [], [(n, ln) for n, ln in enumerate(text.splitlines(), 1) if ln.strip()]
     first = lines[0][1].split("\t") if lines else []
-    header = _columns(first)
+    header = columns.index(first)
+    if header is None and columns.named and lines:
+        raise DataError(
+            f"--data {path}, line 1: no header naming {columns.wanted()} (it has {first}). "
+            f"{columns.fix()}"
+        )
     width, (t, y) = (len(first), header) if header else (2, (0, 1))
     for number, line in lines[1:] if header else lines:
         fields = line.split("\t")
@@ -86,25 +128,25 @@ def _tsv_rows(path, text):
 CSV_DELIMITERS = {",": "commas", ";": "semicolons", "|": "'|'"}
 
 
-def _csv_reader(text):
-    """A csv reader past the header, the header's fields and its (text, label) columns, with
+def _csv_reader(text, columns):
+    """A csv reader past the header, the header's fields and its (text, label) indexes, with
     the first delimiter whose header names both (`,`'s reader and None when none does)."""
     for delimiter in CSV_DELIMITERS:
         reader = csv.reader(io.StringIO(text), delimiter=delimiter)
         fields = next(reader, [])
-        columns = _columns(fields)
-        if columns is not None:
-            return reader, fields, columns
+        found = columns.index(fields)
+        if found is not None:
+            return reader, fields, found
     reader = csv.reader(io.StringIO(text))
     return reader, next(reader, []), None
 
 
-def _csv_rows(path, text):
-    reader, fields, columns = _csv_reader(text)
-    if columns is None:
+def _csv_rows(path, text, columns):
+    reader, fields, found = _csv_reader(text, columns)
+    if found is None:
         raise DataError(
-            f"--data {path}, line 1: the header names no text and label columns (it has "
-            f"{fields}). Name the columns text (or sentence) and label."
+            f"--data {path}, line 1: the header names no {columns.wanted()} columns (it has "
+            f"{fields}). {columns.fix()}"
         )
     rows = []
     for row in reader:
@@ -116,11 +158,11 @@ def _csv_rows(path, text):
                 f"{len(fields)}. Quote a text that holds "
                 f"{CSV_DELIMITERS[reader.dialect.delimiter]}."
             )
-        rows.append(_example(path, f"line {reader.line_num}", row[columns[0]], row[columns[1]]))
+        rows.append(_example(path, f"line {reader.line_num}", row[found[0]], row[found[1]]))
     return rows
 
 
-def _jsonl_rows(path, text):
+def _jsonl_rows(path, text, columns):
     rows = []
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
@@ -131,11 +173,11 @@ def _jsonl_rows(path, text):
             message = f"--data {path}, line {number}: not JSON ({e}). One object per line."
             raise DataError(message) from None
         where = f"line {number}"
-        rows.append(_example(path, where, *_record_fields(path, where, record)))
+        rows.append(_example(path, where, *_record_fields(path, where, record, columns)))
     return rows
 
 
-def _json_rows(path, text):
+def _json_rows(path, text, columns):
     """A `.json` file: one list of objects (`datasets`' `to_json(lines=False)`, pandas'
     `to_json(orient="records")`); `number` in errors counts the objects from 1."""
     try:
@@ -144,25 +186,25 @@ def _json_rows(path, text):
         raise DataError(f"--data {path}: not JSON ({e}).") from None
     if not isinstance(records, list):
         raise DataError(
-            f"--data {path}: expected a list of objects with text and label, got a "
+            f"--data {path}: expected a list of objects with {columns.wanted()}, got a "
             f"{type(records).__name__}. (One object per line is a .jsonl file.)"
         )
     return [
-        _example(path, f"object {n}", *_record_fields(path, f"object {n}", record))
+        _example(path, f"object {n}", *_record_fields(path, f"object {n}", record, columns))
         for n, record in enumerate(records, 1)
     ]
 
 
-def _record_fields(path, where, record):
+def _record_fields(path, where, record, columns):
     """A JSON Lines record's (text, label) as strings; a number label as its digits."""
-    keys = {str(k).lower(): k for k in record} if isinstance(record, dict) else {}
-    text = next((keys[n] for n in TEXT_NAMES if n in keys), None)
-    if text is None or "label" not in keys:
+    keys = list(record) if isinstance(record, dict) else []
+    found = columns.index(keys)
+    if found is None:
         raise DataError(
-            f"--data {path}, {where}: expected an object with text (or sentence) and "
-            f"label keys, got {str(record)[:80]!r}."
+            f"--data {path}, {where}: expected an object with {columns.wanted()} keys, got "
+            f"{str(record)[:80]!r}. {columns.fix()}"
         )
-    text, label = record[text], record[keys["label"]]
+    text, label = record[keys[found[0]]], record[keys[found[1]]]
     if not isinstance(text, str) or isinstance(label, (dict, list, float)) or label is None:
         raise DataError(
             f"--data {path}, {where}: text must be a string and label a string or an "

@@ -282,6 +282,76 @@ def test_a_header_line_is_read_by_its_names_not_taken_for_an_example(tmp_path, n
     assert labelled.read_labelled(data) == [("fun day", "pos"), ("bad day", "neg")]
 
 
+KAGGLE = labelled.Columns.of({"text_column": "Review", "label_column": "sentiment"})
+
+
+@pytest.mark.parametrize(
+    "name, payload",
+    [
+        ("imdb.csv", 'review,sentiment\n"fun day",pos\nbad day,neg\n'),
+        ("order.tsv", "Sentiment\tid\treview\npos\t1\tfun day\nneg\t2\tbad day\n"),
+        ("keys.jsonl", '{"review": "fun day", "sentiment": "pos", "text": "x", "label": "y"}\n'
+         '{"sentiment": "neg", "review": "bad day"}\n'),
+        ("keys.json", '[{"review": "fun day", "sentiment": "pos"}, '
+         '{"review": "bad day", "sentiment": "neg"}]'),
+    ],
+)  # fmt: skip
+def test_columns_named_by_the_flags_are_read_and_only_they(tmp_path, name, payload):
+    data = tmp_path / name
+    data.write_text(payload, encoding="utf-8")
+    assert labelled.read_labelled(data, columns=KAGGLE) == [("fun day", "pos"), ("bad day", "neg")]
+    only_text = labelled.Columns.of({"text_column": "review", "label_column": None})
+    with pytest.raises(labelled.DataError, match="review and label"):
+        labelled.read_labelled(data, columns=only_text)
+
+
+def test_named_columns_need_a_header_even_in_a_tsv(tmp_path):
+    data = tmp_path / "plain.tsv"
+    data.write_text("fun day\tpos\nbad day\tneg\n", encoding="utf-8")
+    assert labelled.read_labelled(data) == [("fun day", "pos"), ("bad day", "neg")]
+    with pytest.raises(labelled.DataError) as err:
+        labelled.read_labelled(data, columns=KAGGLE)
+    assert str(err.value) == (
+        f"--data {data}, line 1: no header naming review and sentiment (it has ['fun day', "
+        "'pos']). Pass the file's own names to --text-column and --label-column."
+    )
+
+
+def test_a_run_reads_its_named_columns_in_training_validation_and_evaluate(tmp_path, capsys):
+    rows = [ln.split("\t") for ln in rule_tsv(tmp_path / "x.tsv").read_text().splitlines()]
+    data, dev = tmp_path / "train.csv", tmp_path / "dev.csv"
+    for path, part in [(data, rows[:200]), (dev, rows[200:])]:
+        body = "".join(f"{i},{y},{t}\n" for i, (t, y) in enumerate(part))
+        path.write_text("id,sentiment,review\n" + body, encoding="utf-8")
+    run, named = tmp_path / "run", ["--text-column", "review", "--label-column", "Sentiment"]
+    argv = flags(data, run, 2, "--task", "classify", "--val-data", str(dev))
+    code, err = cli(argv, capsys)
+    assert code == 2 and "--text-column and --label-column" in err and not run.exists()
+    assert cli([*argv, *named], capsys)[0] == 0
+    support = [ln.split(",")[-1] for ln in (run / "classes.csv").read_text().splitlines()[1:]]
+    assert sum(map(int, support)) == 40  # validated on dev.csv, read by its names
+    api.export_run(run)
+    assert infer.cli([str(run), "--evaluate", str(dev)]) == 0  # the run's columns
+    assert capsys.readouterr().out.startswith(f"{dev}: 40 examples; accuracy ")
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--text-column", "body"], "--text-column names a column of a --task classify --data"),
+        (["--task", "classify", "--label-column", "y"], "Leave it out."),
+        (["--task", "classify", "--data", "x.csv", "--text-column", " "], "need a column name"),
+        (
+            ["--task", "classify", "--data", "x.csv", "--text-column", "Label"],
+            "--text-column and --label-column both name 'Label'",
+        ),
+    ],
+)
+def test_column_flags_are_refused_where_they_name_nothing(capsys, extra, message):
+    code, err = cli([*extra, "--steps", "1"], capsys)
+    assert code == 2 and message in err and err.count("\n") == 1, err
+
+
 def test_json_lines_labels_may_be_integers_as_datasets_write_them(tmp_path):
     data = tmp_path / "sst2.jsonl"
     data.write_text('{"text": "fun day", "label": 1}\n{"text": "bad day", "label": 0}\n')
@@ -424,7 +494,12 @@ BAD = {
     "three.tsv": ("a b\tx\tmore\n", "line 1: 3 tab-separated columns"),
     "empty_text.tsv": ("a b\tx\n \ty\nc\ty\n", "line 2: the text is empty"),
     "single.tsv": ("a\tx\nb\tx\nc\ty\n", "'y' have a single example"),
-    "nolabel.csv": ("text,category\na,b\n", "line 1: the header names no text and label columns"),
+    "nolabel.csv": (
+        "text,category\na,b\n",
+        "line 1: the header names no text (or sentence) and label columns (it has ['text', "
+        "'category']). Name the columns text (or sentence) and label, or pass your names to "
+        "--text-column and --label-column.",
+    ),
     "comma.csv": ("text,label\ngood, fun,x\n", "line 2: 3 columns; the header has 2"),
     "header.tsv": ("label\ttext\nx\ta\tb\n", "line 2: 3 tab-separated columns; expected 2"),
     "semicolon.csv": (

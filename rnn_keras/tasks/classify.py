@@ -12,6 +12,7 @@ split by label (stratified) with `val_fraction`.
 """
 
 import collections
+import functools
 
 import numpy as np
 
@@ -74,12 +75,13 @@ def check_passage_length(corpus, lines_per_passage):
         )
 
 
-def user_data(path, val_fraction, seed, text=None, validation=None):
+def user_data(path, val_fraction, seed, text=None, validation=None, columns=None):
     """`(train, val, labels)` of a labelled file (`text`: its contents), split by label, or
-    all of it for training beside `validation`, `(path, examples)` of a `--val-data` file."""
+    all of it for training beside `validation`, `(path, examples)` of a `--val-data` file;
+    `columns`: the file's `labelled.Columns`."""
     from sklearn.model_selection import train_test_split
 
-    rows = labelled.read_labelled(path, text)
+    rows = labelled.read_labelled(path, text, columns)
     if validation is not None:
         return _with_validation_file(path, rows, *validation)
     counts = labelled.check_stratifiable(path, [y for _, y in rows])
@@ -166,11 +168,13 @@ class Task:
     def _user_data(self, cfg):
         """`(train, val)` of `--data` (and `--val-data`), whose texts are hashed into the run."""
         self.source, validation = labelled.read_utf8(cfg.data), None
+        columns = labelled.Columns.of(cfg)
         if cfg.val_data:
-            self.val_source, rows = labelled.read_validation(cfg.val_data, labelled.read_labelled)
+            read = functools.partial(labelled.read_labelled, columns=columns)
+            self.val_source, rows = labelled.read_validation(cfg.val_data, read)
             validation = (cfg.val_data, rows)
         train, val, self.labels = user_data(
-            cfg.data, cfg.val_fraction, cfg.seed, self.source, validation
+            cfg.data, cfg.val_fraction, cfg.seed, self.source, validation, columns
         )
         return train, val
 
