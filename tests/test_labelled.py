@@ -132,6 +132,14 @@ def test_a_data_run_resumes_after_its_file_moved_and_not_on_another_file(tmp_pat
     assert cli(["--resume", str(run), "--steps", "3", "--data", str(moved)], capsys)[0] == 0
 
 
+def test_a_timed_run_states_its_examples_per_label_as_a_counted_one_does(tmp_path, capsys):
+    argv = flags(rule_tsv(tmp_path / "x.tsv"), tmp_path / "run", 2, "--task", "classify")
+    at = argv.index("--steps")
+    argv[at : at + 2] = ["--minutes", "0.002"]  # its first steps are timed before the run
+    assert train.cli(argv) == 0
+    assert "216 training / 24 validation examples; per label:" in capsys.readouterr().out
+
+
 def test_a_validation_file_of_your_own_replaces_the_split(tmp_path, capsys):
     data, dev = rule_tsv(tmp_path / "train.tsv"), rule_tsv(tmp_path / "dev.tsv", n=30, seed=1)
     run = tmp_path / "run"

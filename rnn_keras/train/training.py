@@ -52,6 +52,7 @@ class Trainer:
                 label_smoothing=cfg.label_smoothing,
             )  # fmt: skip
         self.step, self.best, self.carry, history = 0, math.inf, None, []
+        self.resumed = saved is not None  # a new run's first steps may be timed before `run`
         self.segment_start = 0  # where the learning-rate schedule's cosine starts
         self.losses = []  # every step's training loss, kept in checkpoints
         if saved is not None:
@@ -147,7 +148,7 @@ class Trainer:
         cfg = self.cfg
         self.monitor = Monitor(self.run_dir, cfg.steps, self.step, cfg.progress, self.history)
         window, started = [], time.perf_counter()
-        if getattr(self.task, "summary", None) and self.step == 0:
+        if getattr(self.task, "summary", None) and not self.resumed:
             self.monitor.message(self.task.summary)  # e.g. examples per label: the imbalance
         try:
             while self.step < cfg.steps:
