@@ -204,3 +204,44 @@ def test_label_smoothing_reaches_the_training_loss_only():
     np.testing.assert_allclose([float(loss), float(counts["loss"]) / 6], [smoothed, plain], 1e-5)
     assert abs(smoothed - plain) > 1e-3  # the two losses are told apart
     assert TrainConfig(task="lm", steps=1).resolved().label_smoothing == 0.0
+
+
+def test_a_capped_evaluation_reads_batches_spread_over_the_examples():
+    from rnn_keras.tasks.base import in_batches
+
+    examples = list(range(10))
+    spread = list(in_batches(examples, 2, limit=3, arrays=list))
+    assert spread == [[0, 1], [4, 5], [8, 9]]  # not the first three batches
+    assert list(in_batches(examples, 4, limit=3, arrays=list)) == [
+        [0, 1, 2, 3],
+        [4, 5, 6, 7],
+        [8, 9],
+    ]
+    assert len(list(in_batches(examples, 2, limit=0, arrays=list))) == 5
+
+
+def test_a_run_says_when_its_evaluations_read_part_of_the_validation(tmp_path, play_text, capsys):
+    cfg = TrainConfig(task="tag", text=play_text, steps=2, **{**TINY, "seq_len": 40})
+    trainer, _ = training.train_and_evaluate(cfg, tmp_path / "run")
+    total = -(-len(trainer.task.val) // cfg.batch_size)
+    assert total > 3 and len(list(trainer.task.val_batches())) == 3
+    note = f"validation: each evaluation reads 3 of the {total} batches, spread over them"
+    assert note in capsys.readouterr().out
+    whole = TrainConfig(
+        task="tag", text=play_text, steps=2, **{**TINY, "seq_len": 40, "eval_batches": 0}
+    )
+    trainer, _ = training.train_and_evaluate(whole, tmp_path / "run", overwrite=True)
+    assert len(list(trainer.task.val_batches())) == total
+    assert "validation: each evaluation reads" not in capsys.readouterr().out
+
+
+def test_every_bundled_default_evaluates_all_of_its_validation_data():
+    from rnn_keras.tasks import make_task
+
+    assert TrainConfig().resolved().eval_batches == 100  # lm: 640,000 characters
+    assert TrainConfig(task="tag").resolved().eval_batches == 200
+    for task in ("lm", "tag", "classify", "translate", "caption"):
+        cfg = TrainConfig(task=task, steps=1).resolved()
+        val = make_task(cfg).val
+        total = getattr(val, "batches_per_pass", None) or -(-len(val) // cfg.batch_size)
+        assert total <= cfg.eval_batches, (task, total)  # the README's figures read all of it

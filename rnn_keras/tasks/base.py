@@ -64,13 +64,14 @@ def batch_arrays(examples, tag_targets):
 
 
 def in_batches(examples, batch_size, tag_targets=False, limit=0, arrays=None):
-    """Padded batches in order, at most `limit` (0: all); `arrays` as in `ShuffledBatches`."""
+    """Padded batches in order; at most `limit` of them (0: all), spread evenly over the
+    examples (not the first ones: one play of a held-out text); `arrays` as in
+    `ShuffledBatches`."""
     arrays = arrays or functools.partial(batch_arrays, tag_targets=tag_targets)
-    count = 0
-    for i in range(0, len(examples), batch_size):
-        if limit and count >= limit:
-            return
-        count += 1
+    starts = range(0, len(examples), batch_size)
+    if limit and len(starts) > limit:
+        starts = [starts[int(k)] for k in np.linspace(0, len(starts) - 1, limit)]
+    for i in starts:
         yield arrays(examples[i : i + batch_size])
 
 

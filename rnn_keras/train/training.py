@@ -148,8 +148,10 @@ class Trainer:
         cfg = self.cfg
         self.monitor = Monitor(self.run_dir, cfg.steps, self.step, cfg.progress, self.history)
         window, started = [], time.perf_counter()
-        if getattr(self.task, "summary", None) and not self.resumed:
-            self.monitor.message(self.task.summary)  # e.g. examples per label: the imbalance
+        if not self.resumed:  # e.g. examples per label (the imbalance); what validation reads
+            for line in (getattr(self.task, "summary", None), _validation_note(self.task, cfg)):
+                if line:
+                    self.monitor.message(line)
         try:
             while self.step < cfg.steps:
                 t0 = time.perf_counter()
@@ -208,6 +210,19 @@ def _writes_to(run_dir, cfg):
     if cfg.strategy == "multi-worker" and not distributed.is_chief():
         return pathlib.Path(tempfile.mkdtemp(prefix="rnn_keras-worker-"))
     return pathlib.Path(run_dir)
+
+
+def _validation_note(task, cfg):
+    """A line when each evaluation reads part of the validation batches (`--eval-batches`)."""
+    val = task.val
+    total = getattr(val, "batches_per_pass", None) or -(-len(val) // cfg.batch_size)
+    if not cfg.eval_batches or total <= cfg.eval_batches:
+        return ""
+    return (
+        f"validation: each evaluation reads {cfg.eval_batches} of the {total:,} batches, spread "
+        "over them (--eval-batches 0 reads all; `python -m export.infer RUN --evaluate FILE` "
+        "scores a whole file)"
+    )
 
 
 def _first_step(trainer):
