@@ -23,11 +23,10 @@ import importlib
 import os
 import pathlib
 import shlex
-import signal
 import sys
-import threading
 import typing
 
+from rnn_keras_common import stops
 from rnn_keras_common._quiet import import_tensorflow
 from rnn_keras_common.cli import parser as cli_parser
 from rnn_keras_common.cli import run_cli
@@ -258,20 +257,11 @@ def user_errors():
 def cli(argv=None):
     """The console script: `main()` with user errors as one `error:` line, exit 2.
 
-    SIGTERM (`kill`, a batch scheduler's stop) ends the run as Ctrl-C does: one line
-    naming the checkpoint kept and the command that goes on from it.
+    SIGTERM (`kill`, a batch scheduler's stop) ends the run as Ctrl-C does (`stops`): one
+    line naming the checkpoint kept and the command that goes on from it.
     """
-    on_main = threading.current_thread() is threading.main_thread()  # handlers live there only
-    before = signal.signal(signal.SIGTERM, _interrupt) if on_main else None
-    try:
+    with stops.handled():
         return run_cli(lambda: main(argv), user_errors, left_intact)
-    finally:
-        if on_main:
-            signal.signal(signal.SIGTERM, before)  # a caller's own handler, as it was
-
-
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt
 
 
 _RUNS = []  # the folder of the run under way: what a stop says of it

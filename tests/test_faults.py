@@ -12,6 +12,7 @@ import pytest
 
 from export import api
 from rnn_keras.train import checkpoint, training
+from rnn_keras_common import stops
 from rnn_keras_common import train_cli as train
 from rnn_keras_common.config import TrainConfig
 from tests.helpers import cli_flags, exploding, play_text, tiny
@@ -88,6 +89,29 @@ def test_sigterm_stops_the_run_with_ctrl_cs_line_and_keeps_its_checkpoint(tmp_pa
     kept = checkpoint.load(run)[3]["step"]
     assert proc.returncode == 130 and kept > 2
     assert err[-1].startswith(f"error: interrupted; the checkpoint of step {kept} is intact")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_stop_that_c_code_swallowed_still_stops_the_run(tmp_path, text, monkeypatch, signum):
+    original = training.Trainer.train_one
+
+    def swallowing(self):
+        out = original(self)
+        if self.step == 3:
+            try:
+                os.kill(os.getpid(), signum)
+                time.sleep(5)  # the handler raises here, at once
+            except KeyboardInterrupt:
+                pass  # as TensorFlow's EagerTensor.numpy did, about one kill in sixty
+        return out
+
+    monkeypatch.setattr(training.Trainer, "train_one", swallowing)
+    before = signal.getsignal(signum)
+    with stops.handled(), pytest.raises(KeyboardInterrupt):
+        training.train_and_evaluate(TrainConfig(text=text, steps=50, **TINY), tmp_path / "run")
+    assert checkpoint.load(tmp_path / "run")[3]["step"] == 3  # stopped after that step
+    assert signal.getsignal(signum) is before
+    stops.check()  # nothing left over for the next run
 
 
 def test_crash_inside_a_checkpoint_write_keeps_the_previous_one(tmp_path, text, monkeypatch):

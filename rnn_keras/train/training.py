@@ -25,6 +25,7 @@ from rnn_keras.train import checkpoint, distributed, resources, runs, schedule
 from rnn_keras.train.monitor import Monitor, fields
 from rnn_keras.train.schedule import learning_rate
 from rnn_keras.train.steps import StepFunctions, make_optimizer
+from rnn_keras_common import stops
 
 
 class NonFiniteError(RuntimeError):
@@ -160,6 +161,7 @@ class Trainer:
                 speed = sum(w[1] for w in window) / sum(w[2] for w in window)
                 self.monitor.step(self.step, loss, speed, self.lr())
                 self._periodic(window)
+                stops.check()  # a Ctrl-C or SIGTERM that C code swallowed mid-step
         finally:
             self.monitor.close()
         return {

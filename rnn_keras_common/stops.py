@@ -1,0 +1,44 @@
+"""Ctrl-C and SIGTERM stop a training run, even when C code swallows the interrupt.
+
+Python raises a signal handler's `KeyboardInterrupt` inside whatever the main thread is
+running. When that is a C extension's call, the extension may clear it: seen with
+TensorFlow's `EagerTensor.numpy` (about one stop in sixty, `kill` landing mid-step), and the
+run then went on as if no stop had come. So the handler also remembers the stop, and the
+training loop calls `check()` between steps to raise it again.
+"""
+
+import contextlib
+import signal
+import threading
+
+_requested = threading.Event()
+SIGNALS = (signal.SIGINT, signal.SIGTERM)  # Ctrl-C; `kill` and batch schedulers' stop
+
+
+def _stop(signum, frame):
+    _requested.set()
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def handled():
+    """For its duration, SIGINT and SIGTERM stop the program as Ctrl-C does, and are
+    remembered for `check`; the handlers before are put back after. Handlers live in the
+    main thread only: elsewhere this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    _requested.clear()
+    before = [signal.signal(s, _stop) for s in SIGNALS]
+    try:
+        yield
+    finally:
+        for s, handler in zip(SIGNALS, before):
+            signal.signal(s, handler)  # a caller's own handler, as it was
+        _requested.clear()
+
+
+def check():
+    """Raise the `KeyboardInterrupt` of a stop that came but was swallowed on its way."""
+    if _requested.is_set():
+        raise KeyboardInterrupt
