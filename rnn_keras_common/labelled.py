@@ -23,11 +23,11 @@ nothing here writes anything, so a bad file never touches a run folder.
 
 import collections
 import csv
-import dataclasses
 import io
 import json
 
 from rnn_keras_common import files
+from rnn_keras_common.columns import Columns
 from rnn_keras_common.files import DataError
 
 
@@ -57,49 +57,6 @@ def read_labelled(path, text=None, columns=None):
     if not rows:
         raise DataError(f"--data {path}: no examples. Put one `text<TAB>label` per line.")
     return rows
-
-
-TEXT_NAMES = ("text", "sentence")  # a header's name for the text column
-
-
-@dataclasses.dataclass(frozen=True)
-class Columns:
-    """Which header columns (or JSON keys) hold the text and the label, matched without
-    regard to case; `named`: the user chose them (`--text-column`, `--label-column`)."""
-
-    texts: tuple = TEXT_NAMES
-    label: str = "label"
-    named: bool = False
-
-    @classmethod
-    def of(cls, config):
-        """The columns a run's config (a `TrainConfig` or its dict) reads."""
-        get = config.get if isinstance(config, dict) else lambda k: getattr(config, k, None)
-        text, label = get("text_column"), get("label_column")
-        if text is None and label is None:
-            return cls()
-        texts = (text.strip().lower(),) if text else TEXT_NAMES
-        return cls(texts, (label or "label").strip().lower(), True)
-
-    def index(self, fields):
-        """`(text, label)` indexes of a header's fields, or None when it names not both."""
-        names = [str(f).strip().lower() for f in fields]
-        text = next((names.index(n) for n in self.texts if n in names), None)
-        return None if text is None or self.label not in names else (text, names.index(self.label))
-
-    def wanted(self):
-        """What an error asks for: "text (or sentence) and label"."""
-        text = " (or ".join(self.texts) + ")" * (len(self.texts) - 1)
-        return f"{text} and {self.label}"
-
-    def fix(self):
-        """How to name the columns, for an error."""
-        if self.named:
-            return "Pass the file's own names to --text-column and --label-column."
-        return (
-            "Name the columns text (or sentence) and label, or pass your names to "
-            "--text-column and --label-column."
-        )
 
 
 def _tsv_rows(path, text, columns):

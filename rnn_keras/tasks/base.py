@@ -75,6 +75,19 @@ def in_batches(examples, batch_size, tag_targets=False, limit=0, arrays=None):
         yield arrays(examples[i : i + batch_size])
 
 
+def validation_note(task, cfg):
+    """A line when each evaluation reads part of the validation batches (`--eval-batches`)."""
+    val = task.val
+    total = getattr(val, "batches_per_pass", None) or -(-len(val) // cfg.batch_size)
+    if not cfg.eval_batches or total <= cfg.eval_batches:
+        return ""
+    return (
+        f"validation: each evaluation reads {cfg.eval_batches} of the {total:,} batches, spread "
+        "over them (--eval-batches 0 reads all; `python -m export.infer RUN --evaluate FILE` "
+        "scores a whole file)"
+    )
+
+
 def encoder_args(cfg):
     """The config's encoder settings as `tag.tagger` / `classify.classifier` take them."""
     return dict(

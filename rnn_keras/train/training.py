@@ -20,6 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from rnn_keras.tasks import make_task
+from rnn_keras.tasks.base import validation_note
 from rnn_keras.tasks.generate import Generator
 from rnn_keras.train import checkpoint, distributed, resources, runs, schedule
 from rnn_keras.train.monitor import Monitor, fields
@@ -150,7 +151,7 @@ class Trainer:
         self.monitor = Monitor(self.run_dir, cfg.steps, self.step, cfg.progress, self.history)
         window, started = [], time.perf_counter()
         if not self.resumed:  # e.g. examples per label (the imbalance); what validation reads
-            for line in (getattr(self.task, "summary", None), _validation_note(self.task, cfg)):
+            for line in (getattr(self.task, "summary", None), validation_note(self.task, cfg)):
                 if line:
                     self.monitor.message(line)
         try:
@@ -212,19 +213,6 @@ def _writes_to(run_dir, cfg):
     if cfg.strategy == "multi-worker" and not distributed.is_chief():
         return pathlib.Path(tempfile.mkdtemp(prefix="rnn_keras-worker-"))
     return pathlib.Path(run_dir)
-
-
-def _validation_note(task, cfg):
-    """A line when each evaluation reads part of the validation batches (`--eval-batches`)."""
-    val = task.val
-    total = getattr(val, "batches_per_pass", None) or -(-len(val) // cfg.batch_size)
-    if not cfg.eval_batches or total <= cfg.eval_batches:
-        return ""
-    return (
-        f"validation: each evaluation reads {cfg.eval_batches} of the {total:,} batches, spread "
-        "over them (--eval-batches 0 reads all; `python -m export.infer RUN --evaluate FILE` "
-        "scores a whole file)"
-    )
 
 
 def _first_step(trainer):
