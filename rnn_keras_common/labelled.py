@@ -270,6 +270,9 @@ def _conllu_sentences(path, text):
 MIN_PAIRS = 10  # fewer cannot be split into training and validation usefully
 
 
+OTHER_FORMATS = (".csv", ".json", ".jsonl")  # what classify reads and translate does not
+
+
 def read_pairs(path, text=None, target_units="words", minimum=MIN_PAIRS):
     """`[(source, target tokens)]` from a `source<TAB>target` UTF-8 file.
 
@@ -285,6 +288,11 @@ def read_pairs(path, text=None, target_units="words", minimum=MIN_PAIRS):
         fields = line.split("\t")
         where = f"--data {path}, line {number}"
         width = width or max(len(fields), 2)  # the first line's, e.g. 3 in Tatoeba's fra.txt
+        if len(fields) == 1 and not pairs and str(path).lower().endswith(OTHER_FORMATS):
+            raise DataError(
+                f"--data {path}: --task translate reads tab-separated pairs (source<TAB>target "
+                "a line, as Tatoeba's files), not CSV or JSON. Save it as such a .tsv first."
+            )
         if len(fields) != width:
             raise DataError(
                 f"{where}: {len(fields)} tab-separated column(s); expected "

@@ -358,6 +358,7 @@ def test_the_decoder_step_file_is_refused_as_an_entry_point(reversal_run):
     "content, message",
     [
         ("abc\n" * 20, "line 1: 1 tab-separated column"),
+        ("en,fr\nhi,salut\n" * 12, "pairs.csv: --task translate reads tab-separated pairs"),
         ("abc\ta b c\n" * 15 + "abd\t \n", "line 16: the target is empty"),
         ("abc\ta\tb\n" * 12 + "abc\ta\n", "line 13: 2 tab-separated column(s); expected 3, as"),
         ("abc\ta\n" * 12 + "abc\ta\tb\n", "line 13: 3 tab-separated column(s); expected 2 ("),
@@ -366,7 +367,7 @@ def test_the_decoder_step_file_is_refused_as_an_entry_point(reversal_run):
     ],
 )
 def test_bad_pair_files_get_one_error_line(tmp_path, capsys, content, message):
-    path = tmp_path / "pairs.tsv"
+    path = tmp_path / ("pairs.csv" if content[:3] == "en," else "pairs.tsv")
     path.write_bytes(content if isinstance(content, bytes) else content.encode())
     argv = ["--task", "translate", "--data", str(path), "--run-dir", str(tmp_path / "run")]
     assert train.cli([*argv, "--steps", "2", *tiny_flags(seq_len=None)]) == 2
