@@ -23,7 +23,7 @@ def run_cli(main, user_errors, interrupted="the last good checkpoint is intact")
     """
     use_tensorflow_backend()
     try:
-        return main()
+        return _unmasked(main)
     except SystemExit:  # argparse's --help and usage errors: before the lookup below
         raise
     except (ConfigError, VocabularyError, BackendError) as err:  # no TensorFlow needed
@@ -54,6 +54,20 @@ def run_cli(main, user_errors, interrupted="the last good checkpoint is intact")
     except user_errors() as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+
+
+def _unmasked(main):
+    """`main()`, an error raised while a stop unwound (a library's cleanup failing over a
+    Ctrl-C that broke into it) turned back into the stop it hides."""
+    try:
+        return main()
+    except Exception as err:
+        context = err.__context__
+        while context is not None and not isinstance(context, KeyboardInterrupt):
+            context = context.__context__
+        if context is None:
+            raise
+        raise KeyboardInterrupt from err
 
 
 def _said(interrupted):

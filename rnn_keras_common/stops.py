@@ -5,6 +5,11 @@ running. When that is a C extension's call, the extension may clear it: seen wit
 TensorFlow's `EagerTensor.numpy` (about one stop in sixty, `kill` landing mid-step), and the
 run then went on as if no stop had come. So the handler also remembers the stop, and the
 training loop calls `check()` between steps to raise it again.
+
+A stop that lands inside a write can also come out as another error: inside `np.savez`,
+zipfile's cleanup raised "Can't close the ZIP file while there is an open writing handle"
+over it, a traceback instead of the stop's line. Checkpoint writes therefore run
+`deferred()`: a stop there is raised once the write is whole.
 """
 
 import contextlib
@@ -12,12 +17,14 @@ import signal
 import threading
 
 _requested = threading.Event()
+_deferring = [0]  # how many `deferred()` blocks the main thread is inside
 SIGNALS = (signal.SIGINT, signal.SIGTERM)  # Ctrl-C; `kill` and batch schedulers' stop
 
 
 def _stop(signum, frame):
     _requested.set()
-    raise KeyboardInterrupt
+    if not _deferring[0]:
+        raise KeyboardInterrupt
 
 
 @contextlib.contextmanager
@@ -42,3 +49,15 @@ def check():
     """Raise the `KeyboardInterrupt` of a stop that came but was swallowed on its way."""
     if _requested.is_set():
         raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def deferred():
+    """A block a stop does not break into: one that comes is raised when the block ends."""
+    _deferring[0] += 1
+    try:
+        yield
+    finally:
+        _deferring[0] -= 1
+    if not _deferring[0]:
+        check()

@@ -132,6 +132,37 @@ def test_crash_inside_a_checkpoint_write_keeps_the_previous_one(tmp_path, text, 
     assert not list((tmp_path / "run" / "checkpoints").glob(".step-*"))  # no debris
 
 
+def test_a_stop_inside_a_checkpoint_write_comes_out_once_it_is_whole(tmp_path, text, monkeypatch):
+    training.train_and_evaluate(TrainConfig(text=text, steps=4, **TINY), tmp_path / "run")
+    model, optimizer = _model_and_optimizer(tmp_path / "run")
+    write = np.savez
+
+    def signalled(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGTERM)  # its handler runs here, mid-checkpoint
+        return write(*args, **kwargs)
+
+    monkeypatch.setattr(np, "savez", signalled)
+    with stops.handled(), pytest.raises(KeyboardInterrupt):
+        checkpoint.save(tmp_path / "run", 99, model, optimizer, [], {})
+    monkeypatch.undo()
+    assert checkpoint.load(tmp_path / "run")[3]["step"] == 99
+
+
+def test_an_error_raised_over_a_stop_ends_the_cli_as_the_stop(capsys):
+    from rnn_keras_common.cli import run_cli
+
+    def main():
+        try:
+            raise KeyboardInterrupt
+        finally:  # as numpy's np.savez closing a zip file the stop left open
+            raise ValueError("Can't close the ZIP file while there is an open writing handle")
+
+    assert run_cli(main, lambda: (), "kept") == 130
+    assert capsys.readouterr().err == "\nerror: interrupted; kept.\n"
+    with pytest.raises(ValueError, match="plain"):  # other errors stay what they are
+        run_cli(lambda: int("plain"), lambda: ())
+
+
 def _model_and_optimizer(run_dir):
     model, optimizer_values, _, _ = checkpoint.load(run_dir)
     from rnn_keras.train.steps import make_optimizer

@@ -21,6 +21,7 @@ import zipfile
 import numpy as np
 
 from rnn_keras.train import saving
+from rnn_keras_common import stops
 
 LATEST = "latest"
 
@@ -62,6 +63,7 @@ def atomic_write_bytes(path, payload):
         raise
 
 
+@stops.deferred()  # a Ctrl-C comes out after the write, not as zipfile's error inside it
 def atomic_save_model(model, path):
     """`model.save` to a temporary `.keras` file, then rename over `path`."""
     path = pathlib.Path(path)
@@ -75,6 +77,7 @@ def atomic_save_model(model, path):
         raise
 
 
+@stops.deferred()  # as above: a stop mid-write raised zipfile's ValueError over it
 def save(run_dir, step, model, optimizer, carry, state):
     """Write checkpoint `step` and point `latest` at it."""
     root = pathlib.Path(run_dir) / "checkpoints"
