@@ -22,8 +22,9 @@ class Columns:
         text, label = get("text_column"), get("label_column")
         if text is None and label is None:
             return cls()
-        texts = (text.strip().lower(),) if text else TEXT_NAMES
-        return cls(texts, (label or "label").strip().lower(), True)
+        label = (label or "label").strip().lower()
+        texts = (text.strip().lower(),) if text else tuple(n for n in TEXT_NAMES if n != label)
+        return cls(texts, label, True)
 
     def index(self, fields):
         """`(text, label)` indexes of a header's fields, or None when it names not both."""

@@ -313,6 +313,16 @@ def test_columns_named_by_the_flags_are_read_and_only_they(tmp_path, name, paylo
         labelled.read_labelled(data, columns=only_text)
 
 
+def test_a_label_column_named_sentence_is_not_also_read_as_the_text(tmp_path):
+    data = tmp_path / "odd.csv"
+    data.write_text("sentence,text\npos,fun day\nneg,bad day\n", encoding="utf-8")
+    columns = labelled.Columns.of({"label_column": "Sentence"})
+    assert labelled.read_labelled(data, columns=columns) == [("fun day", "pos"), ("bad day", "neg")]
+    data.write_text("sentence,other\npos,fun day\n", encoding="utf-8")
+    with pytest.raises(labelled.DataError, match="names no text and sentence columns"):
+        labelled.read_labelled(data, columns=columns)
+
+
 def test_named_columns_need_a_header_even_in_a_tsv(tmp_path):
     data = tmp_path / "plain.tsv"
     data.write_text("fun day\tpos\nbad day\tneg\n", encoding="utf-8")
