@@ -238,16 +238,10 @@ class TrainConfig:
             raise ConfigError("Give --data (labelled examples) or --text, not both.")
 
     def _check_columns(self):
-        """--text-column and --label-column: names of a classify --data file's columns."""
-        given = {"--text-column": self.text_column, "--label-column": self.label_column}
-        given = {f: name for f, name in given.items() if name is not None}
-        if given and (self.task != "classify" or self.data is None):
-            raise ConfigError(
-                f"{' and '.join(given)} {'name' if len(given) > 1 else 'names'} a column of a "
-                "--task classify --data file (CSV, TSV with a header, JSON Lines). Leave "
-                f"{'them' if len(given) > 1 else 'it'} out."
-            )
-        if any(not name.strip() for name in given.values()):
+        """--text-column and --label-column: names of a classify --data file's columns (where
+        a run would not read them, `readers` refuses them)."""
+        given = [name for name in (self.text_column, self.label_column) if name is not None]
+        if any(not name.strip() for name in given):
             raise ConfigError("--text-column and --label-column need a column name, not ''.")
         text, label = (self.text_column or "text"), (self.label_column or "label")
         if text.strip().lower() == label.strip().lower():

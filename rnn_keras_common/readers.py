@@ -28,6 +28,8 @@ def _word_vocab(c):  # a vocabulary of whitespace tokens built from the training
 READERS = {
     "classify_by": ("--task classify without --data (the bundled plays)", _plays),
     "pool": ("--task classify", lambda c: c.task == "classify"),
+    "text_column": ("--task classify --data", lambda c: c.task == "classify" and bool(c.data)),
+    "label_column": ("--task classify --data", lambda c: c.task == "classify" and bool(c.data)),
     "unit": (
         "--task classify, and --task translate with --data",
         lambda c: c.task == "classify" or (c.task == "translate" and bool(c.data)),

@@ -356,8 +356,11 @@ def test_a_run_reads_its_named_columns_in_training_validation_and_evaluate(tmp_p
 @pytest.mark.parametrize(
     "extra, message",
     [
-        (["--text-column", "body"], "--text-column names a column of a --task classify --data"),
-        (["--task", "classify", "--label-column", "y"], "Leave it out."),
+        (
+            ["--text-column", "body"],
+            "ignore --text-column body (used only by --task classify --data)",
+        ),
+        (["--task", "classify", "--label-column", "y"], "ignore --label-column y (used only by"),
         (["--task", "classify", "--data", "x.csv", "--text-column", " "], "need a column name"),
         (
             ["--task", "classify", "--data", "x.csv", "--text-column", "Label"],
