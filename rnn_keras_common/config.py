@@ -120,7 +120,7 @@ class TrainConfig:
     text: str | None = None  # UTF-8 text file for lm/tag; None = the bundled plays
     data: str | None = None  # yours: classify TSV/CSV/JSONL, tag CoNLL(-U), translate TSV, images
     val_data: str | None = None  # lm, tag, or with --data: validate on this file (folder)
-    text_column: str | None = None  # classify --data: the header's (JSON key's) text column
+    text_column: str | None = None  # classify --data: its text column (default text or sentence)
     label_column: str | None = None  # classify --data: its label column (default label)
     classify_by: str = "play"  # classify on the plays: which play (38 labels) or category (6)
     pool: str = "max_mean"  # classify: the last, mean or max state over real steps, or max+mean
