@@ -20,6 +20,7 @@ from rnn_keras_common.config import ConfigError, TrainConfig
 from tests.helpers import cli_flags, play_text, tiny
 
 FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
+ANY_STRING = ("text", "data", "val_data", "text_column", "label_column")  # paths, column names
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +51,7 @@ def test_every_field_refuses_bad_values_with_a_config_error(data):
     name = data.draw(st.sampled_from(sorted(FIELDS)))
     if FIELDS[name].type in (bool, bool | None):
         value = data.draw(st.sampled_from([1, "yes", [True]]))
-    elif name in ("text", "data", "val_data"):  # paths: any string is one
+    elif name in ANY_STRING:
         value = data.draw(st.sampled_from([1, [True], 2.5]))
     else:
         value = data.draw(out_of_range(name))
