@@ -11,6 +11,7 @@ from export import api, infer, runtime
 from rnn_keras.data import images, scenes
 from rnn_keras.tasks import caption, caption_metrics, seq2seq
 from rnn_keras_common import train_cli as train
+from rnn_keras_common.config import TrainConfig
 from tests.helpers import tiny_flags
 
 
@@ -379,3 +380,21 @@ def test_captions_written_without_spaces_are_refused_as_words(tmp_path, capsys):
     assert len(err) == 1 and "'s captions: 100% of the letters are in a script written" in err[0]
     assert err[0].endswith("(e.g. with a Chinese word segmenter).")
     assert not (tmp_path / "run").exists()
+
+
+def test_a_periodic_evaluation_decodes_an_even_spread_of_at_most_val_decoded(tmp_path, monkeypatch):
+    from rnn_keras.tasks import make_task
+
+    assert seq2seq.decoded_share(10, 3) == slice(None, None, 4)  # 0, 4, 8
+    assert seq2seq.decoded_share(10, 10) == seq2seq.decoded_share(10, None) == slice(None)
+    folder = colour_folder(tmp_path / "images")
+    cfg = TrainConfig(task="caption", data=str(folder), steps=1, batch_size=8, val_fraction=0.25)
+    task = make_task(cfg.resolved())
+    val, seen = task.images["val"], []
+    assert len(val) >= 8
+    monkeypatch.setattr(seq2seq, "VAL_DECODED", -(-len(val) // 2))  # every second one
+    monkeypatch.setattr(
+        task, "decode", lambda model, images, beam: seen.append(images) or [""] * len(images)
+    )
+    task.decoded_metrics(model=None)
+    np.testing.assert_array_equal(seen[0], val[::2])  # half of them, spread: not the first half

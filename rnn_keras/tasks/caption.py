@@ -119,7 +119,8 @@ class Task:
         return {"val_loss": float(t["loss"] / t["count"])}
 
     def decoded_metrics(self, model):
-        scores = self.score(model, "val", beam=1)
+        """Greedy scores on (at most `VAL_DECODED` of) the validation images."""
+        scores = self.score(model, "val", beam=1, limit=seq2seq.VAL_DECODED)
         return {f"val_{k}": v for k, v in scores.items()}
 
     def decode(self, model, images, beam=1):
@@ -131,10 +132,11 @@ class Task:
             out += [" ".join(self.targets.decode_tokens(h[0][0])) for h in found]
         return out
 
-    def score(self, model, split, beam):
-        captions = self.decode(model, self.images[split], beam)
+    def score(self, model, split, beam, limit=None):
+        share = seq2seq.decoded_share(len(self.images[split]), limit)
+        captions = self.decode(model, self.images[split][share], beam)
         return caption_metrics.scores(
-            captions, self.references[split], attributes=not self.cfg.data
+            captions, self.references[split][share], attributes=not self.cfg.data
         )
 
     def _folders(self, cfg):

@@ -18,6 +18,15 @@ from rnn_keras_common.vocab import PAD, pad
 
 END = 1  # the id of "</s>" in every target vocabulary: the first entry of its tokens
 BUCKET = 16  # pad time to a multiple of this: few shapes for XLA, little padding for words
+# inputs decoded at each periodic evaluation (translate's sources, caption's images): WER to
+# about +-1 point, a small share of a run's time; the test split at the end is decoded whole
+VAL_DECODED = 2000
+
+
+def decoded_share(count, limit):
+    """The slice of `count` inputs an evaluation decodes: at most `limit` (None: all), an even
+    spread over them, the same every time."""
+    return slice(None, None, -(-count // limit)) if limit and count > limit else slice(None)
 
 
 def teacher_forcing(source_ids, target_ids):

@@ -43,9 +43,6 @@ from rnn_keras_common.vocab import (
     target_joiner,
 )
 
-# sources decoded at each periodic evaluation: WER to about +-1 point, a small share of a
-# run's time; the test split at the end is decoded whole
-VAL_DECODED = 2000
 DECODE_BATCH = 256  # sources decoded together (one decoder call per step for all of them)
 
 
@@ -205,7 +202,7 @@ class Task:
 
     def decoded_metrics(self, model):
         """Greedy WER and PER (and BLEU) on (at most `VAL_DECODED` of) the validation sources."""
-        found = self.score(model, "val", beam=1, limit=VAL_DECODED)
+        found = self.score(model, "val", beam=1, limit=seq2seq.VAL_DECODED)
         return {f"val_{k}": v for k, v in found.items()}
 
     def decode(self, model, sources, beam=1, nbest=1):
@@ -224,8 +221,7 @@ class Task:
 
     def score(self, model, split, beam, limit=None):
         refs = self.references[split]
-        if limit and len(refs) > limit:  # an even spread over the split, the same every time
-            refs = refs[:: -(-len(refs) // limit)]
+        refs = refs[seq2seq.decoded_share(len(refs), limit)]
         found = [f[0][0] for f in self.decode(model, [ids for ids, _, _ in refs], beam)]
         options = [options for _, options, _ in refs]
         wer, per = error_rates(found, options)
