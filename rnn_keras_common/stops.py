@@ -17,13 +17,13 @@ import signal
 import threading
 
 _requested = threading.Event()
-_deferring = [0]  # how many `deferred()` blocks the main thread is inside
+_deferring = 0  # how many `deferred()` blocks the main thread is inside
 SIGNALS = (signal.SIGINT, signal.SIGTERM)  # Ctrl-C; `kill` and batch schedulers' stop
 
 
 def _stop(signum, frame):
     _requested.set()
-    if not _deferring[0]:
+    if not _deferring:
         raise KeyboardInterrupt
 
 
@@ -54,10 +54,11 @@ def check():
 @contextlib.contextmanager
 def deferred():
     """A block a stop does not break into: one that comes is raised when the block ends."""
-    _deferring[0] += 1
+    global _deferring
+    _deferring += 1
     try:
         yield
     finally:
-        _deferring[0] -= 1
-    if not _deferring[0]:
+        _deferring -= 1
+    if not _deferring:
         check()
