@@ -90,6 +90,15 @@ def test_identity_keeps_and_contraction_decays_geometrically(scale):
     np.testing.assert_allclose(norms[:, 0], 2.0)  # ||I||_F of 4 units
 
 
+def test_loss_gradient_norms_hold_their_geometric_decay_below_float32s_square_root_range():
+    # 0.5^k reaches 1e-30 at k = 99: the gradient itself is a normal float32 number, but
+    # its square is not, so a float32 norm read 0 from about k = 75
+    tokens = np.random.default_rng(2).integers(1, 5, (3, 100)).astype(np.int32)
+    norms = decay.loss_gradient_norms(linear_rnn(0.5), tokens, tokens)["rnn_0 forward"]
+    steps = np.log(norms[:, 1:] / norms[:, :-1])
+    np.testing.assert_allclose(steps, math.log(0.5), atol=1e-4)  # no 0, no plunge
+
+
 def test_fall_distances_read_as_words_also_when_the_curve_never_falls():
     halving = decay.summary(np.tile(0.5 ** np.arange(20.0), (3, 1)))
     assert decay.fall_text(halving, "fall_10x") == "within 4 steps"  # 0.5^4 <= 0.1 < 0.5^3

@@ -29,7 +29,9 @@ def loss_gradient_norms(model, tokens, targets):
     out = {}
     for d in directions:
         grads = tape.gradient(losses[d.reverse], d.states)  # processing order
-        norms = [np.linalg.norm(np.asarray(g), axis=-1) for g in grads[::-1]]  # by distance
+        # float64: squaring a float32 gradient below ~4e-23 underflows to 0, which cut every
+        # curve off there (a trained LM's falls below that within 60 steps)
+        norms = [np.linalg.norm(np.asarray(g, np.float64), axis=-1) for g in grads[::-1]]
         out[d.name] = np.stack(norms, axis=1)
     del tape
     return out
@@ -104,7 +106,8 @@ def plot(trained, untrained, path):
                 alpha=0.7,
                 label=f"{name} (untrained)",
             )
-        ax.set_yscale("log")
+        # an exact 0 (float32 underflow, ~1e-38) ends a curve instead of plunging off the axis
+        ax.set_yscale("log", nonpositive="mask")
         ax.set_xlabel("distance T - t (steps back)")
         ax.set_title(titles[kind])
         ax.legend(fontsize=7)
