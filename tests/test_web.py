@@ -116,6 +116,7 @@ def test_the_page_generates_pythons_text_for_the_same_seed(browser, pages, runs)
     for prime, settings in CASES:
         assert generate(tab, prime, settings) == python.generate(prime, **settings), prime
     assert tab.locator("#memory span").count() == CASES[-1][1]["length"]  # the memory, coloured
+    assert tab.text_content("#hint").startswith("Generation: the model continues the prime")
     # a relu unit's states are unbounded: its largest is full colour, as in inspect's page
     styles = tab.evaluate("""() => {
       const L = Number($("layer").value || 0), U = Number($("unit").value || 0);
@@ -161,6 +162,7 @@ def test_tagger_and_classifier_panels_answer_as_python(browser, pages, runs):
         tab.wait_for_selector("#result[data-done='1']")
         assert tab.text_content("#result") == tagger.tag(text)
     assert tagger.tag(text).count("\n") == 3 and " " in tagger.tag(text)
+    assert "the model puts them back" in tab.text_content("#hint")  # what to type
     tab, _ = open_page(browser, pages["classify"])
     passage = "Now is the winter of our discontent\nMade glorious summer by this sun of York"
     tab.fill("#text", passage)
@@ -169,6 +171,7 @@ def test_tagger_and_classifier_panels_answer_as_python(browser, pages, runs):
     label, probs = runtime.load(runs["classify"] / "model.onnx").classify(passage)
     assert tab.text_content("#result") == f"{label} ({probs[label]:.3f})"
     assert tab.locator(".bar").count() == min(10, len(probs))
+    assert f"one of {len(probs)} labels (" in tab.text_content("#hint")
     long = (passage + "\n") * 8  # 640 characters: the page reads the first 384, as training
     tab.fill("#text", long)
     tab.evaluate("document.getElementById('result').removeAttribute('data-done')")
@@ -196,6 +199,10 @@ def test_a_token_taggers_panel_tags_each_line_as_python(browser, pages, runs):
     want = [" ".join(f"{t}/{y}" for t, y in tagger.tag(line)) for line in lines]
     assert "(/" in want[-1] and "»/" in want[-1]
     assert tab.text_content("#result") == "\n".join(want) and not errors
+    labels = ", ".join(tagger.labels[:4])
+    assert f"one sentence per line; each token gets one of {len(tagger.labels)} tags ({labels}" in (
+        tab.text_content("#hint")
+    )
 
 
 def test_the_page_splits_words_as_python_does(browser, pages):
@@ -349,6 +356,7 @@ def test_the_translator_panel_decodes_as_python(browser, pages, runs, beam, nbes
     assert lines[0].startswith("hello") and not errors
     assert not tab.is_visible("#image") and tab.is_visible("#source")  # the translator's box only
     assert 'not trained on: "ü"' in decode_error(tab)  # lowercased first, as in Python
+    assert "each word is decoded on its own" in tab.text_content("#hint")
 
 
 def test_the_translator_panel_shows_the_attention_tensorflow_computes(browser, pages, runs):
@@ -374,7 +382,7 @@ def test_a_users_translator_keeps_its_text_as_typed(browser, pages, runs):
     for beam, nbest in ((1, 1), (3, 2)):
         got = decode(tab, beam, nbest, source="aB c")
         same_n_best(got, model.translate(["aB c"], beam, nbest), nbest)
-    assert not errors
+    assert "the whole text is one source" in tab.text_content("#hint") and not errors
 
 
 def decode_error(tab):
@@ -399,6 +407,7 @@ def test_the_captioner_panel_captions_as_python(browser, pages, runs, tmp_path, 
         got = decode(tab, beam, nbest, image=path)
         same_n_best(got, model.caption(path, beam=beam, nbest=nbest), nbest)
     assert not errors and tab.is_visible("#picture") and not tab.is_visible("#source")
+    assert tab.text_content("#hint").startswith("Captioning: pick a PNG or JPEG image")
     # where the decoder looked, word by word: TensorFlow's maps of the same output
     from export import api
     from rnn_keras.tasks.seq2seq import attention_maps

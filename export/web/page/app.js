@@ -322,6 +322,7 @@ async function start() {
     $("title").textContent = `${info.run} (${info.task})`;
     $("about").textContent = `${info.file} in onnxruntime-web ${ort.env.versions.web}, ` +
       `${ort.env.wasm.numThreads} thread(s), cross-origin isolated: ${self.crossOriginIsolated}`;
+    $("hint").textContent = hint(info);
     const lm = info.task === "lm", seq = Boolean(info.decoder);
     $("lm-panel").hidden = !lm; $("text-panel").hidden = lm || seq; $("seq-panel").hidden = !seq;
     $("source-box").hidden = info.task !== "translate"; $("image-box").hidden = info.task !== "caption";
@@ -333,6 +334,23 @@ async function start() {
     fail(`Cannot load the model: ${err.message || err}`);
     document.body.dataset.ready = "error";
   }
+}
+
+function hint(info) {
+  // what to type and what comes back, as python -m export.infer reads and answers it
+  const n = info.labels ? info.labels.length : 0;
+  const some = n ? ` (${info.labels.slice(0, 4).join(", ")}${n > 4 ? ", ..." : ""})` : "";
+  if (info.task === "lm") return "Generation: the model continues the prime, one character at a time.";
+  if (info.task === "tag" && info.unit === "char") {
+    return "Word segmentation: type or paste text; each line's own spaces are dropped and the model puts them back.";
+  }
+  if (info.task === "tag") return `Tagging: one sentence per line; each token gets one of ${n} tags${some}.`;
+  if (info.task === "classify") return `Classification: paste a passage; the model picks one of ${n} labels${some}.`;
+  if (info.task === "translate") {
+    return info.sources.words ? "Translation: each word is decoded on its own; beam 1 is greedy."
+      : "Translation: the whole text is one source; beam 1 is greedy.";
+  }
+  return "Captioning: pick a PNG or JPEG image; beam 1 is greedy.";
 }
 
 $("generate").addEventListener("click", generate);
