@@ -58,10 +58,10 @@ def main(argv=None):
         form = "tf2onnx" if file.name.endswith(("encoder.onnx", "decoder_step.onnx")) else path
         print(f"{file}  ({form}; max abs diff vs TensorFlow {diff:.2g})")
     if args.int8:
-        for file, source, diff, agreement in api.quantize_run(args.run_dir, results):
+        for file, source, diff, agreement, what in api.quantize_run(args.run_dir, results):
             print(
                 f"{file}  (int8 of {source.name}; max abs diff vs float {diff:.2g}, the same "
-                f"class at {agreement:.1%} of real positions)"
+                f"class at {agreement:.1%} of {what})"
             )
     elif note := api.stale_int8_note(results):
         print(note, file=sys.stderr)

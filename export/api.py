@@ -170,7 +170,8 @@ def load_matching_run(meta, run_dir):
 
 def quantize_run(run_dir, results):
     """int8 copies of an LM's, tagger's or classifier's exported files (`export.quantize`),
-    checked on the run's text; returns `[(int8 file, its float file, max diff, agreement)]`."""
+    checked on the run's text; returns `[(int8 file, its float file, max diff, agreement,
+    what agreed)]`."""
     from . import quantize
 
     cfg = json.loads(runs.read_config(run_dir).to_json())  # not the model: its files are written
@@ -180,8 +181,8 @@ def quantize_run(run_dir, results):
     for file, _ in results:
         kind = "step" if file.name == "step.onnx" else "sequence"
         tokens = parity.real_inputs(cfg, vocab, kind, batch=64, text=sample)
-        diff, agreement = quantize.quantize_file(file, tokens)
-        out.append((quantize.int8_path(file), file, diff, agreement))
+        diff, agreement, what = quantize.quantize_file(file, tokens)
+        out.append((quantize.int8_path(file), file, diff, agreement, what))
     return out
 
 

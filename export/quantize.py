@@ -7,7 +7,7 @@ quantizes its activations on the fly (`DynamicQuantizeLinear`), so the matmuls r
 The copy keeps the float file's metadata, so `export.runtime.load`, `export.infer` and
 the page read it as they read the float one. It is compared with the float file on the
 run's own text before it is renamed into place: the largest difference in the logits,
-and the share of real positions where both pick the same class.
+and the share of real positions (of texts, for a classifier) where both pick the same class.
 """
 
 import contextlib
@@ -32,7 +32,8 @@ def int8_path(path):
 
 
 def quantize_file(path, tokens):
-    """Write `int8_path(path)`; returns `(max abs difference, agreement)` on `tokens`."""
+    """Write `int8_path(path)`; returns `(max abs difference, agreement, what agreed)` on
+    `tokens`, what agreed being "real positions" or, for a classifier, "texts"."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     final = int8_path(path)
@@ -43,14 +44,14 @@ def quantize_file(path, tokens):
             quantize_dynamic(
                 path, tmp, weight_type=QuantType.QInt8, extra_options={"EnableSubgraph": True}
             )  # the Scan body's matmuls too
-        diff, agreement = compare(path, tmp, tokens)
+        diff, agreement, what = compare(path, tmp, tokens)
         if agreement < MIN_AGREEMENT:
             raise ParityError(
                 f"{final}: int8 picks the float model's class at only {agreement:.1%} of "
-                f"positions (at least {MIN_AGREEMENT:.0%} wanted); use the float file."
+                f"{what} (at least {MIN_AGREEMENT:.0%} wanted); use the float file."
             )
         os.replace(tmp, final)
-        return diff, agreement
+        return diff, agreement, what
     finally:
         pathlib.Path(tmp).unlink(missing_ok=True)
 
@@ -71,15 +72,17 @@ def _quiet_root_logger():
 
 
 def compare(float_path, int8_path_, tokens):
-    """The largest logit difference and the share of real positions with the same argmax."""
+    """The largest logit difference, the share with the same argmax, and what shares it: the
+    real positions of per-step logits, the texts of a classifier's."""
     outputs = []
     for path in (float_path, int8_path_):
         model = runtime.load(path, device="cpu")
         states = model.zero_states(len(tokens)) if hasattr(model, "zero_states") else {}
         outputs.append(model.run({"tokens": tokens, **states})["logits"])
     a, b = outputs
+    what = "texts"  # a classifier's (batch, classes)
     if a.ndim == 3:  # (batch, time, classes): padding (id 0) is not an output
         real = tokens != 0
-        a, b = a[real], b[real]
+        a, b, what = a[real], b[real], "real positions"
     same = float(np.mean(a.argmax(-1) == b.argmax(-1)))
-    return float(np.max(np.abs(a - b))), same
+    return float(np.max(np.abs(a - b))), same, what
