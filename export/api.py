@@ -193,9 +193,10 @@ def stale_int8_note(results):
 
     stale = [int8_path(f) for f, _ in results if int8_path(f).is_file()]
     if stale:
+        what, them = ("are int8 copies", "them") if len(stale) > 1 else ("is an int8 copy", "it")
         return (
-            f"note: {', '.join(map(str, stale))} are int8 copies of an earlier export, not of "
-            "these files: run `python -m export RUN --int8` to write them afresh, or delete them."
+            f"note: {', '.join(map(str, stale))} {what} of an earlier export, not of these "
+            f"files: run `python -m export RUN --int8` to write {them} afresh, or delete {them}."
         )
     return None
 

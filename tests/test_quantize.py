@@ -113,3 +113,12 @@ def test_export_int8_cli_on_a_run(tmp_path, capsys):
     assert (run / "model.int8.onnx").is_file()  # said, not deleted
     assert train.cli(["--resume", str(run), "--steps", "4", "--export"]) == 0
     assert "model.int8.onnx, " in capsys.readouterr().err  # trained further: stale again
+
+
+def test_the_stale_int8_note_reads_right_for_one_file(tmp_path):
+    file = tmp_path / "model.onnx"
+    assert api.stale_int8_note([(file, None)]) is None  # no int8 copy: nothing to say
+    quantize.int8_path(file).write_bytes(b"")
+    note = api.stale_int8_note([(file, None)])
+    assert f"{quantize.int8_path(file)} is an int8 copy of an earlier export" in note
+    assert note.endswith("to write it afresh, or delete it.")
