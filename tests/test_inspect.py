@@ -186,17 +186,24 @@ def test_the_page_opens_in_chromium_without_console_errors(runs):
     out = runs["lm"] / "inspect"
     if not (out / "index.html").is_file():
         assert inspect_cli.cli([str(runs["lm"]), "--windows", "2", "--length", "20"]) == 0
-    errors = []
+    # a segmenter's passage has no spaces: one 300-character word, which must still wrap
+    long = runs["tag"] / "inspect-long"
+    assert inspect_cli.cli([str(runs["tag"]), "--windows", "2", "--out", str(long)]) == 0
+    errors, wide = [], []
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-        tab = browser.new_page()
+        tab = browser.new_page(viewport={"width": 1000, "height": 800})
         tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         tab.on("pageerror", lambda e: errors.append(str(e)))
-        tab.goto((out / "index.html").as_uri())
-        spans = tab.locator("#text span").count()
-        options = tab.locator("#unit option").count()
+        for page in (out, long):
+            tab.goto((page / "index.html").as_uri())
+            spans = tab.locator("#text span").count()
+            options = tab.locator("#unit option").count()
+            assert spans > 100 and options > 0, page
+            if tab.evaluate("document.documentElement.scrollWidth > innerWidth"):
+                wide.append(page)
         browser.close()
-    assert not errors and spans > 100 and options > 0
+    assert not errors and not wide  # nothing runs off the side of the window
 
 
 def test_the_held_out_passage_starts_at_a_whole_line(runs):

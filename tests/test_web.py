@@ -163,6 +163,9 @@ def test_tagger_and_classifier_panels_answer_as_python(browser, pages, runs):
         assert tab.text_content("#result") == tagger.tag(text)
     assert tagger.tag(text).count("\n") == 3 and " " in tagger.tag(text)
     assert "the model puts them back" in tab.text_content("#hint")  # what to type
+    # an answer without spaces (a segmenter that places none) wraps inside its box
+    wraps = "(e) => { e.textContent = 'x'.repeat(600); return e.scrollWidth <= e.clientWidth; }"
+    assert tab.eval_on_selector("#result", wraps)
     tab, _ = open_page(browser, pages["classify"])
     passage = "Now is the winter of our discontent\nMade glorious summer by this sun of York"
     tab.fill("#text", passage)

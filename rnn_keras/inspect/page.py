@@ -35,7 +35,7 @@ if (pick.options.length) { draw(); }
 STYLE = """
 body { font-family: sans-serif; margin: 2em; max-width: 70em; }
 #text { font-family: monospace; white-space: pre-wrap; line-height: 1.6; border: 1px solid #ccc;
-        padding: 1em; }
+        padding: 1em; overflow-wrap: anywhere; }  /* a segmenter's text has no spaces */
 table { border-collapse: collapse; } td, th { border: 1px solid #ccc; padding: 2px 8px; }
 img { max-width: 100%; }
 """
