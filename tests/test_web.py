@@ -14,8 +14,7 @@ from export import runtime, web
 from export.web import __main__ as web_cli
 from rnn_keras_common import train_cli as train
 from rnn_keras_common.vocab import words
-from tests.helpers import cli_flags, play_text, tiny_flags
-from tests.test_labelled import rule_conll
+from tests.helpers import cli_flags, play_text, rule_conll, tiny_flags
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(
