@@ -4,6 +4,7 @@ was, exact resume with dropout, and environment errors as one line."""
 import errno
 import json
 import math
+import pathlib
 import shutil
 import signal
 import subprocess
@@ -134,6 +135,27 @@ def test_a_run_folder_exports_and_resumes_after_its_text_moved(finished, capsys,
     assert code == 2 and "is no longer there" in err and "--text PATH" in err
     assert cli(["--resume", str(run), "--steps", "8", "--text", str(moved)], capsys)[0] == 0
     assert saved_config(run)["text"] == str(moved)
+
+
+def test_a_byte_order_mark_is_no_character_and_older_runs_that_hashed_it_resume(tmp_path, capsys):
+    from rnn_keras.train import runs
+
+    text = pathlib.Path(play_text(tmp_path, "hamlet", 6000))
+    body = text.read_text(encoding="utf-8")
+    text.write_text("\ufeff" + body, encoding="utf-8")  # Notepad's UTF-8
+    run = tmp_path / "run"
+    assert cli(cli_flags(text, run, 2, **SMALL), capsys)[0] == 0
+    chars = json.loads((run / "vocab.json").read_text(encoding="utf-8"))["chars"]
+    assert "\ufeff" not in chars and "\n" in chars  # the mark is not a character to learn
+    data = json.loads((run / "data.json").read_text(encoding="utf-8"))
+    assert data["sha256"] == runs.fingerprint(body)
+    data["sha256"] = runs.fingerprint("\ufeff" + body)  # as a run of before hashed it
+    (run / "data.json").write_text(json.dumps(data), encoding="utf-8")
+    assert cli(["--resume", str(run), "--steps", "3"], capsys)[0] == 0
+    data["sha256"] = runs.fingerprint(body + "x")  # other text is still refused
+    (run / "data.json").write_text(json.dumps(data), encoding="utf-8")
+    code, err = cli(["--resume", str(run), "--steps", "4"], capsys)
+    assert code == 2 and "SHA-256 differs" in err
 
 
 def test_a_relative_text_path_is_saved_absolute(tmp_path, capsys, monkeypatch):

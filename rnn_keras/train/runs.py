@@ -127,6 +127,11 @@ def fingerprint(text):
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def _same_text(saved_sha256, text):
+    # runs from before --text dropped a byte-order mark hashed the text with it
+    return saved_sha256 in (fingerprint(text), fingerprint("\ufeff" + text))
+
+
 def write_metadata(run_dir, cfg, task):
     run_dir = pathlib.Path(run_dir)
     vocab = {"chars": task.vocab.chars, "labels": task.labels, "unit": task.vocab.unit}
@@ -169,7 +174,7 @@ def check_data(run_dir, task):
             f"not what the run validated on ({saved['val_characters']} characters, "
             f"{saved['val_path']}; SHA-256 differs). Resume with the same --val-data content."
         )
-    if saved["sha256"] != fingerprint(task.source):
+    if not _same_text(saved["sha256"], task.source):
         flag = "--data" if task.cfg.data else "--text"
         where = saved["path"] or ("the bundled data" if flag == "--text" else "your file")
         raise ConfigError(
