@@ -71,6 +71,15 @@ def test_tagging_marks_word_ends():
     np.testing.assert_array_equal(tags[0], [0, 1, 0, 0, 1, 0, 1, 0, 0, 1])
 
 
+def test_a_line_longer_than_a_window_is_cut_into_windows_not_cut_short():
+    line = " ".join(f"w{i}" * (1 + i % 3) for i in range(40))  # a paragraph on one line
+    lines, tags = tag.tagging_data(line + "\nTo be\n", max_len=16)
+    whole, ends = tag.tagging_data(line, max_len=10**6)
+    assert [len(w) for w in lines[:-1]] == [16] * (len(whole[0]) // 16) + [len(whole[0]) % 16]
+    assert "".join(lines[:-1]) == whole[0] and lines[-1] == "Tobe"  # every character kept
+    np.testing.assert_array_equal(np.concatenate(tags[:-1]), ends[0])
+
+
 def test_classification_holds_out_whole_blocks_inside_every_play():
     train, val, labels = classify.play_data(6, "play")
     assert len(labels) == 38 and labels == [name for _, name, _ in corpus.load_plays()]
