@@ -5,16 +5,17 @@
     export.keras_model.to_onnx(model, "mine.onnx", form="native")        # ONNX RNN nodes, CUDA
     export.keras_model.to_onnx(model, "mine.onnx", form="loop")          # tf2onnx's Loop
 
-The model takes one input, token ids `(batch, time)` int32 through `OneHot` or
-`Embedding` (with `mask_zero=True`, 0 is padding: right-pad with it) or float features
-`(batch, time, features)`, and gives one output. The Scan and native forms read
-`OneHot`/`Embedding`, `RNN`, `Bidirectional`, `DeepBidirectional`, `SequencePool` and a
-last linear `Dense` (the logits); `form="loop"` takes any layer tf2onnx converts. The file's
-input is `tokens` (or `x`), its output `logits`. Like `python -m export`, the file is
-checked against the Keras model before it is written under its name: the max abs difference
-on a right-padded batch of random inputs, padded steps included (there the file gives what
-Keras gives: a unidirectional RNN's last state, zeros from `Bidirectional`), is returned,
-above 1e-4 it is a `ParityError`. A model that ends in a recurrence outputs its states.
+The model takes one input, token ids `(batch, time)` int32 through `OneHot` or `Embedding`
+(with `mask_zero=True`, 0 is padding: right-pad with it) or float features `(batch, time,
+features)`, and gives one output. The Scan and native forms read `OneHot`/`Embedding`,
+`RNN`, `Bidirectional` (ours, or `keras.layers.Bidirectional` around our `RNN`),
+`DeepBidirectional`, `SequencePool` and a last linear `Dense` (the logits); `form="loop"`
+takes any layer tf2onnx converts. The file's input is `tokens` (or `x`), its output
+`logits`. Like `python -m export`, the file is checked against the Keras model before it is
+written under its name: the max abs difference on a right-padded batch of random inputs,
+padded steps included (there the file gives what Keras gives: a unidirectional RNN's last
+state, zeros from `Bidirectional`), is returned, above 1e-4 it is a `ParityError`. A model
+that ends in a recurrence outputs its states.
 """
 
 import functools

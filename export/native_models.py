@@ -13,12 +13,15 @@ from . import native, scan
 
 AVERAGE = keras.layers.GlobalAveragePooling1D  # the readout of models from before 0.2
 EMBEDDING = keras.layers.Embedding
+# Keras' own wrapper around our RNN has our Bidirectional's attributes (forward_layer,
+# backward_layer, merge_mode, return_sequences) and its padding (zeros): lowered alike
+BIDIRECTIONAL = (Bidirectional, keras.layers.Bidirectional)
 
 
 def _layers(model):
     """The model's layers that compute something (inputs and dropout skipped); the head is
     ours (named "head") or a user's last `Dense`, linear (it gives the logits)."""
-    kinds = (OneHot, EMBEDDING, RNN, Bidirectional, DeepBidirectional, SequencePool, AVERAGE)
+    kinds = (OneHot, EMBEDDING, RNN, *BIDIRECTIONAL, DeepBidirectional, SequencePool, AVERAGE)
     computing = [la for la in model.layers if type(la).__name__ not in ("InputLayer", "Dropout")]
     for i, layer in enumerate(computing):
         last_dense = i == len(computing) - 1 and isinstance(layer, keras.layers.Dense)
@@ -28,6 +31,14 @@ def _layers(model):
             raise ValueError(
                 f"Cannot export layer {layer.name!r} ({type(layer).__name__}) natively; "
                 "form='loop' (tf2onnx) takes any layer tf2onnx knows."
+            )
+        elif isinstance(layer, keras.layers.Bidirectional) and not isinstance(
+            layer.forward_layer, RNN
+        ):
+            raise ValueError(
+                f"Cannot export layer {layer.name!r} natively: keras.layers.Bidirectional "
+                f"around a {type(layer.forward_layer).__name__}, not an rnn_keras.RNN; use "
+                "form='loop'."
             )
         elif isinstance(layer, RNN) and layer.go_backwards:  # inside Bidirectional it is read
             raise ValueError(
@@ -180,11 +191,11 @@ class _Walk:
             return
         if isinstance(layer, RNN):
             return self._rnn(layer)
-        if not isinstance(layer, (Bidirectional, DeepBidirectional, SequencePool, AVERAGE)):
+        if not isinstance(layer, (*BIDIRECTIONAL, DeepBidirectional, SequencePool, AVERAGE)):
             self.x, self.headed = _head(g, self.padded_as_keras(), layer, self.time_major), True
             return
         self.carried = None  # these read real steps only (or zeros at padding)
-        if isinstance(layer, Bidirectional):
+        if isinstance(layer, BIDIRECTIONAL):
             self.x = _bidirectional(g, x, layer, seq_lens, self.directions)
             self.time_major = layer.return_sequences
         elif isinstance(layer, DeepBidirectional):

@@ -360,6 +360,28 @@ def test_a_users_feature_model_and_a_dense_without_bias(tmp_path, form):
     assert keras_model.to_onnx(model, tmp_path / "f.onnx", form=form) < 1e-5
 
 
+@pytest.mark.parametrize("form", ["scan", "native"])
+@pytest.mark.parametrize("merge_mode", ["concat", "sum", "ave", "mul"])
+@pytest.mark.parametrize("sequences", [True, False], ids=["sequences", "last"])
+def test_keras_own_bidirectional_around_our_rnn_exports_as_ours(
+    tmp_path, form, merge_mode, sequences
+):
+    from export import keras_model
+
+    tokens = keras.Input((None,), dtype="int32")
+    h = keras.layers.Embedding(12, 5, mask_zero=True)(tokens)
+    wrapped = keras.layers.Bidirectional(rk.RNN(4, return_sequences=True), merge_mode="concat")
+    h = wrapped(h)  # a deep one: the next layer reads both directions of this one
+    h = keras.layers.Bidirectional(rk.RNN(4, return_sequences=sequences), merge_mode=merge_mode)(h)
+    model = keras.Model(tokens, keras.layers.Dense(3)(h))
+    assert keras_model.to_onnx(model, tmp_path / "k.onnx", form=form) < 1e-5  # padded rows too
+    simple = keras.layers.Bidirectional(keras.layers.SimpleRNN(4))(
+        keras.layers.Embedding(12, 5, mask_zero=True)(tokens)
+    )
+    with pytest.raises(ValueError, match="around a SimpleRNN, not an rnn_keras.RNN.*'loop'"):
+        keras_model.to_onnx(keras.Model(tokens, simple), tmp_path / "s.onnx", form=form)
+
+
 def test_what_the_hand_built_forms_cannot_take_is_refused_and_nothing_written(
     tmp_path, monkeypatch
 ):
