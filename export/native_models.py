@@ -7,7 +7,14 @@ or `scan` (hoisted input projection + one `Scan`); everything else is shared.
 import keras
 import numpy as np
 
-from rnn_keras.layers import RNN, Bidirectional, DeepBidirectional, OneHot, SequencePool
+from rnn_keras.layers import (
+    RNN,
+    Bidirectional,
+    DeepBidirectional,
+    OneHot,
+    RNNCell,
+    SequencePool,
+)
 
 from . import native, scan
 
@@ -27,6 +34,12 @@ def _layers(model):
         last_dense = i == len(computing) - 1 and isinstance(layer, keras.layers.Dense)
         if layer.name == "head" or last_dense:
             _check_linear(layer)
+        elif isinstance(layer, keras.layers.RNN) and _is_classic(layer.cell):
+            raise ValueError(  # Keras' loop (SimpleRNN, RNN(cell)): named apart from ours
+                f"Cannot export layer {layer.name!r} ({type(layer).__name__} around a "
+                f"{type(layer.cell).__name__}) natively; build it as rnn_keras.RNN(units, ...), "
+                "the same equation (its weights copy across), or use form='loop' (tf2onnx)."
+            )
         elif not isinstance(layer, kinds):
             raise ValueError(
                 f"Cannot export layer {layer.name!r} ({type(layer).__name__}) natively; "
@@ -47,6 +60,11 @@ def _layers(model):
                 "Bidirectional, or use form='loop'."
             )
     return computing
+
+
+def _is_classic(cell):
+    """`s_t = f(U x_t + W s_{t-1} + b)`: ours, or Keras' `SimpleRNNCell`."""
+    return isinstance(cell, (RNNCell, keras.layers.SimpleRNNCell))
 
 
 def _check_linear(layer):

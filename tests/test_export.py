@@ -380,6 +380,12 @@ def test_keras_own_bidirectional_around_our_rnn_exports_as_ours(
     )
     with pytest.raises(ValueError, match="around a SimpleRNN, not an rnn_keras.RNN.*'loop'"):
         keras_model.to_onnx(keras.Model(tokens, simple), tmp_path / "s.onnx", form=form)
+    looped = keras.layers.RNN(rk.RNNCell(4))(keras.layers.Embedding(12, 5, mask_zero=True)(tokens))
+    with pytest.raises(ValueError, match=r"\(RNN around a RNNCell\).*rnn_keras.RNN\("):
+        keras_model.to_onnx(keras.Model(tokens, looped), tmp_path / "r.onnx", form=form)
+    lstm = keras.layers.LSTM(4)(keras.layers.Embedding(12, 5)(tokens))  # not ours to name
+    with pytest.raises(ValueError, match=r"'lstm\w*' \(LSTM\) natively; form='loop'"):
+        keras_model.to_onnx(keras.Model(tokens, lstm), tmp_path / "l.onnx", form=form)
 
 
 def test_what_the_hand_built_forms_cannot_take_is_refused_and_nothing_written(
