@@ -171,14 +171,14 @@ def main(argv=None):
     if args.isa:
         isa.restart_capped(args.isa, "bench", argv)  # the columns' processes inherit it
     rows = [r for r in args.rows.split(",") if r]
-    unknown = [r for r in rows if r not in measure.ROWS]
-    unknown += [c for c in args.columns.split(",") if c not in COLUMNS]
-    if unknown:
-        p.error(f"unknown rows/columns: {unknown}")
+    columns = [c for c in args.columns.split(",") if c]
+    for flag, given, known in (("--rows", rows, measure.ROWS), ("--columns", columns, COLUMNS)):
+        if unknown := [name for name in given if name not in known]:
+            p.error(f"{flag}: unknown {unknown}; choose from {','.join(known)}")
     repeats = 30 if args.full else 10
     rounds = (3 if args.full else 1) if args.rounds is None else args.rounds
     _describe_machine()
-    results = run_rounds(args.columns.split(","), rows, repeats, rounds)
+    results = run_rounds(columns, rows, repeats, rounds)
     text, base = table(results, rows)
     print(f"\nMedian ms (ratio to {COLUMNS[base]}), achieved GFLOP/s, {rounds} round(s):\n\n{text}")
     if not args.no_lm:

@@ -114,7 +114,8 @@ def test_classification_baselines_score_the_held_out_passages():
     [
         (["--rounds", "0"], "--rounds: must be at least 1, got 0"),
         (["--rounds", "-1"], "--rounds: must be at least 1, got -1"),
-        (["--rows", "nope"], "unknown rows"),
+        (["--rows", "nope"], "--rows: unknown ['nope']; choose from fwd_b32,fwd_b1,"),
+        (["--columns", "torch,nope"], "--columns: unknown ['nope']; choose from ours_tape,"),
         (["--kit", "gpu_kit"], "--kit goes with --device cuda"),  # it would bench the CPU
         (["--device", "cuda", "--isa", "avx2"], "--isa: the CPU table's"),
         (["--device", "cuda", "--columns", "torch", "--no-lm"], "--columns and --no-lm"),
