@@ -18,7 +18,7 @@ from rnn_keras.inspect import decay, unrolled
 from rnn_keras.layers import RNN, OneHot
 from rnn_keras.tasks.lm import char_lm
 from rnn_keras_common import train_cli as train
-from tests.helpers import cli_flags, play_text, tiny_flags
+from tests.helpers import cli_flags, data_flags, play_text, rule_conll, rule_tsv, tiny_flags
 
 
 @pytest.mark.parametrize("embedding", [0, 4])
@@ -230,6 +230,39 @@ def test_a_run_given_val_data_is_inspected_on_that_file(runs, tmp_path):
     valid.write_text("Held out\nby the user.\n", encoding="utf-8")
     cfg = dataclasses.replace(read_run_config(runs["lm"]), val_data=str(valid))
     assert report.run_text(runs["lm"], cfg, None) == "Held out\nby the user.\n"
+
+
+@pytest.mark.parametrize("task, unit", [("tag", None), ("classify", "word"), ("classify", "char")])
+def test_a_data_run_is_inspected_on_its_examples_not_its_files_raw_lines(tmp_path, task, unit):
+    """A CoNLL file's tag column and a TSV's labels are not text the model reads; a tagger's
+    tags are its targets. Read from the file, then from the sample once the file has moved."""
+    import dataclasses
+
+    from rnn_keras.inspect import report
+    from rnn_keras.train import runs as run_files
+    from rnn_keras_common.run_config import read_run_config
+
+    if task == "tag":
+        data, extra = rule_conll(tmp_path / "t.conll", n=40), ["--task", "tag"]
+    else:
+        data, extra = rule_tsv(tmp_path / "x.tsv", n=60), ["--task", "classify", "--unit", unit]
+    run = tmp_path / "run"
+    assert train.cli(data_flags(data, run, 2, *extra)) == 0
+    cfg, (vocab, labels) = read_run_config(run), run_files.read_vocab(run)
+    examples = report.run_text(run, cfg, None)
+    ids, targets = report.streams(cfg, vocab, examples, labels)
+    if task == "tag":  # NUM for a number, CAP for a capital, LOW otherwise (rule_conll)
+        words = [vocab.chars[i - 1] for i in ids]  # id 0 is padding
+        want = ["NUM" if w.isdigit() else "CAP" if w[0].isupper() else "LOW" for w in words]
+        assert [labels[t] for t in targets] == want and "<unk>" not in words
+    else:  # every text, and nothing else: no label, no tab
+        assert targets is None
+        texts = "\n".join(t for t, _ in examples)
+        want = vocab.split(texts) if unit == "word" else [c for c in texts if c in vocab.chars]
+        assert [vocab.chars[i - 1] for i in ids] == want and "has_x" not in texts
+    moved = dataclasses.replace(cfg, data=str(tmp_path / "gone" / data.name))  # read the sample
+    assert report.run_text(run, moved, None)[:5] == examples[:5]
+    assert inspect_cli.cli([str(run), "--windows", "2", "--length", "8"]) == 0
 
 
 def test_bad_run_folders_are_one_line(tmp_path, runs, capsys):

@@ -23,9 +23,11 @@ def load(run_dir):
 
 def run_text(run_dir, cfg, given):
     """`--text` (a file or the text), else the run's held-out text (its `--val-data` file, or
-    the tail of its text), else its sample."""
+    the tail of its text), else its sample; a `--data` run's examples: `data_examples`."""
     if given:
         return text_or_file(given)
+    if cfg.data is not None:
+        return data_examples(run_dir, cfg)
     if cfg.data is None and cfg.val_data and pathlib.Path(cfg.val_data).is_file():
         return data.read_utf8(cfg.val_data, "--val-data", "a UTF-8 text file")  # all --text trained
     if cfg.data is None and (cfg.text is None or pathlib.Path(cfg.text).is_file()):
@@ -36,6 +38,33 @@ def run_text(run_dir, cfg, given):
     return sample
 
 
+def data_examples(run_dir, cfg):
+    """A classifier's `[(text, label)]` or a CoNLL tagger's `[(tokens, tags)]`, read as
+    training read them (the file's own columns, not its raw lines): from the run's
+    `--val-data` or `--data` file while there, else from its sample, its cut record dropped."""
+    from rnn_keras_common import labelled
+    from rnn_keras_common.columns import Columns
+
+    def read(path, text=None):
+        if cfg.task == "tag":
+            return labelled.read_conll(path, text)
+        return labelled.read_labelled(path, text, Columns.of(cfg))
+
+    for path in (cfg.val_data, cfg.data):
+        if path and pathlib.Path(path).is_file():
+            return read(path)
+    sample = runs.read_sample(run_dir) or ""
+    if len(sample) >= runs.SAMPLE_CHARS:  # cut mid-record: a sentence ends at a blank line
+        sample = sample[: sample.rfind("\n\n" if cfg.task == "tag" else "\n") + 1]
+    try:
+        return read(cfg.data, sample)
+    except data.DataError:
+        raise data.DataError(
+            f"--data {cfg.data} is no longer there and the run's sample holds none of its "
+            "examples whole: put the file back, or pass --text."
+        ) from None
+
+
 def from_line_start(text):
     """The held-out tail begins wherever the split cut it, often mid-word ("e:" of a speaker's
     name): the passage shown starts at its first whole line, when it has a later one."""
@@ -43,8 +72,11 @@ def from_line_start(text):
     return text[start:] if 0 < start < len(text) else text
 
 
-def streams(cfg, vocab, text):
-    """`(ids, targets or None)` as one stream: what the task's model reads, and its targets."""
+def streams(cfg, vocab, text, labels=()):
+    """`(ids, targets or None)` as one stream: what the task's model reads, and its targets;
+    `text` may be a `--data` run's examples (`data_examples`), its labels `labels`."""
+    if not isinstance(text, str):
+        return _example_stream(cfg, vocab, text, labels)
     if vocab.unit != "char":
         return np.array(vocab.encode(vocab.split(text)), np.int32), None
     known = set(vocab.chars)
@@ -62,6 +94,20 @@ def streams(cfg, vocab, text):
         return ids, np.concatenate([t for _, t in lines]).astype(np.int32)
     ids = np.array(vocab.encode("".join(c for c in text if c in known)), np.int32)
     return ids, (np.append(ids[1:], 0) if cfg.task == "lm" else None)
+
+
+def _example_stream(cfg, vocab, examples, labels):
+    """A CoNLL tagger's tokens and tag ids, sentence after sentence (a sentence with a tag
+    the run never saw left out); a classifier's texts, one after another, no targets."""
+    if cfg.task == "tag":
+        ids = {tag: i for i, tag in enumerate(labels)}
+        kept = [(t, g) for t, g in examples if set(g) <= ids.keys()]
+        tokens = np.array(vocab.encode([t for ts, _ in kept for t in ts]), np.int32)
+        return tokens, np.array([ids[g] for _, gs in kept for g in gs], np.int32)
+    text = "\n".join(t for t, _ in examples)
+    if vocab.unit != "char":
+        return np.array(vocab.encode(vocab.split(text)), np.int32), None
+    return np.array(vocab.encode("".join(c for c in text if c in set(vocab.chars))), np.int32), None
 
 
 def windows(ids, targets, count, length, seed, fit=False):
@@ -83,9 +129,11 @@ def windows(ids, targets, count, length, seed, fit=False):
 def inspect(run_dir, cfg, out, args):
     """Write the figures, `report.json` and `index.html` into `out`; returns their paths."""
     model = load(run_dir)
-    vocab, _ = runs.read_vocab(run_dir)
+    vocab, labels = runs.read_vocab(run_dir)
     text = run_text(run_dir, cfg, args.text)
-    ids, targets = streams(cfg, vocab, text)
+    ids, targets = streams(cfg, vocab, text, labels)
+    if not isinstance(text, str):  # a --data run's examples: the passage below reads texts
+        text = "\n".join(t if isinstance(t, str) else " ".join(t) for t, _ in text)
     fit = not getattr(args, "length_given", True)
     x, y = windows(ids, targets, args.windows, args.length, args.seed, fit)
     keras.utils.set_random_seed(cfg.seed)
