@@ -28,9 +28,9 @@ def run_text(run_dir, cfg, given):
         return text_or_file(given)
     if cfg.data is not None:
         return data_examples(run_dir, cfg)
-    if cfg.data is None and cfg.val_data and pathlib.Path(cfg.val_data).is_file():
+    if cfg.val_data and pathlib.Path(cfg.val_data).is_file():
         return data.read_utf8(cfg.val_data, "--val-data", "a UTF-8 text file")  # all --text trained
-    if cfg.data is None and (cfg.text is None or pathlib.Path(cfg.text).is_file()):
+    if cfg.text is None or pathlib.Path(cfg.text).is_file():
         return from_line_start(data.split(data.read_text(cfg.text), cfg.val_fraction)[1])
     sample = runs.read_sample(run_dir)
     if sample is None:
