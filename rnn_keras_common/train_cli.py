@@ -158,12 +158,45 @@ def _train(args, cfg):
             print(f"Resuming {args.resume}")
             _RUNS.append(args.resume)
             return (*training.resume(args.resume, cfg), args.resume)
-        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-        run_dir = args.run_dir or f"runs/{cfg.task}-{stamp}"
+        run_dir, made = args.run_dir, []
+        if not run_dir:
+            run_dir, made = claim_default_dir(cfg.task, cfg.strategy)
         _RUNS.append(run_dir)
-        return (*training.train_and_evaluate(cfg, run_dir, overwrite=args.overwrite), run_dir)
+        try:
+            return (*training.train_and_evaluate(cfg, run_dir, overwrite=args.overwrite), run_dir)
+        except BaseException:
+            _remove_if_empty(made)  # refused before it started (its data, memory): none left
+            raise
     except tf.errors.ResourceExhaustedError as err:  # its message is pages of allocator state
         raise MemoryError(err.message.splitlines()[0] if err.message else "") from err
+
+
+def claim_default_dir(task, strategy="default", root="runs"):
+    """`runs/TASK-TIME`, made at once (mkdir is atomic): runs started in the same second get
+    `-2`, `-3`... where the second used to find the first's folder and stop. Returns the
+    folder and the folders made (`runs/` too when it was). The workers of one multi-worker
+    run share the plain name and make nothing here: only the chief writes the run."""
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    if strategy == "multi-worker":
+        return str(pathlib.Path(root, f"{task}-{stamp}")), []
+    made = [] if pathlib.Path(root).is_dir() else [pathlib.Path(root)]
+    pathlib.Path(root).mkdir(parents=True, exist_ok=True)
+    for n in range(1, 10_000):
+        path = pathlib.Path(root, f"{task}-{stamp}" + (f"-{n}" if n > 1 else ""))
+        try:
+            path.mkdir()
+            return str(path), [*made, path]
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"{root}/{task}-{stamp}-*: 10,000 folders exist; pass --run-dir.")
+
+
+def _remove_if_empty(made):
+    for folder in reversed(made):
+        try:
+            folder.rmdir()
+        except OSError:  # not empty (a lock file, another run's folder), or gone
+            return
 
 
 def export_package():

@@ -351,3 +351,42 @@ def test_a_value_out_of_range_is_named_by_its_fields_kind(field, value, said):
     with pytest.raises(ConfigError) as err:
         TrainConfig(**{field: value}).resolved().validate()
     assert str(err.value) == said
+
+
+def test_default_run_folders_started_in_the_same_second_do_not_collide(
+    tmp_path, text_file, capsys, monkeypatch
+):
+    import datetime
+
+    class Frozen(datetime.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return cls(2026, 11, 30, 12, 0, 0)
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(train.datetime, "datetime", Frozen)
+    made = [pathlib.Path(train.claim_default_dir("lm")[0]) for _ in range(3)]
+    assert [p.name for p in made] == [
+        "lm-20261130-120000",
+        "lm-20261130-120000-2",
+        "lm-20261130-120000-3",
+    ]
+    assert all(p.is_dir() for p in made)  # made at once: a second run sees the first's
+    shared, none = train.claim_default_dir("tag", "multi-worker")  # every worker: one name
+    assert shared == str(pathlib.Path("runs", "tag-20261130-120000")) and none == []
+    assert not pathlib.Path(shared).exists()  # the chief makes it; the others never write it
+    code = train.cli(["--text", str(text_file), *QUICK])  # the next takes -4 and trains there
+    assert code == 0 and (tmp_path / "runs" / "lm-20261130-120000-4" / "config.json").is_file()
+
+
+@pytest.mark.parametrize("had_runs", [False, True])
+def test_a_refused_default_run_leaves_no_folder_and_keeps_runs_it_did_not_make(
+    tmp_path, capsys, monkeypatch, had_runs
+):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "short.txt").write_text("x", encoding="utf-8")
+    if had_runs:
+        (tmp_path / "runs").mkdir()
+    code, err = cli(["--text", "short.txt", "--steps", "2"], capsys)  # refused by its data
+    assert code == 2 and "too short" in err
+    assert (tmp_path / "runs").is_dir() == had_runs and not any((tmp_path / "runs").glob("*"))
