@@ -8,7 +8,8 @@
 The model takes one input, token ids `(batch, time)` int32 through `OneHot` or `Embedding`
 (with `mask_zero=True`, 0 is padding: right-pad with it) or float features `(batch, time,
 features)`, and gives one output. The Scan and native forms read `OneHot`/`Embedding`,
-`RNN`, `Bidirectional` (ours, or `keras.layers.Bidirectional` around our `RNN`),
+`Masking` (first, on float features: right-pad with its `mask_value`), `RNN`,
+`Bidirectional` (ours, or `keras.layers.Bidirectional` around our `RNN`),
 `DeepBidirectional`, `SequencePool` and a last linear `Dense` (the logits); `form="loop"`
 takes any layer tf2onnx converts. The file's input is `tokens` (or `x`), its output
 `logits`. Like `python -m export`, the file is checked against the Keras model before it is
@@ -54,7 +55,11 @@ def sample_inputs(model, batch=4, time=12, seed=0):
     rng = np.random.default_rng(seed)
     first = model.inputs[0]
     if not native.takes_tokens(first):
-        return rng.standard_normal((batch, time, int(first.shape[-1]))).astype(np.float32)
+        x = rng.standard_normal((batch, time, int(first.shape[-1]))).astype(np.float32)
+        masking = [la for la in model.layers if isinstance(la, keras.layers.Masking)]
+        for row, n in zip(x, np.linspace(2, time, batch).astype(int) if masking else []):
+            row[n:] = masking[0].mask_value  # right-padded with it, lengths 2..time
+        return x
     layer = next(la for la in model.layers if isinstance(la, (OneHot, keras.layers.Embedding)))
     depth = layer.depth if isinstance(layer, OneHot) else layer.input_dim
     low = 1 if layer.mask_zero else 0

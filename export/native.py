@@ -225,6 +225,15 @@ def sequence_lengths(g, tokens):
     return g.op("ReduceSum", [nonzero, g.const(np.array([1]))], keepdims=0)
 
 
+def feature_lengths(g, x, mask_value):
+    """`(batch,)` int32 count of the steps of `x` `(batch, time, features)` that are not
+    padding, a padded step being all `mask_value` (Keras' `Masking`; right padding)."""
+    real = g.op("Not", [g.op("Equal", [x, g.const(np.float32(mask_value))])])
+    real = g.op("Cast", [real], to=TensorProto.INT32)  # (batch, time, features)
+    steps = g.op("ReduceMax", [real], axes=[2], keepdims=0)  # any feature (axes: opset < 18)
+    return g.op("ReduceSum", [steps, g.const(np.array([1]))], keepdims=0)
+
+
 def make_model(g, inputs, outputs, metadata):
     nodes, used = _live(g.nodes, {o.name for o in outputs})
     inits = [i for i in g.inits if i.name in used]

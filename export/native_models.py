@@ -20,6 +20,7 @@ from . import native, scan
 
 AVERAGE = keras.layers.GlobalAveragePooling1D  # the readout of models from before 0.2
 EMBEDDING = keras.layers.Embedding
+MASKING = keras.layers.Masking  # float features' padding: right-padded with mask_value
 # Keras' own wrapper around our RNN has our Bidirectional's attributes (forward_layer,
 # backward_layer, merge_mode, return_sequences) and its padding (zeros): lowered alike
 BIDIRECTIONAL = (Bidirectional, keras.layers.Bidirectional)
@@ -28,7 +29,8 @@ BIDIRECTIONAL = (Bidirectional, keras.layers.Bidirectional)
 def _layers(model):
     """The model's layers that compute something (inputs and dropout skipped); the head is
     ours (named "head") or a user's last `Dense`, linear (it gives the logits)."""
-    kinds = (OneHot, EMBEDDING, RNN, *BIDIRECTIONAL, DeepBidirectional, SequencePool, AVERAGE)
+    kinds = (OneHot, EMBEDDING, MASKING, RNN, *BIDIRECTIONAL, DeepBidirectional, SequencePool)
+    kinds += (AVERAGE,)
     computing = [la for la in model.layers if type(la).__name__ not in ("InputLayer", "Dropout")]
     for i, layer in enumerate(computing):
         last_dense = i == len(computing) - 1 and isinstance(layer, keras.layers.Dense)
@@ -44,6 +46,11 @@ def _layers(model):
             raise ValueError(
                 f"Cannot export layer {layer.name!r} ({type(layer).__name__}) natively; "
                 "form='loop' (tf2onnx) takes any layer tf2onnx knows."
+            )
+        elif isinstance(layer, MASKING) and (i or native.takes_tokens(model.inputs[0])):
+            raise ValueError(
+                f"Cannot export layer {layer.name!r} natively: Masking is read on the float "
+                "features the model takes, as its first layer; use form='loop'."
             )
         elif isinstance(layer, keras.layers.Bidirectional) and not isinstance(
             layer.forward_layer, RNN
@@ -206,6 +213,9 @@ class _Walk:
             depth = layer.depth if isinstance(layer, OneHot) else layer.input_dim
             weights = None if isinstance(layer, OneHot) else layer.embeddings
             self.x = native.OneHotInput(x, depth, weights)  # x_t (or E x_t), lazily
+            return
+        if isinstance(layer, MASKING):  # a step is padding when all its features are the value
+            self.seq_lens = native.feature_lengths(g, "x", layer.mask_value)
             return
         if isinstance(layer, RNN):
             return self._rnn(layer)

@@ -388,6 +388,30 @@ def test_keras_own_bidirectional_around_our_rnn_exports_as_ours(
         keras_model.to_onnx(keras.Model(tokens, lstm), tmp_path / "l.onnx", form=form)
 
 
+@pytest.mark.parametrize("form", ["scan", "native"])
+def test_float_features_masked_by_keras_masking_export_with_their_padding(tmp_path, form):
+    import onnxruntime as ort
+
+    from export import keras_model
+
+    x = keras.Input((None, 3))
+    h = keras.layers.Masking(mask_value=-1.0)(x)  # a step of all -1 is padding
+    h = rk.RNN(5, return_sequences=True)(h)  # at padding Keras repeats the last state
+    h = rk.Bidirectional(rk.RNN(4, return_sequences=True))(h)
+    model = keras.Model(x, keras.layers.Dense(2)(h))
+    assert keras_model.to_onnx(model, tmp_path / "m.onnx", form=form) < 1e-5
+    features = np.random.default_rng(5).standard_normal((3, 7, 3)).astype(np.float32)
+    features[1, 4:], features[2, 1:] = -1.0, -1.0  # lengths 7, 4, 1
+    features[0, 2, 0] = -1.0  # one feature at the value: a real step still
+    [got] = ort.InferenceSession(str(tmp_path / "m.onnx")).run(None, {"x": features})
+    np.testing.assert_allclose(got, np.asarray(model(features)), atol=1e-5)
+    tokens = keras.Input((None,), dtype="int32")
+    late = keras.layers.Masking()(keras.layers.Embedding(12, 3)(tokens))
+    late = keras.Model(tokens, keras.layers.Dense(2)(rk.RNN(4)(late)))
+    with pytest.raises(ValueError, match="Masking is read on the float features"):
+        keras_model.to_onnx(late, tmp_path / "late.onnx", form=form)
+
+
 def test_what_the_hand_built_forms_cannot_take_is_refused_and_nothing_written(
     tmp_path, monkeypatch
 ):
