@@ -239,6 +239,16 @@ def test_the_cli_writes_a_static_site_and_refuses_a_run_without_export(runs, tmp
     assert web_cli.cli([str(runs["tag"]), "--out", str(tmp_path / "site")]) == 0  # updated
 
 
+def test_a_static_site_opened_as_a_file_says_to_serve_it(browser, runs, tmp_path):
+    site = web.build(runs["lm"], tmp_path / "site")  # a double-clicked index.html: file://
+    tab = browser.new_page()
+    tab.goto((site / "index.html").as_uri())
+    tab.wait_for_selector("body[data-ready]", timeout=30000)
+    assert tab.get_attribute("body", "data-ready") == "error"
+    assert "must be served over HTTP, not opened as a file" in tab.inner_text("#error")
+    assert "python -m http.server" in tab.inner_text("#error")  # not "Failed to fetch"
+
+
 @pytest.mark.parametrize(
     "make, message",
     [

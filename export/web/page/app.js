@@ -307,6 +307,10 @@ function drawImageAttention(words, maps) {
 
 async function start() {
   try {
+    if (location.protocol === "file:") {  // a double-clicked index.html: browsers fetch nothing
+      throw new Error("this page must be served over HTTP, not opened as a file: run " +
+        "python -m export.web RUN_DIR, or serve this folder (e.g. python -m http.server in it).");
+    }
     const response = await fetch("models.json");
     if (!response.ok) throw new Error("models.json is missing: serve the page with python -m export.web RUN_DIR.");
     info = await response.json();
