@@ -263,6 +263,11 @@ def test_a_captioner_validates_on_the_folder_given(tmp_path, capsys):
     assert train.cli([*argv, "--run-dir", str(run), "--steps", "2", *tiny_flags(seq_len=None)]) == 0
     out = capsys.readouterr().out
     assert "12 training / 6 validation images;" in out and "(the --val-data folder)" in out
+    assert "note:" not in out  # "a large red square , it is": 7 tokens, within --max-output
+    short = ["--run-dir", str(tmp_path / "short"), "--steps", "1", "--max-output", "5"]
+    assert train.cli([*argv, *short, *tiny_flags(seq_len=None)]) == 0
+    note = "note: 6 of 18 targets are longer than --max-output 5 tokens (the longest 7)"
+    assert note in capsys.readouterr().out  # the 6 validation captions, counted once
     assert json.loads((run / "data.json").read_text())["val_path"] == str(dev)
     (dev / "captions.txt").unlink()
     assert train.cli([*argv, "--run-dir", str(tmp_path / "r2"), "--steps", "2"]) == 2

@@ -107,6 +107,9 @@ def test_a_translator_validates_and_reports_on_the_dev_file_given(tmp_path, caps
     examples = json.loads((run / "test.json").read_text())["examples"]
     assert [e["references"] for e in examples] == [["go 1", "go one"], ["go 7"]]
     assert json.loads((run / "data.json").read_text())["val_path"] == str(dev)
+    short = ["--run-dir", str(tmp_path / "short"), "--steps", "1", "--max-output", "1"]
+    assert train.cli([*argv, *short, *tiny_flags(seq_len=None)]) == 0
+    assert "note: 43 of 43 targets are longer" in capsys.readouterr().out  # dev's 3 once
 
 
 def test_character_targets_are_shown_as_written_not_spaced_out(tmp_path, capsys):
@@ -118,8 +121,16 @@ def test_character_targets_are_shown_as_written_not_spaced_out(tmp_path, capsys)
     results = json.loads((run / "test.json").read_text())
     examples = results["examples"]
     assert examples and all(e["references"] == [f"go {e['source'][1:]}!"] for e in examples)
-    assert f"(your file: {examples[0]['references'][0]})" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"(your file: {examples[0]['references'][0]})" in out
     assert 0.0 <= results["beam_1"]["bleu"] <= 1.0  # BLEU on the joined text, as for words
+    assert "note:" not in out  # "go 59!": 6 characters, within --max-output
+    again = ["--run-dir", str(tmp_path / "short"), "--steps", "1", "--max-output", "5"]
+    assert train.cli([*argv, *again, *tiny_flags(seq_len=None)]) == 0
+    assert (  # "go 10!" .. "go 59!": 50 of the 60 are 6 characters
+        "note: 50 of 60 targets are longer than --max-output 5 tokens (the longest 6): decoding "
+        "stops at 5, so they never come out whole. Pass --max-output 6 to decode them in full."
+    ) in capsys.readouterr().out
 
 
 def reversal_tsv(path):

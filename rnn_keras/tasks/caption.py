@@ -12,6 +12,7 @@ held-out-compositions splits (greedy and `--beam`) to `test.json`, and `captions
 test images with their captions (and `attention.png` with attention).
 """
 
+import itertools
 import json
 
 import keras
@@ -81,6 +82,9 @@ class Task:
             f"{len(self.images['train'])} training / {len(self.images['val'])} validation"
             f"{test} images; {len(words)} words"
         )
+        once = {id(self.references[s]): self.references[s] for s in splits}.values()  # test: val?
+        captions = [r.split() for refs in itertools.chain(*once) for r in refs]
+        self.summary += seq2seq.length_note(captions, cfg.max_output)
         self._decoding = seq2seq.DecodingCache()
 
     @property

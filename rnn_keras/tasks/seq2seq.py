@@ -29,6 +29,20 @@ def decoded_share(count, limit):
     return slice(None, None, -(-count // limit)) if limit and count > limit else slice(None)
 
 
+def length_note(targets, max_output):
+    """A line when some target token lists are longer than `--max-output`: decoding stops
+    there, so those never come out whole (Tatoeba's sentences as characters, say)."""
+    lengths = [len(t) for t in targets]
+    longer = sum(n > max_output for n in lengths)
+    if not longer:
+        return ""
+    return (
+        f"\nnote: {longer:,} of {len(lengths):,} targets are longer than --max-output "
+        f"{max_output} tokens (the longest {max(lengths)}): decoding stops at {max_output}, so "
+        f"they never come out whole. Pass --max-output {max(lengths)} to decode them in full."
+    )
+
+
 def teacher_forcing(source_ids, target_ids):
     """One example: `(source, decoder input = [END, *target], output = [*target, END])`."""
     return source_ids, [END, *target_ids], [*target_ids, END]
