@@ -345,6 +345,8 @@ def test_inspect_draws_the_attention_over_your_own_images(colour_run, tmp_path, 
         (images[1], "a large blue square"),
     ]
     assert (out / "attention.png").stat().st_size > 5000
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert f"<td>{images[0]}</td><td>a large green square</td><td></td>" in page
     capsys.readouterr()
     assert inspect_cli.cli([str(run), "--image", str(folder / "captions.tsv")]) == 2
     assert inspect_cli.cli([str(run), "--text", "a red square"]) == 2

@@ -401,6 +401,11 @@ def test_inspect_draws_where_a_reversing_decoder_looks(reversal_run, capsys):
     assert inspect_cli.main([str(reversal_run), "--text", "abcd ab", "--out", str(out)]) == 0
     assert (out / "attention.png").stat().st_size > 5000
     assert "abcd: d c b a" in capsys.readouterr().out
+    page = (out / "index.html").read_text(encoding="utf-8")  # one page, as for other runs
+    assert f"The attention of {reversal_run.name}" in page and "data:image/png;base64," in page
+    [first, _] = json.loads((out / "report.json").read_text())["attention"]
+    share = f"{first['monotone_share']:.0%}"  # reversed: the peak moves left at most steps
+    assert f"<td>abcd</td><td>d c b a</td><td>{share}</td>" in page and share != "100%"
 
 
 def test_inspect_refuses_what_a_translation_run_would_ignore(reversal_run, tmp_path, capsys):

@@ -9,8 +9,9 @@ distance back, trained beside untrained), units.png (the units that track quotes
 brackets, line position, speaker names, vowels), directions.png (a bidirectional
 model's forward and backward shares of each prediction), report.json, and
 index.html, one self-contained page with a unit picker. For a translation run:
-attention.png (where the decoder looked for each output token) and report.json;
-for a captioning run the same over the image grid (`--image` for your own images).
+attention.png (where the decoder looked for each output token), report.json and an
+index.html of both; for a captioning run the same over the image grid (`--image` for your
+own images).
 
     python -m rnn_keras.inspect runs/translate-... --text "hello world"
     python -m rnn_keras.inspect runs/caption-... --image scene.png photo.jpg
@@ -93,7 +94,8 @@ def _attention(args, cfg, out):
     task = make_task(cfg)
     images = _images(args.image, task.images["train"].shape[1]) if args.image else None
     model = report.load(args.run_dir)
-    written = attention.inspect(model, task, out, _sources(task, args.text), images)
+    title = f"The attention of {pathlib.Path(args.run_dir).resolve().name}"
+    written = attention.inspect(model, task, out, _sources(task, args.text), images, title)
     for path in written:
         print(path)
     for row in json.loads((out / "report.json").read_text())["attention"]:

@@ -13,6 +13,7 @@ import json
 import numpy as np
 
 from rnn_keras import figures
+from rnn_keras.inspect import page
 from rnn_keras.tasks.seq2seq import attention_maps
 
 EXAMPLES = 6
@@ -35,7 +36,10 @@ def plot(examples, path):
             ax.imshow(alpha, cmap="Greys", vmin=0, vmax=1, aspect="auto")
             ax.set_xticks(range(len(source)), source, fontsize=8)
             ax.set_yticks(range(len(outputs)), outputs, fontsize=7)
-            ax.set_title(f"{''.join(source)} -> {' '.join(outputs[:-1])}", fontsize=8)
+            title = f"{''.join(source)} -> {' '.join(outputs[:-1])}"
+            ax.set_title(title if len(title) <= 48 else title[:47] + "…", fontsize=8)  # a
+            # runaway output (an untrained decoder's 64 tokens) would cover its neighbours'
+            # titles; the table of the page and report.json keep it whole
         for ax in list(axes.flat)[len(examples) :]:
             ax.axis("off")
         fig.suptitle("attention: output token (down) x source position (across)", fontsize=9)
@@ -44,13 +48,26 @@ def plot(examples, path):
     plt.close(fig)
 
 
-def inspect(model, task, out, words=None, images=None):
-    """`attention.png` and `report.json` of a translate run (`words`: its sources) or a
-    caption run (`images`: `{name: (size, size, 3) uint8}`); returns the paths."""
+def inspect(model, task, out, words=None, images=None, title="The attention"):
+    """`attention.png`, `report.json` and `index.html` (the figure and a table, one page as
+    for the other runs) of a translate run (`words`: its sources) or a caption run
+    (`images`: `{name: (size, size, 3) uint8}`); returns the paths."""
     if task.cfg.attention is False:
         raise ValueError("This run was trained with --no-attention: there is no attention to see.")
-    if task.name == "caption":
-        return _captions(model, task, out, images)
+    written = (_captions if task.name == "caption" else _words)(model, task, out, words or images)
+    rows = json.loads((out / "report.json").read_text())["attention"]
+    shares = ["" if r["monotone_share"] is None else f"{r['monotone_share']:.0%}" for r in rows]
+    table = page.table(
+        [(r["source"], r["output"], share) for r, share in zip(rows, shares)],
+        ["source", "output (greedy)", "monotone steps"],
+    )
+    section = ("Where the decoder looked", page.image(out / "attention.png") + table)
+    page.write(out / "index.html", title, [section])
+    return [*written, out / "index.html"]
+
+
+def _words(model, task, out, words=None):
+    """A translation run: the attention over each source's tokens, output token by token."""
     sources = words or [src for _, _, src in task.references["test"][:EXAMPLES]]
     ids = [task.source_ids(s) for s in sources]
     maps = attention_maps(model, ids, task.cfg.max_output)
