@@ -16,6 +16,7 @@ before it is renamed into place.
 """
 
 import functools
+import hashlib
 import json
 import os
 import pathlib
@@ -54,22 +55,34 @@ def lower(model, meta, path, kind):
     return loop.convert(model, meta, time=1 if kind == "step" else None)
 
 
-def export_model(model, cfg, vocab, labels, out_dir, path="scan", check=True, sample=None):
+def export_model(
+    model, cfg, vocab, labels, out_dir, path="scan", check=True, sample=None, source=None
+):
     """Write `model.onnx` (+ `step.onnx` for the LM) to `out_dir`; returns `[(file, max_diff)]`.
 
-    The parity check reads `sample` (a run's `sample.txt`), else the file `cfg["text"]`.
+    The parity check reads `sample` (a run's `sample.txt`), else the file `cfg["text"]`;
+    `source` (`run_source`) goes into the files' metadata.
     """
     if path not in PATHS:
         raise ValueError(f"`path` must be one of {PATHS}, got {path!r}.")
     out_dir = pathlib.Path(out_dir)
     if cfg["task"] in ("translate", "caption"):
-        return _export_encoder_decoder(model, cfg, vocab, labels, out_dir, check, sample)
+        return _export_encoder_decoder(model, cfg, vocab, labels, out_dir, check, sample, source)
     kinds = ["sequence", "step"] if cfg["task"] == "lm" else ["sequence"]
     sizes = [int(t.shape[-1]) for t in model.inputs[1:]]
     results = []
     for kind in kinds:
         meta = metadata.to_props(
-            cfg["task"], kind, vocab.chars, labels, cfg, sizes, path, _versions(), vocab.unit
+            cfg["task"],
+            kind,
+            vocab.chars,
+            labels,
+            cfg,
+            sizes,
+            path,
+            _versions(),
+            vocab.unit,
+            source,
         )
         onnx_model = lower(model, meta, path, kind)
         final = out_dir / ("step.onnx" if kind == "step" else "model.onnx")
@@ -81,12 +94,12 @@ def export_model(model, cfg, vocab, labels, out_dir, path="scan", check=True, sa
     return results
 
 
-def _export_encoder_decoder(model, cfg, vocab, labels, out_dir, check, sample):
+def _export_encoder_decoder(model, cfg, vocab, labels, out_dir, check, sample, source=None):
     """`encoder.onnx` and `decoder_step.onnx`, checked together, then both renamed."""
     from . import seq2seq
 
     props = metadata.to_props(
-        cfg["task"], "", vocab.chars, labels, cfg, [], "loop", _versions(), vocab.unit
+        cfg["task"], "", vocab.chars, labels, cfg, [], "loop", _versions(), vocab.unit, source
     )
     temps, names = {}, seq2seq.files(cfg["task"])
     try:
@@ -128,10 +141,20 @@ def load_run_model(run_dir):
         raise FileNotFoundError(f"{run_dir}: no such folder. Pass a folder written by train.py.")
     cfg = json.loads(runs.read_config(run_dir).to_json())
     vocab, labels = runs.read_vocab(run_dir)
-    best = run_dir / "best.keras"
-    if not best.is_file():
-        best = checkpoint.latest_dir(run_dir) / "model.keras"
-    return saving.load_model(best), cfg, vocab, labels
+    return saving.load_model(model_file(run_dir)), cfg, vocab, labels
+
+
+def model_file(run_dir):
+    """The run's best model, or its latest checkpoint's."""
+    best = pathlib.Path(run_dir) / "best.keras"
+    return best if best.is_file() else checkpoint.latest_dir(run_dir) / "model.keras"
+
+
+def run_source(run_dir):
+    """`{"file", "sha256"}` of the file the export's weights come from, relative to the run."""
+    file = model_file(run_dir)
+    digest = hashlib.sha256(file.read_bytes()).hexdigest()
+    return {"file": file.relative_to(run_dir).as_posix(), "sha256": digest}
 
 
 def run_sample(run_dir, cfg):
@@ -204,5 +227,6 @@ def stale_int8_note(results):
 def export_run(run_dir, path="scan", check=True, out_dir=None):
     """Export the run in `run_dir` (next to it by default); returns `[(file, max_diff)]`."""
     model, cfg, vocab, labels = load_run_model(run_dir)
-    sample = run_sample(run_dir, cfg)
-    return export_model(model, cfg, vocab, labels, out_dir or run_dir, path, check, sample)
+    sample, source = run_sample(run_dir, cfg), run_source(run_dir)
+    out = out_dir or run_dir
+    return export_model(model, cfg, vocab, labels, out, path, check, sample, source)

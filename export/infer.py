@@ -131,9 +131,9 @@ def main(argv=None):
 
     args.model = str(runtime.resolve(args.model))  # a run folder: its main exported file
     model = runtime.load(args.model, device=args.device, runtime=args.runtime)
-    note = form_note(model)
-    if note:
-        print(note, file=sys.stderr)
+    for note in (runtime.stale_note(args.model), form_note(model)):
+        if note:
+            print(note, file=sys.stderr)
     task = model.meta["task"]
     if task == "lm" and args.evaluate is not None:  # the text as it is: nothing is generated
         if given := [f"--{k.replace('_', '-')}" for k in LM if getattr(args, k) is not None]:

@@ -5,8 +5,9 @@ encoder, decoder_step),
 `rnn_keras.vocab` (JSON list of characters; id 0 is padding), `rnn_keras.labels`
 (JSON list or null), `rnn_keras.config` (the TrainConfig as JSON),
 `rnn_keras.state_sizes` (JSON list, one per layer, for the LM), `rnn_keras.path`
-(native or loop), `rnn_keras.versions` (JSON). Values are parsed as JSON with a
-size limit, never evaluated.
+(native or loop), `rnn_keras.versions` (JSON), `rnn_keras.source` (JSON: the run's file
+the weights came from and its SHA-256, so that inference can tell when the run has trained
+further). Values are parsed as JSON with a size limit, never evaluated.
 """
 
 import json
@@ -21,7 +22,9 @@ class MetadataError(ValueError):
     """The ONNX file lacks our metadata, or it is malformed."""
 
 
-def to_props(task, kind, vocab_chars, labels, config, state_sizes, path, versions, unit="char"):
+def to_props(
+    task, kind, vocab_chars, labels, config, state_sizes, path, versions, unit="char", source=None
+):
     values = {
         "unit": unit,
         "task": task,
@@ -32,6 +35,7 @@ def to_props(task, kind, vocab_chars, labels, config, state_sizes, path, version
         "state_sizes": state_sizes,
         "path": path,
         "versions": versions,
+        **({"source": source} if source else {}),
     }
     return {
         PREFIX + k: v
@@ -79,7 +83,7 @@ def from_props(props, source="model"):
     }
     if meta["task"] not in TASKS:
         raise MetadataError(f"{source}: unknown task {meta['task']!r} in metadata.")
-    for key in ("vocab", "labels", "config", "state_sizes", "versions"):
+    for key in ("vocab", "labels", "config", "state_sizes", "versions", "source"):
         meta[key] = _json(props, key, source) if PREFIX + key in props else None
     vocab, unit = meta["vocab"], meta["unit"]
     if unit not in ("char", "token", "word"):

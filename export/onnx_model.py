@@ -35,6 +35,31 @@ def resolve(path):
     return found
 
 
+def stale_note(path):
+    """A note when `path` sits in the run folder it was exported from and the run has trained
+    further since (`--resume ... --no-export`, a stop before the export): the run's model file
+    is no longer the one whose SHA-256 the export recorded. Copying the folder keeps it quiet."""
+    import hashlib
+
+    path = pathlib.Path(path)
+    try:
+        source = read_metadata(path).get("source")
+    except (MetadataError, FileNotFoundError):
+        return None  # not ours, or gone: loading it says so
+    if not source:
+        return None  # an export from before sources were recorded, or a model of your own
+    best, recorded = path.parent / "best.keras", path.parent / source["file"]
+    now = best if best.is_file() else recorded  # a best model that appeared since counts too
+    if not now.is_file():
+        return None  # not beside its run: nothing to compare with
+    if now == recorded and hashlib.sha256(now.read_bytes()).hexdigest() == source["sha256"]:
+        return None
+    return (
+        f"note: {path} was exported from an earlier state of the run: {now} has changed since "
+        f"(trained further). `python -m export {path.parent}` writes it afresh."
+    )
+
+
 def read_metadata(path):
     """Our metadata from an ONNX file, with clear errors for files that are not ours."""
     path = pathlib.Path(path)

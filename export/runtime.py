@@ -16,7 +16,7 @@ from rnn_keras_common.vocab import pad
 
 from .bound import BoundRunner
 from .metadata import MetadataError  # noqa: F401  (public here too)
-from .onnx_model import Model, read_metadata, resolve
+from .onnx_model import Model, read_metadata, resolve, stale_note  # noqa: F401 (public)
 from .session import DEVICES, DeviceError, make_session  # noqa: F401  (public here too)
 
 

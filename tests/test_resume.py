@@ -158,6 +158,25 @@ def test_a_byte_order_mark_is_no_character_and_older_runs_that_hashed_it_resume(
     assert code == 2 and "SHA-256 differs" in err
 
 
+def test_an_export_older_than_the_runs_best_model_is_named_at_inference(finished, capsys):
+    run, _ = finished
+    assert export_cli.cli([str(run)]) == 0
+    capsys.readouterr()
+    assert infer.cli([str(run), "--length", "3"]) == 0
+    assert "note:" not in capsys.readouterr().err  # fresh: nothing to say
+    copy = shutil.copytree(run, run.parent / "copy")  # new mtimes, any order: still quiet
+    assert infer.cli([str(copy), "--length", "3"]) == 0
+    assert "note:" not in capsys.readouterr().err
+    assert train.cli(["--resume", str(run), "--steps", "12", "--no-export"]) == 0
+    capsys.readouterr()  # trained further, not exported: best.keras is another file now
+    assert infer.cli([str(run), "--length", "3"]) == 0
+    err = capsys.readouterr().err
+    assert f"note: {run / 'step.onnx'} was exported from an earlier state of the run" in err
+    assert f"`python -m export {run}` writes it afresh" in err
+    assert export_cli.cli([str(run)]) == 0 and infer.cli([str(run / "step.onnx")]) == 0
+    assert "note:" not in capsys.readouterr().err
+
+
 def test_a_relative_text_path_is_saved_absolute(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     play_text(tmp_path, "hamlet", 6000)

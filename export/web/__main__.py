@@ -34,6 +34,7 @@ def main(argv=None):
         p.error(f"--port must be in [0, 65535] (0: any free port), got {args.port}")
     from rnn_keras_common.run_config import read_run_config
 
+    from ..onnx_model import stale_note
     from . import WebError, build, run_file, serve, writable_folder
 
     read_run_config(args.run_dir)  # a run folder, refused before anything is exported
@@ -41,6 +42,8 @@ def main(argv=None):
         writable_folder(args.out)  # refused before an export that takes TensorFlow
     if run_file(args.run_dir) is None:
         _export(args.run_dir)
+    elif note := stale_note(run_file(args.run_dir)):
+        print(note, file=sys.stderr)  # the page would show the older model
     folder = build(args.run_dir, args.out or tempfile.mkdtemp(prefix="rnn-keras-web-"))
     if args.out:
         print(f"{folder}/index.html (serve the folder with COOP/COEP headers for threads)")
