@@ -131,7 +131,7 @@ def main(argv=None):
 
     args.model = str(runtime.resolve(args.model))  # a run folder: its main exported file
     model = runtime.load(args.model, device=args.device, runtime=args.runtime)
-    for note in (runtime.stale_note(args.model), form_note(model)):
+    for note in (runtime.stale_note(args.model, model.meta), form_note(model)):
         if note:
             print(note, file=sys.stderr)
     task = model.meta["task"]

@@ -35,15 +35,16 @@ def resolve(path):
     return found
 
 
-def stale_note(path):
+def stale_note(path, meta=None):
     """A note when `path` sits in the run folder it was exported from and the run has trained
     further since (`--resume ... --no-export`, a stop before the export): the run's model file
-    is no longer the one whose SHA-256 the export recorded. Copying the folder keeps it quiet."""
+    is no longer the one whose SHA-256 the export recorded. Copying the folder keeps it quiet.
+    `meta`: the file's metadata when it has been read already."""
     import hashlib
 
     path = pathlib.Path(path)
     try:
-        source = read_metadata(path).get("source")
+        source = (meta or read_metadata(path)).get("source")
     except (MetadataError, FileNotFoundError):
         return None  # not ours, or gone: loading it says so
     if not source:
