@@ -104,10 +104,7 @@ def _example_stream(cfg, vocab, examples, labels):
         kept = [(t, g) for t, g in examples if set(g) <= ids.keys()]
         tokens = np.array(vocab.encode([t for ts, _ in kept for t in ts]), np.int32)
         return tokens, np.array([ids[g] for _, gs in kept for g in gs], np.int32)
-    text = "\n".join(t for t, _ in examples)
-    if vocab.unit != "char":
-        return np.array(vocab.encode(vocab.split(text)), np.int32), None
-    return np.array(vocab.encode("".join(c for c in text if c in set(vocab.chars))), np.int32), None
+    return streams(cfg, vocab, "\n".join(t for t, _ in examples))  # as one text
 
 
 def windows(ids, targets, count, length, seed, fit=False):
@@ -150,7 +147,8 @@ def inspect(run_dir, cfg, out, args):
     written = [out / "decay.png"]
     picker = {}
     if vocab.unit == "char":
-        passage = "".join(c for c in text if c in set(vocab.chars))[:PASSAGE]
+        known = set(vocab.chars)  # built once, not once per character
+        passage = "".join(c for c in text if c in known)[:PASSAGE]
         picker, extra = _units(model, vocab, passage, out, result)
         sections += extra
         written.append(out / "units.png")

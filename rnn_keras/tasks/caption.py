@@ -82,7 +82,7 @@ class Task:
             f"{len(self.images['train'])} training / {len(self.images['val'])} validation"
             f"{test} images; {len(words)} words"
         )
-        once = {id(self.references[s]): self.references[s] for s in splits}.values()  # test: val?
+        once = seq2seq.distinct(self.references[s] for s in splits)
         captions = [r.split() for refs in itertools.chain(*once) for r in refs]
         self.summary += seq2seq.length_note(captions, cfg.max_output)
         self._decoding = seq2seq.DecodingCache()

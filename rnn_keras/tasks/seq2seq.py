@@ -29,6 +29,11 @@ def decoded_share(count, limit):
     return slice(None, None, -(-count // limit)) if limit and count > limit else slice(None)
 
 
+def distinct(splits):
+    """Each split once: with `--val-data` the test split is the validation split itself."""
+    return list({id(split): split for split in splits}.values())
+
+
 def length_note(targets, max_output):
     """A line when some target token lists are longer than `--max-output`: decoding stops
     there, so those never come out whole (Tatoeba's sentences as characters, say)."""

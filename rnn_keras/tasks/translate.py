@@ -116,8 +116,7 @@ class Task:
                 f"; {self.skipped} validation/test sources left out (characters never seen "
                 "in training)"
             )
-        once = {id(split): split for split in splits.values()}.values()  # test may be val
-        every = [tg for split in once for o in split.values() for tg in o]
+        every = [tg for s in seq2seq.distinct(splits.values()) for o in s.values() for tg in o]
         self.summary += seq2seq.length_note(every, cfg.max_output)
         self._decoding = seq2seq.DecodingCache()
 
