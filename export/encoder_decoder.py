@@ -40,6 +40,8 @@ class EncoderDecoder(Model):
         self.targets = TargetVocab(self.labels)
         self.step_model = Model(step_path, device, cuda_options, threads, runtime)
         self.config = self.meta["config"] or {}
+        self.max_output = self.config.get("max_output", 64)  # the run's limit, by default
+        self.capped = 0  # of the last call's inputs, how many met the output limit unended
 
     def _stepper(self, memory, keys, mask):
         gather = sampling.row_gatherer(memory, keys, mask)
@@ -59,9 +61,12 @@ class EncoderDecoder(Model):
         beam, nbest = search[0], search[1]
         if not isinstance(beam, int) or beam < 1 or not isinstance(nbest, int) or nbest < 1:
             raise ValueError(f"beam and nbest must be integers >= 1, got {beam!r}, {nbest!r}.")
+        max_len = search[3]
+        if max_len is not None and (not isinstance(max_len, int) or max_len < 1):
+            raise ValueError(f"max_len (--max-output) must be an integer >= 1, got {max_len!r}.")
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"`batch_size` must be an integer >= 1, got {batch_size!r}.")
-        found = []
+        found, self.capped = [], 0
         for i in range(0, len(inputs), batch_size):
             found += self._decode(feeds_of(inputs[i : i + batch_size]), *search, join)
         return found
@@ -69,15 +74,18 @@ class EncoderDecoder(Model):
     def _decode(self, feeds, beam, nbest, alpha, max_len, join=" "):
         """The best output per input (a string), or with `nbest > 1` `[(string, score)]` each."""
         enc = self.run(feeds)
+        max_len = max_len or self.max_output
         found = sampling.search(
             self._stepper(enc["memory"], enc["keys"], enc["mask"]),
             enc["state"],
             END_ID,
-            max_len or self.config.get("max_output", 64),
+            max_len,
             max(beam, nbest),
             alpha,
             nbest,
         )
+        # a best output of max_len tokens met the limit before the model ended it
+        self.capped += sum(len(hyps[0][0]) >= max_len for hyps in found)
         as_text = lambda ids: join.join(self.targets.decode_tokens(ids))  # noqa: E731
         if nbest == 1:
             return [as_text(hyps[0][0]) for hyps in found]

@@ -36,19 +36,20 @@ from .encoder_decoder import Captioner, Translator
 from .runtime import Classifier, LanguageModel, Tagger, TokenTagger
 
 
-def evaluate(model, path, beam=1):
+def evaluate(model, path, beam=1, max_len=None):
     """A classifier's or tagger's `{"examples", "counted" (what they are: examples, tokens or
     characters), "labels", "unseen", "unreadable", "accuracy", "macro_f1", "per_class",
     "table"}`; a translator's `{"sources", "beam", "wer", "per",
     "unreadable"[, "bleu"]}`; a captioner's `{"images", "beam", "exact"[, "bleu4"]}`; a
     language model's `{"characters", "streams", "seq_len", "nats_per_char", "bits_per_char",
-    "perplexity", "left_out"}`."""
+    "perplexity", "left_out"}`. `max_len`: an encoder-decoder's token limit (default: the
+    run's `--max-output`)."""
     if isinstance(model, LanguageModel):
         return _language(model, path)
     if isinstance(model, Translator):
-        return _translation(model, path, beam)
+        return _translation(model, path, beam, max_len)
     if isinstance(model, Captioner):
-        return _captioning(model, path, beam)
+        return _captioning(model, path, beam, max_len)
     truth, predicted, unreadable = _answers(model, path)
     labels, known = list(model.labels), set(model.labels)
     unseen = sorted(set(truth) - known)
@@ -154,7 +155,7 @@ def _read(path, read):
     return labelled.read_validation(path, read, "--evaluate")[1]
 
 
-def _translation(model, path, beam):
+def _translation(model, path, beam, max_len=None):
     config = model.meta["config"]
     joiner = target_joiner(config)
     chars = joiner == ""
@@ -168,7 +169,8 @@ def _translation(model, path, beam):
         references.setdefault(source, []).append(target)
     sources = list(references)
     readable = list(filter(_reads(model.vocab), sources))  # the rest count as wrong
-    decoded = dict(zip(readable, model.translate(readable, beam=beam) if readable else []))
+    found = model.translate(readable, beam=beam, max_len=max_len) if readable else []
+    decoded = dict(zip(readable, found))
     found = [list(t) if chars else t.split() for t in (decoded.get(s, "") for s in sources)]
     wer, per = error_rates(found, list(references.values()))
     result = {"sources": len(sources), "beam": beam, "wer": wer, "per": per}
@@ -179,7 +181,7 @@ def _translation(model, path, beam):
     return result
 
 
-def _captioning(model, folder, beam):
+def _captioning(model, folder, beam, max_len=None):
     with flag_named("--evaluate"):
         captions = captions_file.read_captions(folder)[0]
     paths = [captions_file.image_path(folder, name) for name in captions]
@@ -189,7 +191,7 @@ def _captioning(model, folder, beam):
             f"--evaluate {folder}: no such image {missing[0]} (named in "
             f"{captions_file.captions_file(folder).name}){' and others' * (len(missing) > 1)}."
         )
-    found = model.caption([str(p) for p in paths], beam=beam)
+    found = model.caption([str(p) for p in paths], beam=beam, max_len=max_len)
     references = list(captions.values())
     exact = float(np.mean([c in refs for c, refs in zip(found, references)]))
     result = {"images": len(paths), "beam": beam, "exact": exact}

@@ -24,14 +24,14 @@ from rnn_keras_common.vocab import translation_sources_by_line
 
 # what each kind of model reads, with the value a flag left out takes
 LM_DEFAULTS = dict(prime="\n", length=400, temperature=0.8, top_k=0, top_p=1.0, seed=0, fast=False)
-DEFAULTS = {**LM_DEFAULTS, "beam": 1, "nbest": 1, "lines": False}
+DEFAULTS = {**LM_DEFAULTS, "beam": 1, "nbest": 1, "lines": False, "max_output": None}
 LM = tuple(LM_DEFAULTS)
 READS = {
     "lm": (*LM, "evaluate"),
     "tag": ("text", "evaluate"),
     "classify": ("text", "lines", "evaluate"),
-    "translate": ("text", "beam", "nbest", "evaluate"),
-    "caption": ("image", "beam", "nbest", "evaluate"),
+    "translate": ("text", "beam", "nbest", "max_output", "evaluate"),
+    "caption": ("image", "beam", "nbest", "max_output", "evaluate"),
 }
 
 
@@ -104,6 +104,11 @@ def _model_flags(p):
         type=int,
         help="translate/caption: print the n best (default 1; the beam widens to at least n)",
     )
+    p.add_argument(
+        "--max-output",
+        type=int,
+        help="translate/caption: most tokens decoded per input (default: the run's)",
+    )
 
 
 def _readers(flag):
@@ -158,8 +163,9 @@ def main(argv=None):
         if args.image is None:
             raise ValueError("This is a captioning model: pass --image FILE.png.")
         paths = [str(p) for p in image_files(args.image)]  # a folder: its images
-        found = model.caption(paths, beam=args.beam, nbest=args.nbest)
+        found = model.caption(paths, args.beam, args.nbest, max_len=args.max_output)
         print_decoded(paths, found, args.nbest)
+        _capped_note(model, args.max_output)
     else:
         _classify(model, args)
     if run:
@@ -186,7 +192,7 @@ def _evaluate(model, args):
             "--evaluate reads its own labelled file and scores the best answer; leave out "
             "--text, --image, --lines and --nbest."
         )
-    result = evaluate.evaluate(model, args.evaluate, beam=args.beam)
+    result = evaluate.evaluate(model, args.evaluate, beam=args.beam, max_len=args.max_output)
     print(evaluate.report(result, args.evaluate))
 
 
@@ -237,7 +243,21 @@ def _classify(model, args):
 def _translate(model, args):
     # nothing but blank lines: one empty source, refused as an empty text
     sources = translation_sources_by_line(model.vocab, args.text) or [""]
-    print_decoded(sources, model.translate(sources, beam=args.beam, nbest=args.nbest), args.nbest)
+    found = model.translate(sources, args.beam, args.nbest, max_len=args.max_output)
+    print_decoded(sources, found, args.nbest)
+    _capped_note(model, args.max_output)
+
+
+def _capped_note(model, given):
+    """A note when outputs stopped at the token limit, not at their end (a runaway decoder,
+    or targets longer than the run's --max-output)."""
+    if model.capped:
+        limit, whose = (given, "your") if given else (model.max_output, "the run's")
+        print(
+            f"note: {model.capped} output(s) reached {whose} --max-output of {limit} tokens "
+            "before the model ended them; pass a larger --max-output to let them finish.",
+            file=sys.stderr,
+        )
 
 
 def print_decoded(inputs, found, nbest):

@@ -168,6 +168,8 @@ def test_infer_cli_errors(tmp_path, lm):
     assert "an lm model: it would ignore" in err
     assert "--text (for tag, classify and translate models)" in err
     assert "--beam (for translate and caption models)" in err
+    code, err = infer_cli(lm[2], "--max-output", "9")
+    assert code == 2 and "it would ignore --max-output (for translate and caption models)" in err
 
 
 def test_a_run_folder_loads_its_main_file(tmp_path, lm):

@@ -282,6 +282,22 @@ def test_infer_prints_the_translation_and_refuses_unknown_characters(reversal_ru
     assert len(err) == 1 and "'z'" in err[0]
 
 
+def test_max_output_cuts_decoding_and_says_how_many_outputs_it_cut(reversal_run, capsys):
+    encoder = str(reversal_run / "encoder.onnx")  # the reversing run: "abc" is "c b a"
+    assert infer.main([encoder, "--text", "abc ab"]) == 0
+    out = capsys.readouterr()
+    assert out.out.splitlines() == ["abc  c b a", "ab  b a"] and "note:" not in out.err
+    assert infer.main([encoder, "--text", "abc ab", "--max-output", "2", "--beam", "3"]) == 0
+    out = capsys.readouterr()
+    assert out.out.splitlines() == ["abc  c b", "ab  b a"]  # the end would be a third token
+    assert "note: 2 output(s) reached your --max-output of 2 tokens before" in out.err
+    model = runtime.load(encoder)
+    assert model.translate(["abc"], max_len=1) == ["c"] and model.capped == 1
+    assert model.translate(["abc"]) == ["c b a"] and model.capped == 0  # the run's limit
+    assert infer.cli([encoder, "--text", "abc", "--max-output", "0"]) == 2
+    assert "--max-output) must be an integer >= 1, got 0" in capsys.readouterr().err
+
+
 def test_one_string_is_one_text_not_its_characters(reversal_run):
     model = runtime.load(reversal_run / "encoder.onnx")
     assert model.translate("abc") == model.translate(["abc"]) == ["c b a"]
