@@ -239,6 +239,17 @@ def test_the_cli_writes_a_static_site_and_refuses_a_run_without_export(runs, tmp
     assert web_cli.cli([str(runs["tag"]), "--out", str(tmp_path / "site")]) == 0  # updated
 
 
+def test_the_page_of_a_run_trained_further_since_its_export_says_so(runs, tmp_path, capsys):
+    run = shutil.copytree(runs["tag"], tmp_path / "run")  # copied: new file times, still quiet
+    assert web_cli.cli([str(run), "--out", str(tmp_path / "site")]) == 0
+    assert "note:" not in capsys.readouterr().err
+    with open(run / "best.keras", "ab") as f:  # as if a new best model were saved, not exported
+        f.write(b"\0")
+    assert web_cli.cli([str(run), "--out", str(tmp_path / "site")]) == 0
+    err = capsys.readouterr().err
+    assert f"note: {run / 'model.onnx'} was exported from an earlier state of the run" in err
+
+
 def test_a_static_site_opened_as_a_file_says_to_serve_it(browser, runs, tmp_path):
     site = web.build(runs["lm"], tmp_path / "site")  # a double-clicked index.html: file://
     tab = browser.new_page()
