@@ -169,8 +169,8 @@ def _translation(model, path, beam, max_len=None):
         references.setdefault(source, []).append(target)
     sources = list(references)
     readable = list(filter(_reads(model.vocab), sources))  # the rest count as wrong
-    found = model.translate(readable, beam=beam, max_len=max_len) if readable else []
-    decoded = dict(zip(readable, found))
+    outputs = model.translate(readable, beam=beam, max_len=max_len) if readable else []
+    decoded = dict(zip(readable, outputs))
     found = [list(t) if chars else t.split() for t in (decoded.get(s, "") for s in sources)]
     wer, per = error_rates(found, list(references.values()))
     result = {"sources": len(sources), "beam": beam, "wer": wer, "per": per}

@@ -219,19 +219,23 @@ def merge(g, forward, backward, mode, axis):
 
 def sequence_lengths(g, tokens):
     """`(batch,)` int32 count of non-padding tokens (right padding)."""
-    nonzero = g.op(
-        "Cast", [g.op("Not", [g.op("Equal", [tokens, g.const(np.int32(0))])])], to=TensorProto.INT32
-    )
-    return g.op("ReduceSum", [nonzero, g.const(np.array([1]))], keepdims=0)
+    return _lengths(g, tokens, np.int32(0))
 
 
 def feature_lengths(g, x, mask_value):
     """`(batch,)` int32 count of the steps of `x` `(batch, time, features)` that are not
     padding, a padded step being all `mask_value` (Keras' `Masking`; right padding)."""
-    real = g.op("Not", [g.op("Equal", [x, g.const(np.float32(mask_value))])])
-    real = g.op("Cast", [real], to=TensorProto.INT32)  # (batch, time, features)
-    steps = g.op("ReduceMax", [real], axes=[2], keepdims=0)  # any feature (axes: opset < 18)
-    return g.op("ReduceSum", [steps, g.const(np.array([1]))], keepdims=0)
+    return _lengths(g, x, np.float32(mask_value), features=True)
+
+
+def _lengths(g, x, padding, features=False):
+    """Steps of `x` that are not `padding`, counted per row; with `features`, a step is
+    padding only when every feature is."""
+    real = g.op("Not", [g.op("Equal", [x, g.const(padding)])])
+    real = g.op("Cast", [real], to=TensorProto.INT32)
+    if features:
+        real = g.op("ReduceMax", [real], axes=[2], keepdims=0)  # any feature (axes: opset < 18)
+    return g.op("ReduceSum", [real, g.const(np.array([1]))], keepdims=0)
 
 
 def make_model(g, inputs, outputs, metadata):
