@@ -54,8 +54,9 @@ def inspect(model, task, out, words=None, images=None, title="The attention"):
     (`images`: `{name: (size, size, 3) uint8}`); returns the paths."""
     if task.cfg.attention is False:
         raise ValueError("This run was trained with --no-attention: there is no attention to see.")
-    written = (_captions if task.name == "caption" else _words)(model, task, out, words or images)
-    rows = json.loads((out / "report.json").read_text())["attention"]
+    out.mkdir(parents=True, exist_ok=True)
+    rows = (_captions if task.name == "caption" else _words)(model, task, out, words or images)
+    (out / "report.json").write_text(json.dumps({"attention": rows}, indent=2))
     shares = ["" if r["monotone_share"] is None else f"{r['monotone_share']:.0%}" for r in rows]
     table = page.table(
         [(r["source"], r["output"], share) for r, share in zip(rows, shares)],
@@ -63,11 +64,12 @@ def inspect(model, task, out, words=None, images=None, title="The attention"):
     )
     section = ("Where the decoder looked", page.image(out / "attention.png") + table)
     page.write(out / "index.html", title, [section])
-    return [*written, out / "index.html"]
+    return [out / "attention.png", out / "report.json", out / "index.html"]
 
 
 def _words(model, task, out, words=None):
-    """A translation run: the attention over each source's tokens, output token by token."""
+    """A translation run: `attention.png`, the attention over each source's tokens, output
+    token by token; returns the report's rows."""
     sources = words or [src for _, _, src in task.references["test"][:EXAMPLES]]
     ids = [task.source_ids(s) for s in sources]
     maps = attention_maps(model, ids, task.cfg.max_output)
@@ -78,25 +80,20 @@ def _words(model, task, out, words=None):
         examples.append((shown, outputs, alpha))
         report.append({"source": src, "output": task.joiner.join(outputs[:-1]),
                        "monotone_share": monotone_share(alpha)})  # fmt: skip
-    out.mkdir(parents=True, exist_ok=True)
     plot(examples, out / "attention.png")
-    (out / "report.json").write_text(json.dumps({"attention": report}, indent=2))
-    return [out / "attention.png", out / "report.json"]
+    return report
 
 
 def _captions(model, task, out, given=None):
     """A captioning run: each image's attention over its feature grid, word by word
-    (`given` images by name, or the first 4 test images)."""
+    (`given` images by name, or the first 4 test images); returns the report's rows."""
     from rnn_keras.tasks import caption_metrics
 
-    out.mkdir(parents=True, exist_ok=True)
     if given:
         names, images = list(given), np.stack(list(given.values()))
     else:
         images = task.images["test"][:4]
         names = [f"test image {i}" for i in range(len(images))]
     caption_metrics.attention_grid(model, images, task, out / "attention.png")
-    report = [{"source": name, "output": c, "monotone_share": None}
-              for name, c in zip(names, task.decode(model, images))]  # fmt: skip
-    (out / "report.json").write_text(json.dumps({"attention": report}, indent=2))
-    return [out / "attention.png", out / "report.json"]
+    return [{"source": name, "output": c, "monotone_share": None}
+            for name, c in zip(names, task.decode(model, images))]  # fmt: skip
