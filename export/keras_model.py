@@ -39,8 +39,8 @@ def to_onnx(model, path, form="scan", check=True, seed=0):
     if len(model.inputs) != 1 or len(model.outputs) != 1:
         raise ValueError(
             f"to_onnx takes a model with one input and one output; this one has "
-            f"{len(model.inputs)} and {len(model.outputs)} (tf2onnx.convert.from_keras takes "
-            "any model)."
+            f"{len(model.inputs)} and {len(model.outputs)}; Keras' own "
+            "model.export(path, format='onnx') writes any model (tf2onnx's Loop, unchecked)."
         )
     meta = {metadata.PREFIX + "producer": metadata.OWN_MODEL, metadata.PREFIX + "path": form}
     onnx_model = api.lower(model, meta, form, "sequence")

@@ -224,3 +224,25 @@ def test_another_keras_backend_is_named_with_the_fix(monkeypatch):
         _quiet.check_backend()
 
     assert run_cli(main, lambda: ()) == 2  # a CLI's one error: line, not a traceback
+
+
+def test_keras_own_onnx_export_takes_our_layers_with_two_inputs(tmp_path):
+    import onnxruntime as ort
+
+    from export import keras_model
+
+    source, target = keras.Input((None,), dtype="int32"), keras.Input((None,), dtype="int32")
+    _, state = rk.RNN(6, return_state=True)(keras.layers.Embedding(9, 4, mask_zero=True)(source))
+    h = keras.layers.Embedding(9, 4, mask_zero=True)(target)
+    h = rk.Bidirectional(rk.RNN(5, return_sequences=True))(h)
+    h = rk.RNN(6, return_sequences=True)(h, initial_state=state)  # keras-io's seq2seq, ours
+    model = keras.Model([source, target], keras.layers.Dense(3)(h))
+    with pytest.raises(ValueError, match=r"has 2 and 1; Keras' own model.export\(path, format="):
+        keras_model.to_onnx(model, tmp_path / "refused.onnx")
+    a = np.array([[3, 1, 4, 1, 5], [2, 6, 0, 0, 0]], np.int32)  # right-padded
+    b = np.array([[8, 2, 7, 1], [5, 3, 3, 0]], np.int32)
+    want = model([a, b]).numpy()  # Keras exports only a model that has been called
+    model.export(str(tmp_path / "s2s.onnx"), format="onnx", verbose=False)
+    session = ort.InferenceSession(str(tmp_path / "s2s.onnx"))
+    got = session.run(None, dict(zip([i.name for i in session.get_inputs()], [a, b])))[0]
+    np.testing.assert_allclose(got, want, atol=1e-5)
