@@ -11,6 +11,7 @@ import sys
 
 from rnn_keras_common._quiet import BackendError, use_tensorflow_backend
 from rnn_keras_common.config import RANGES, ConfigError
+from rnn_keras_common.files import newlines
 from rnn_keras_common.vocab import VocabularyError
 
 DISK_ERRORS = (errno.ENOSPC, errno.EACCES, errno.EROFS, errno.EDQUOT, errno.EPERM)
@@ -175,7 +176,7 @@ def _reads_as_path(value):
 
 def _utf8(raw, name):
     try:  # -sig: a byte-order mark (Notepad's UTF-8) is dropped, not read as a character
-        return raw.decode("utf-8-sig")
+        return newlines(raw.decode("utf-8-sig"))
     except UnicodeDecodeError as err:
         line = raw[: err.start].count(b"\n") + 1
         message = f"--text {name}, line {line}: not UTF-8 ({err.reason}); save it as UTF-8."

@@ -1,5 +1,6 @@
 """Users' files as the readers of training and of TensorFlow-free inference take them:
-`read_utf8`, and `DataError`, whose message names the flag, the file and the fix."""
+`read_utf8` (line ends as `newlines` makes them), and `DataError`, whose message names the
+flag, the file and the fix."""
 
 import contextlib
 import pathlib
@@ -18,13 +19,20 @@ def read_utf8(path, flag, what, encoding="utf-8-sig"):
         raise DataError(f"{flag} {path}: no such file. Pass the path of {what}.")
     raw = path.read_bytes()
     try:
-        return raw.decode(encoding)
+        return newlines(raw.decode(encoding))
     except UnicodeDecodeError as err:
         line = raw[: err.start].count(b"\n") + 1
         raise DataError(
             f"{flag} {path}, line {line}: not UTF-8 ({err.reason}). Convert it, "
             "e.g. `iconv -t UTF-8`."
         ) from err
+
+
+def newlines(text):
+    """Line ends as Python's text mode reads them: Windows' CRLF and a lone CR become LF, so
+    a file saved on Windows gives the same characters (an LM's vocabulary, its validation
+    text, a hash) as the same file saved elsewhere."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 @contextlib.contextmanager

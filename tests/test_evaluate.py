@@ -66,6 +66,9 @@ def test_characters_the_model_never_saw_are_left_out_and_counted(lm_run, tmp_pat
     got, want = evaluate.evaluate(model, odd), evaluate.evaluate(model, plain)
     assert got["left_out"] == {"✓": 2, "ß": 1}
     assert got["nats_per_char"] == pytest.approx(want["nats_per_char"], abs=1e-9)
+    windows = tmp_path / "windows.txt"  # CRLF line ends score as the LF text does
+    windows.write_bytes(passage.replace("\n", "\r\n").encode())
+    assert evaluate.evaluate(model, windows) == evaluate.evaluate(model, plain)
     short = tmp_path / "short.txt"  # fewer characters than streams: one stream reads them
     short.write_text(passage[:3], encoding="utf-8")
     assert evaluate.evaluate(model, short)["characters"] == 2

@@ -158,6 +158,33 @@ def test_a_byte_order_mark_is_no_character_and_older_runs_that_hashed_it_resume(
     assert code == 2 and "SHA-256 differs" in err
 
 
+def test_windows_line_ends_are_read_as_lf_and_older_runs_that_hashed_them_resume(tmp_path, capsys):
+    from rnn_keras.train import runs
+
+    text = pathlib.Path(play_text(tmp_path, "hamlet", 6000))
+    body = text.read_text(encoding="utf-8")
+    valid = tmp_path / "valid.txt"
+    text.write_bytes(body.replace("\n", "\r\n").encode())  # saved on Windows
+    valid.write_bytes(body[:3000].replace("\n", "\r\n").encode())
+    run = tmp_path / "run"
+    assert cli([*cli_flags(text, run, 2, **SMALL), "--val-data", str(valid)], capsys)[0] == 0
+    vocab = json.loads((run / "vocab.json").read_text(encoding="utf-8"))
+    assert "\r" not in vocab["chars"] and "\n" in vocab["chars"]  # no CR to learn or score
+    data = json.loads((run / "data.json").read_text(encoding="utf-8"))
+    assert (data["sha256"], data["val_sha256"]) == (
+        runs.fingerprint(body),
+        runs.fingerprint(body[:3000]),
+    )
+    for key, plain in (("sha256", body), ("val_sha256", body[:3000])):
+        data[key] = runs.fingerprint(plain.replace("\n", "\r\n"))  # as a run of before
+    (run / "data.json").write_text(json.dumps(data), encoding="utf-8")
+    assert cli(["--resume", str(run), "--steps", "3"], capsys)[0] == 0
+    vocab["chars"] = sorted([*vocab["chars"], "\r"])  # an LM of before learned CR
+    (run / "vocab.json").write_text(json.dumps(vocab), encoding="utf-8")
+    code, err = cli(["--resume", str(run), "--steps", "4"], capsys)
+    assert code == 2 and "learned Windows line ends (CR, '\\r') as a character" in err
+
+
 def test_an_export_older_than_the_runs_best_model_is_named_at_inference(finished, capsys):
     run, _ = finished
     assert export_cli.cli([str(run)]) == 0

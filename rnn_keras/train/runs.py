@@ -128,8 +128,22 @@ def fingerprint(text):
 
 
 def _same_text(saved_sha256, text):
-    # runs from before --text dropped a byte-order mark hashed the text with it
-    return saved_sha256 in (fingerprint(text), fingerprint("\ufeff" + text))
+    # runs from before --text dropped a byte-order mark hashed the text with it, and runs
+    # from before line ends were read as LF hashed a Windows file with its CRLFs
+    crlf = text.replace("\n", "\r\n")
+    return saved_sha256 in {fingerprint(p + t) for p in ("", "\ufeff") for t in (text, crlf)}
+
+
+def _learned_carriage_returns(run_dir, task):
+    """An LM trained on a Windows file before line ends were read as LF has CR as one of its
+    characters: every id after it would shift if it resumed on the text read today."""
+    vocab, _ = read_vocab(run_dir)
+    if "\r" in vocab.chars and "\r" not in task.vocab.chars:
+        raise ConfigError(
+            f"--resume {run_dir}: the run learned Windows line ends (CR, '\\r') as a "
+            "character; text is now read with its line ends as LF, so the run cannot go on "
+            "on it. Its files still export and run; train a new run with --run-dir."
+        )
 
 
 def write_metadata(run_dir, cfg, task):
@@ -168,7 +182,7 @@ def check_data(run_dir, task):
             f"--resume {run_dir}: the run validates on a split of its --data; --val-data "
             "cannot replace that when resuming. Start a new run with --run-dir."
         )
-    if task.cfg.val_data and saved["val_sha256"] != fingerprint(task.val_source):
+    if task.cfg.val_data and not _same_text(saved["val_sha256"], task.val_source):
         raise ConfigError(
             f"--resume {run_dir}: this validation data ({len(task.val_source)} characters) is "
             f"not what the run validated on ({saved['val_characters']} characters, "
@@ -182,6 +196,7 @@ def check_data(run_dir, task):
             f"run trained on ({saved['characters']} characters, {where}; SHA-256 differs). "
             f"Resume with the same {flag} content."
         )
+    _learned_carriage_returns(run_dir, task)
 
 
 def read_config(run_dir):
