@@ -180,3 +180,54 @@ def test_bad_inputs(rng):
         layer(np.zeros((2, 3, 5), "float32"), initial_state=np.zeros((2, 7), "float32"))
     with pytest.raises(ValueError, match="mask"):
         layer(np.zeros((2, 3, 5), "float32"), mask=np.ones((2, 4), bool))
+
+
+def _one_hot_model(dropout=0.0):
+    tokens = keras.Input((None,), dtype="int32")
+    h = rk.OneHot(40, mask_zero=True)(tokens)
+    h = rk.Bidirectional(rk.RNN(5, return_sequences=True, dropout=dropout))(h)
+    h = rk.RNN(4, return_sequences=True)(h)
+    return keras.Model(tokens, keras.layers.Dense(3)(h))
+
+
+def _loss_and_gradients(model, tokens):
+    with tf.GradientTape() as tape:
+        y = model(tokens, training=True)
+        loss = tf.reduce_sum(y * tf.sin(y))
+    return y, tape.gradient(loss, model.trainable_variables)
+
+
+def _op_types(function, *args):
+    return [op.type for op in function.get_concrete_function(*args).graph.get_operations()]
+
+
+def test_one_hot_inputs_in_a_graph_gather_rows_of_u_with_the_matmuls_values(float64):
+    model = _one_hot_model()
+    tokens = np.array([[3, 1, 4, 1, 5, 9], [2, 39, 6, 0, 0, 0]], np.int32)
+    want_y, want_g = _loss_and_gradients(model, tokens)  # eager: the one-hot matmul
+    graph = tf.function(_loss_and_gradients)
+    got_y, got_g = graph(model, tokens)
+    np.testing.assert_allclose(got_y, want_y, rtol=1e-12, atol=1e-14)
+    for got, want in zip(got_g, want_g):
+        assert isinstance(got, tf.Tensor)  # dense, as the matmul's: never IndexedSlices
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
+    assert _op_types(graph, model, tokens).count("UnsortedSegmentSum") == 2  # both directions
+    dropped = _one_hot_model(dropout=0.5)  # x_t times a dropout mask: no longer one-hot
+    assert "UnsortedSegmentSum" not in _op_types(graph, dropped, tokens)
+
+
+def test_only_a_plain_one_hot_counts_as_rows_of_u():
+    from rnn_keras.layers.onehot import ids_behind
+
+    ids = tf.constant([[1, 2]])
+    assert ids_behind(tf.one_hot(ids, 4)) is None  # eager: no graph op to read
+
+    @tf.function
+    def found(t):
+        plain = ids_behind(tf.one_hot(t, 4))
+        others = (tf.one_hot(t, 4, on_value=2.0), tf.one_hot(t, 4, axis=1), tf.one_hot(t, 4) * 1)
+        assert plain is not None and plain.op.type in ("Placeholder", "Identity")
+        assert all(ids_behind(x) is None for x in others)
+        return tf.constant(0)
+
+    found(ids)

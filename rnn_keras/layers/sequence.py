@@ -6,6 +6,7 @@ import tensorflow as tf
 from rnn_keras import recurrence
 from rnn_keras.layers import _checks
 from rnn_keras.layers.cell import RNNCell
+from rnn_keras.layers.onehot import ids_behind, rows_of
 
 _CELL_ARGS = (
     "units",
@@ -31,8 +32,9 @@ class RNN(keras.layers.Layer):
     """`s_t = f(U x_t + W s_{t-1} + b)` for `t = 1..T`, one `RNNCell` looped over time.
 
     The weights live once, in `.cell`: `kernel` = U, `recurrent_kernel` = W,
-    `bias` = b. `U x_t + b` is one matmul over all steps before the loop; the
-    loop (`rnn_keras.recurrence`) is a `tf.while_loop`.
+    `bias` = b. `U x_t + b` is one matmul over all steps before the loop (inside a
+    `tf.function`, for `OneHot`'s `x_t`, a gather of U's rows); the loop
+    (`rnn_keras.recurrence`) is a `tf.while_loop`.
 
     Args:
         units, activation, use_bias, *_initializer, *_regularizer,
@@ -181,7 +183,11 @@ class RNN(keras.layers.Layer):
         x = tf.cast(x, self.compute_dtype)
         if keep_x is not None:
             x = x * keep_x[:, tf.newaxis, :]  # (batch, time, features)
-        xw = self._project(tf.transpose(x, [1, 0, 2]))  # (time, batch, units)
+        ids = ids_behind(x)  # one-hot x_t (not times a dropout mask): rows of U
+        if ids is None:
+            xw = self._project(tf.transpose(x, [1, 0, 2]))  # (time, batch, units)
+        else:
+            xw = self._rows(tf.transpose(ids))
         s0 = self._initial_state(initial_state, x)
         if mask is not None:
             mask = self._time_major_mask(mask, x)
@@ -209,6 +215,13 @@ class RNN(keras.layers.Layer):
         if self.cell.bias is not None:
             xw = tf.nn.bias_add(xw, tf.cast(self.cell.bias, flat.dtype))
         return tf.reshape(xw, tf.concat([shape[:2], [self.units]], 0))
+
+    def _rows(self, ids_tm):
+        """`U x_t + b` for one-hot `x_t` given by its ids `(time, batch)`: rows of U."""
+        xw = rows_of(tf.cast(tf.convert_to_tensor(self.cell.kernel), self.compute_dtype), ids_tm)
+        if self.cell.bias is not None:
+            xw = tf.nn.bias_add(xw, tf.cast(self.cell.bias, self.compute_dtype))
+        return xw  # (time, batch, units)
 
     def _initial_state(self, initial_state, x):
         if initial_state is None:
