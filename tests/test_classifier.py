@@ -8,6 +8,7 @@ import pytest
 from export import api
 from rnn_keras.layers import RNN, Bidirectional, SequencePool
 from rnn_keras.train import checkpoint
+from rnn_keras_common import train_cli as train
 from rnn_keras_common.config import TrainConfig
 from tests.helpers import LETTERS, cli_err, rule_tsv
 
@@ -100,6 +101,19 @@ def test_recurrent_gain_defaults_and_refusal(capsys):
     assert TrainConfig(task="translate").resolved().recurrent_gain == 0.5
     code, out = cli_err(["--task", "caption", "--recurrent-gain", "0.5", "--steps", "1"], capsys)
     assert code != 0 and "--recurrent-gain is for --task lm, tag, classify or translate" in out
+
+
+def test_a_classifier_trains_a_step_count_unless_given_a_budget():
+    def budget(**given):
+        cfg = TrainConfig(task="classify", **given).resolved()
+        return cfg.steps, cfg.minutes
+
+    assert budget() == (2000, None)  # the same updates on every machine, as bench.classify
+    assert budget(minutes=1.5) == (None, 1.5)  # your budget replaces the default count
+    assert budget(steps=300) == (300, None)
+    cfg = train.build_config(train.parse_args(["--task", "classify", "--minutes", "2"]))
+    assert (cfg.steps, cfg.minutes) == (None, 2.0)
+    assert TrainConfig(task="lm").resolved().minutes == 5.0  # the others keep their budgets
 
 
 def test_embedding_default_and_refusal(capsys):
