@@ -216,6 +216,30 @@ def test_one_hot_inputs_in_a_graph_gather_rows_of_u_with_the_matmuls_values(floa
     assert "UnsortedSegmentSum" not in _op_types(graph, dropped, tokens)
 
 
+def test_ids_outside_the_vocabulary_are_zero_rows_as_tf_one_hot_makes_them(float64):
+    from rnn_keras.layers.onehot import rows_of
+
+    U = tf.constant(np.random.default_rng(3).normal(size=(5, 4)))
+    ids = tf.constant([[0, -1, 4], [5, 2, 2]])  # -1 and 5: outside [0, 5)
+    upstream = tf.constant(np.random.default_rng(4).normal(size=(2, 3, 4)))
+
+    def value_and_gradient(rows):
+        with tf.GradientTape() as tape:
+            tape.watch(U)
+            y = rows(U)
+        return y, tape.gradient(y, U, output_gradients=upstream)
+
+    want = value_and_gradient(
+        lambda u: tf.einsum("btv,vu->btu", tf.one_hot(ids, 5, dtype=u.dtype), u)
+    )
+    for rows in (
+        lambda u: rows_of(u, ids),
+        tf.function(lambda u: rows_of(u, ids), jit_compile=True),
+    ):
+        for got, expected in zip(value_and_gradient(rows), want):
+            np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-14)
+
+
 def test_only_a_plain_one_hot_counts_as_rows_of_u():
     from rnn_keras.layers.onehot import ids_behind
 

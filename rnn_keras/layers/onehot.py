@@ -96,10 +96,16 @@ def ids_behind(x):
 
 @tf.custom_gradient
 def rows_of(U, ids):
-    """`tf.gather(U, ids)`, with the gradient the one-hot matmul has: dense, not
-    `IndexedSlices` (which Keras' Adam would square token by token: `steps.dense_gradients`)."""
+    """`tf.one_hot(ids, len(U)) @ U` as a gather of U's rows, with that matmul's gradient:
+    dense, not `IndexedSlices` (which Keras' Adam would square token by token:
+    `steps.dense_gradients`). An id outside `[0, len(U))` is a zero row, as `tf.one_hot`
+    makes it (`OneHot` refuses such ids, but not inside XLA, and a `tf.one_hot` of yours
+    may pad with -1)."""
+    inside = (ids >= 0) & (ids < tf.shape(U, out_type=ids.dtype)[0])
+    rows = tf.gather(U, tf.where(inside, ids, 0)) * tf.cast(inside, U.dtype)[..., tf.newaxis]
 
-    def gradient(upstream):
-        return tf.math.unsorted_segment_sum(upstream, ids, tf.shape(U)[0]), None
+    def gradient(upstream):  # a negative segment id is dropped: no gradient from a zero row
+        outside_dropped = tf.where(inside, ids, -1)
+        return tf.math.unsorted_segment_sum(upstream, outside_dropped, tf.shape(U)[0]), None
 
-    return tf.gather(U, ids), gradient
+    return rows, gradient
