@@ -246,3 +246,42 @@ def test_every_bundled_default_evaluates_all_of_its_validation_data():
         made = make_task(dataclasses.replace(cfg, eval_batches=0))  # counted, not computed
         total = sum(1 for _ in made.val_batches())
         assert total <= cfg.eval_batches, (task, total)  # the README's figures read all of it
+
+
+def test_a_classifier_keeps_its_most_accurate_evaluation_and_says_which(
+    tmp_path, monkeypatch, capsys
+):
+    from rnn_keras.tasks import classify
+    from rnn_keras.train import report
+
+    # scripted evaluations: the loss is lowest at the second, the accuracy highest at the third
+    scripted = iter([(1.0, 0.5), (0.9, 0.4), (1.2, 0.6), (1.1, 0.55)])
+    evaluated, saved = [], []
+
+    def metrics(self, totals):
+        loss, accuracy = next(scripted)
+        evaluated.append(loss)
+        return {"val_loss": loss, "val_accuracy": accuracy}
+
+    save = checkpoint.atomic_save_model
+    monkeypatch.setattr(classify.Task, "metrics", metrics)
+    monkeypatch.setattr(
+        checkpoint, "atomic_save_model", lambda m, p: (saved.append(len(evaluated)), save(m, p))
+    )
+    data = helpers.rule_tsv(tmp_path / "rule.tsv", n=80)
+    cfg = TrainConfig(task="classify", data=str(data), steps=6, **{**TINY, "eval_every": 2})
+    trainer, result = training.train_and_evaluate(cfg, tmp_path / "run")
+    assert saved == [1, 3]  # by val_accuracy; by val_loss it would have been [1, 2]
+    report.finish(trainer, result, tmp_path / "run")
+    out = capsys.readouterr().out
+    assert (
+        "best.keras (what `python -m export` writes): step 6, the highest val_accuracy (0.6)" in out
+    )
+    state_file = checkpoint.latest_dir(tmp_path / "run") / "state.json"
+    state = json.loads(state_file.read_text())
+    assert state["best_by"] == "val_accuracy" and state["best"] == -0.6
+    del state["best_by"]  # a run from before: it goes on choosing by the loss
+    state["best"] = 0.9
+    state_file.write_text(json.dumps(state))
+    resumed, _ = training.resume(tmp_path / "run", dataclasses.replace(cfg, steps=8))
+    assert resumed.best_by == "val_loss" and saved == [1, 3]  # 1.1 is no better than 0.9

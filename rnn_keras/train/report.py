@@ -6,6 +6,7 @@ import pathlib
 import numpy as np
 
 from rnn_keras import figures
+from rnn_keras.train import best
 from rnn_keras.train.monitor import fields
 from rnn_keras_common.scores import class_scores, classes_table
 
@@ -23,6 +24,9 @@ def finish(trainer, result, run_dir):
     print(f"Weights fingerprint: {weights_fingerprint(trainer.model)}")
     print("\nFinal:", fields(result))
     print(f"Artefacts in {run_dir}/: {artefacts(run_dir)}")
+    line = best.describe(trainer.history_rows(), trainer.best_by)
+    if line:
+        print(line)
     totals = getattr(trainer, "last_totals", None)
     if trainer.task.labels and totals is not None and "confusion" in totals:
         per_class(trainer.task, totals["confusion"], run_dir)

@@ -3,7 +3,7 @@
 RUN_DIR/config.json    the resolved TrainConfig
 RUN_DIR/vocab.json     the characters or tokens (id 0 = padding), their unit, and the labels
 RUN_DIR/checkpoints/   the latest checkpoint (see rnn_keras.checkpoint)
-RUN_DIR/best.keras     the model with the best validation loss so far
+RUN_DIR/best.keras     the model of the best evaluation so far (rnn_keras.train.best)
 RUN_DIR/data.json      the training data's SHA-256, length and path: resume checks it
 RUN_DIR/sample.txt     the first characters of that text: export checks parity on them,
                        so a run folder exports wherever the text has gone

@@ -22,7 +22,7 @@ import tensorflow as tf
 from rnn_keras.tasks import make_task
 from rnn_keras.tasks.base import validation_note
 from rnn_keras.tasks.generate import Generator
-from rnn_keras.train import checkpoint, distributed, resources, runs, schedule
+from rnn_keras.train import best, checkpoint, distributed, resources, runs, schedule
 from rnn_keras.train.monitor import Monitor, fields
 from rnn_keras.train.schedule import learning_rate
 from rnn_keras.train.steps import StepFunctions, make_optimizer
@@ -54,6 +54,7 @@ class Trainer:
                 label_smoothing=cfg.label_smoothing,
             )  # fmt: skip
         self.step, self.best, self.carry, history = 0, math.inf, None, []
+        self.best_by = best.criterion(task)
         self.resumed = saved is not None  # a new run's first steps may be timed before `run`
         self.segment_start = 0  # where the learning-rate schedule's cosine starts
         self.losses = []  # every step's training loss, kept in checkpoints
@@ -61,6 +62,7 @@ class Trainer:
             optimizer_values, carry, state = saved
             checkpoint.restore_optimizer(self.optimizer, optimizer_values)
             self.step, self.best, history = state["step"], state["best"], state["history"]
+            self.best_by = state.get("best_by", best.LOSS)  # runs from before chose by loss
             self.losses = state["losses"]
             self.segment_start = state.get("segment_start", 0)
             self.task.train.position = state["position"]
@@ -103,6 +105,10 @@ class Trainer:
         self.step += 1
         return loss, int(np.count_nonzero(weights))
 
+    def history_rows(self):
+        """Every evaluation of the run so far, resumed segments included."""
+        return self.monitor.history if self.monitor else self.history
+
     def lr(self):
         return learning_rate(self.cfg, self.step, self.segment_start)
 
@@ -137,9 +143,10 @@ class Trainer:
         state = {
             "position": self.task.train.position,
             "best": self.best,
+            "best_by": self.best_by,
             "losses": self.losses,
             "segment_start": self.segment_start,
-            "history": self.monitor.history if self.monitor else self.history,
+            "history": self.history_rows(),
         }
         checkpoint.save(
             self.run_dir, self.step, self.model, self.optimizer, self.carry or [], state
@@ -186,8 +193,8 @@ class Trainer:
             }
             self.monitor.record(row)
             self.monitor.message(fields(row))
-            if row["val_loss"] < self.best:
-                self.best = row["val_loss"]
+            if best.score(row, self.best_by) < self.best:
+                self.best = best.score(row, self.best_by)
                 checkpoint.atomic_save_model(self.model, self.run_dir / "best.keras")
                 if due:
                     self.save_checkpoint()  # so a resumed run knows this best
