@@ -82,7 +82,7 @@ def ids_behind(x):
 
     Then `U x_t` is row `ids_t` of U, and a gather (`rows_of`) replaces the
     `(batch * time, depth) @ U` matmul, whose cost grows with the vocabulary: with 8,000
-    words it was about 100 times the recurrence's own arithmetic.
+    words and 128 units it is 60 times the recurrence's own arithmetic (vocabulary / units).
     """
     try:
         op = x.op
