@@ -66,6 +66,9 @@ TASK_DEFAULTS = {
         # W orthogonal at gain 1 amplifies a slowly varying input without bound, (I - W)^-1:
         # a deep classifier's top layer then saturates at the start and never learns (README)
         recurrent_gain=0.5,
+        # the classifier grows over-confident as it overfits: four seeds, validation accuracy
+        # 0.455-0.468 (mean 0.462) against 0.432-0.452 (0.445) without; 0.2: 0.463
+        label_smoothing=0.1,
     ),
     # an RNNsearch-shaped G2P model: 2x256 bidirectional encoder, 512-unit decoder
     "translate": dict(

@@ -111,6 +111,7 @@ def test_a_classifier_trains_a_step_count_unless_given_a_budget():
     assert budget() == (2000, None)  # the same updates on every machine, as bench.classify
     assert budget(minutes=1.5) == (None, 1.5)  # your budget replaces the default count
     assert budget(steps=300) == (300, None)
+    assert TrainConfig(task="classify").resolved().label_smoothing == 0.1  # see config.py
     cfg = train.build_config(train.parse_args(["--task", "classify", "--minutes", "2"]))
     assert (cfg.steps, cfg.minutes) == (None, 2.0)
     assert TrainConfig(task="lm").resolved().minutes == 5.0  # the others keep their budgets
