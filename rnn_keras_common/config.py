@@ -59,8 +59,8 @@ TASK_DEFAULTS = {
         seq_len=6,
         lr=3e-3,
         # a step count, as python -m bench.classify's: 2,000 steps (about 8 epochs of the plays,
-        # 45 s on 2 cores since U's rows are gathered) reach validation accuracy 0.45, where
-        # it levels off while the training loss falls towards 0 (README, "Classification")
+        # 45 s on 2 cores since U's rows are gathered) reach validation accuracy 0.46-0.47,
+        # where it levels off while the training loss falls towards 0 (README, "Classification")
         steps=2000,
         unit="word",
         # W orthogonal at gain 1 amplifies a slowly varying input without bound, (I - W)^-1:
