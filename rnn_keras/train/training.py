@@ -193,8 +193,9 @@ class Trainer:
             }
             self.monitor.record(row)
             self.monitor.message(fields(row))
-            if best.score(row, self.best_by) < self.best:
-                self.best = best.score(row, self.best_by)
+            score = best.score(row, self.best_by)
+            if score < self.best:
+                self.best = score
                 checkpoint.atomic_save_model(self.model, self.run_dir / "best.keras")
                 if due:
                     self.save_checkpoint()  # so a resumed run knows this best
