@@ -285,3 +285,17 @@ def test_a_classifier_keeps_its_most_accurate_evaluation_and_says_which(
     state_file.write_text(json.dumps(state))
     resumed, _ = training.resume(tmp_path / "run", dataclasses.replace(cfg, steps=8))
     assert resumed.best_by == "val_loss" and saved == [1, 3]  # 1.1 is no better than 0.9
+
+
+def test_best_keras_is_named_by_the_lowest_loss_for_other_tasks():
+    from rnn_keras.tasks import lm
+    from rnn_keras.train import best
+
+    assert best.criterion(lm.Task) == "val_loss"
+    rows = [
+        {"step": 5, "val_loss": 2.0},
+        {"step": 10, "val_loss": 1.5},
+        {"step": 15, "val_loss": 1.5},
+    ]
+    assert best.describe(rows, "val_loss").endswith("step 10, the lowest val_loss (1.5)")
+    assert best.describe([], "val_loss") == ""  # no evaluation yet: nothing to name
