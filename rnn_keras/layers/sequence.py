@@ -184,10 +184,7 @@ class RNN(keras.layers.Layer):
         if keep_x is not None:
             x = x * keep_x[:, tf.newaxis, :]  # (batch, time, features)
         ids = ids_behind(x)  # one-hot x_t (not times a dropout mask): rows of U
-        if ids is None:
-            xw = self._project(tf.transpose(x, [1, 0, 2]))  # (time, batch, units)
-        else:
-            xw = self._rows(tf.transpose(ids))
+        xw = self._project(tf.transpose(x, [1, 0, 2]), None if ids is None else tf.transpose(ids))
         s0 = self._initial_state(initial_state, x)
         if mask is not None:
             mask = self._time_major_mask(mask, x)
@@ -207,21 +204,18 @@ class RNN(keras.layers.Layer):
             output = s_last  # the carried state is the last output
         return (output, s_last) if self.return_state else output
 
-    def _project(self, x_tm):
-        """`U x_t + b` for every step in one matmul: `(time, batch, units)`."""
-        shape = tf.shape(x_tm)
-        flat = tf.reshape(x_tm, [-1, x_tm.shape[-1]])
-        xw = tf.matmul(flat, tf.cast(self.cell.kernel, flat.dtype))
+    def _project(self, x_tm, ids_tm=None):
+        """`U x_t + b` for every step: `(time, batch, units)`. One matmul, or for one-hot
+        `x_t` whose ids `(time, batch)` are known, the rows of U they select."""
+        U = tf.cast(tf.convert_to_tensor(self.cell.kernel), x_tm.dtype)
+        if ids_tm is not None:
+            xw = rows_of(U, ids_tm)
+        else:
+            flat = tf.reshape(x_tm, [-1, x_tm.shape[-1]])
+            xw = tf.reshape(tf.matmul(flat, U), tf.concat([tf.shape(x_tm)[:2], [self.units]], 0))
         if self.cell.bias is not None:
-            xw = tf.nn.bias_add(xw, tf.cast(self.cell.bias, flat.dtype))
-        return tf.reshape(xw, tf.concat([shape[:2], [self.units]], 0))
-
-    def _rows(self, ids_tm):
-        """`U x_t + b` for one-hot `x_t` given by its ids `(time, batch)`: rows of U."""
-        xw = rows_of(tf.cast(tf.convert_to_tensor(self.cell.kernel), self.compute_dtype), ids_tm)
-        if self.cell.bias is not None:
-            xw = tf.nn.bias_add(xw, tf.cast(self.cell.bias, self.compute_dtype))
-        return xw  # (time, batch, units)
+            xw = tf.nn.bias_add(xw, tf.cast(self.cell.bias, x_tm.dtype))
+        return xw
 
     def _initial_state(self, initial_state, x):
         if initial_state is None:

@@ -15,9 +15,13 @@ def criterion(task):
     return "val_accuracy" if task.name in ("classify", "tag") else LOSS
 
 
+def _is_loss(metric):
+    return metric.endswith("loss")
+
+
 def score(row, metric):
     """Lower is better: the loss itself, or an accuracy negated."""
-    return row[metric] if metric.endswith("loss") else -row[metric]
+    return row[metric] if _is_loss(metric) else -row[metric]
 
 
 def best_row(history, metric):
@@ -33,5 +37,5 @@ def describe(history, metric):
         return ""
     return (
         f"best.keras (what `python -m export` writes): step {row['step']}, the "
-        f"{'lowest' if metric.endswith('loss') else 'highest'} {metric} ({row[metric]:.4g})"
+        f"{'lowest' if _is_loss(metric) else 'highest'} {metric} ({row[metric]:.4g})"
     )
