@@ -284,6 +284,35 @@ def test_bound_fast_path_gives_the_same_text(lm_files):
         step.generate("ROMEO:", 5, fast=True, cuda_graph=True)
 
 
+def test_a_cuda_graph_session_only_ever_runs_on_its_bound_buffers(lm_files, monkeypatch):
+    # onnxruntime captures the CUDA graph in a session's first runs, whatever they are
+    # given: a plain `run` there (for the output shapes) captured its temporary buffers, and
+    # every replay on the H200 read freed memory (text differed, outputs off by 1e34).
+    from export import bound
+
+    made, real = [], bound.make_session
+
+    class Spy:  # a CPU session standing in for the CUDA one, recording how it is run
+        def __init__(self, path, device, options=None):
+            self.graph, self.calls = bool(options), []
+            self.session = real(path, "cpu")
+            made.append(self)
+
+        def __getattr__(self, name):
+            self.calls.append(name)
+            return getattr(self.session, name)
+
+    monkeypatch.setattr(bound, "make_session", Spy)
+    path = lm_files["native"][1][1][0]
+    feeds = {"tokens": np.ones((1, 1), np.int32), "state_0": np.zeros((1, 8), np.float32)}
+    feeds["state_1"] = np.zeros((1, 6), np.float32)
+    runner = bound.BoundRunner(path, feeds, "cuda", cuda_graph=True)
+    [graph] = [s for s in made if s.graph]
+    assert "run" not in graph.calls and "run_with_iobinding" in graph.calls
+    expected = real(path, "cpu").run(None, feeds)
+    assert np.allclose(runner.run(feeds)["logits"], expected[0])
+
+
 @pytest.mark.gpu
 @pytest.mark.skipif(
     "CUDAExecutionProvider" not in ort.get_available_providers(),
