@@ -4,7 +4,10 @@ Shared by `export.runtime` (whole-model inference) and `export.bound` (the IOBin
 fast path), so neither imports the other.
 """
 
+import contextlib
 import functools
+import io
+import re
 import sys
 
 import onnxruntime as ort
@@ -63,15 +66,32 @@ def make_session(path, device="cpu", cuda_options=None, threads=0, runtime="onnx
     if threads:
         options.intra_op_num_threads = threads
     providers = _providers(device, cuda_options)
+    printed = io.StringIO()  # onnxruntime prints a box of its own when CUDA fails to start
     try:
-        session = ort.InferenceSession(str(path), options, providers=providers)
+        with contextlib.redirect_stdout(printed):
+            session = ort.InferenceSession(str(path), options, providers=providers)
     except Exception as err:
         if device == "cuda" and "cuda" in str(err).lower():  # e.g. no visible GPU
             raise DeviceError(f"device='cuda' but CUDA cannot be used here ({err}).") from err
         raise MetadataError(f"{path}: onnxruntime cannot load it ({err}).") from err
-    if device == "cuda" and "CUDAExecutionProvider" not in session.get_providers():
-        raise DeviceError(
-            "CUDA was requested but onnxruntime fell back to "
-            f"{session.get_providers()}; check the CUDA 13 / cuDNN install."
-        )
+    if len(providers) > 1 and "CUDAExecutionProvider" not in session.get_providers():
+        why = _why_not_cuda(printed.getvalue())
+        if device == "cuda":
+            raise DeviceError(
+                f"device='cuda' but onnxruntime could not start CUDA ({why}) and fell back "
+                "to the CPU; check CUDA_VISIBLE_DEVICES, the driver (nvidia-smi) and the "
+                "CUDA 13 / cuDNN 9 install, or use device='cpu'."
+            )
+        print(f"note: device='auto' runs on the CPU: CUDA did not start ({why}).", file=sys.stderr)
+    else:
+        sys.stdout.write(printed.getvalue())
     return session
+
+
+def _why_not_cuda(printed):
+    """The cause in onnxruntime's fallback box, e.g. 'CUDA failure 100: no CUDA-capable
+    device is detected', or its first line when it has no such part."""
+    found = re.search(r"CUDA failure \d+: [^;]*[^; ]", printed) or re.search(
+        r"EP Error .{0,200}", printed
+    )
+    return " ".join(found.group(0).split()) if found else "no reason given"

@@ -254,6 +254,35 @@ def test_a_cuda_session_that_cannot_start_is_a_device_error(lm_files, monkeypatc
         runtime.load(lm_files["native"][1][1][0], device="cuda")
 
 
+@pytest.mark.parametrize("device", ["cuda", "auto"])
+def test_a_cuda_session_that_falls_back_says_why_in_one_line(lm_files, monkeypatch, capsys, device):
+    # what onnxruntime-gpu 1.31.1 did on the H200 with CUDA_VISIBLE_DEVICES="": no
+    # exception, a box of its own on stdout, and a session on the CPU
+    real = ort.InferenceSession
+
+    def falls_back(path, options, providers):
+        print("*************** EP Error ***************")
+        print("EP Error /onnxruntime_src/cuda_call.cc:154 CudaCall CUDA failure 100: no")
+        print(f"CUDA-capable device is detected ; GPU=-1 ; hostname=vm when using {providers}")
+        print("Falling back to ['CPUExecutionProvider'] and retrying.")
+        return real(path, options, providers=["CPUExecutionProvider"])
+
+    monkeypatch.setattr(ort, "get_available_providers", lambda: ["CUDAExecutionProvider"])
+    monkeypatch.setattr(ort, "InferenceSession", falls_back)
+    file = lm_files["native"][1][1][0]
+    if device == "cuda":
+        with pytest.raises(
+            runtime.DeviceError, match="could not start CUDA .CUDA failure 100: no"
+        ) as e:
+            runtime.load(file, device="cuda")
+        assert "\n" not in str(e.value) and "is detected)" in str(e.value)
+    else:
+        assert runtime.load(file, device="auto").generate("R", 3, seed=1)
+    out, err = capsys.readouterr()
+    assert "EP Error" not in out + err  # only our line, which names the cause
+    assert device == "cuda" or "CUDA did not start (CUDA failure 100: no" in err
+
+
 @pytest.mark.gpu
 @pytest.mark.skipif(
     "CUDAExecutionProvider" not in ort.get_available_providers(),
