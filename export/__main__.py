@@ -5,6 +5,7 @@
     python -m export RUN_DIR --path loop      # tf2onnx: the while loop as an ONNX Loop
     python -m export RUN_DIR --out-dir DIR
     python -m export RUN_DIR --int8           # + model.int8.onnx: int8 weights, a quarter the size
+    python -m export RUN_DIR --path native --fp16  # + model.fp16.onnx: fp16 for GPUs, half the size
 
 Each file passes onnx.checker and a TensorFlow-vs-onnxruntime parity check on
 real inputs (max abs difference <= 1e-4) before it is written under its name.
@@ -33,14 +34,26 @@ def main(argv=None):
         "quantization of the Scan form, checked against the float files); lm, tag and "
         "classify runs",
     )
+    parser.add_argument(
+        "--fp16",
+        action="store_true",
+        help="also write fp16 copies (model.fp16.onnx, step.fp16.onnx: float16 weights and "
+        "arithmetic, float32 inputs and outputs, checked against the float files; on CUDA "
+        "cuDNN runs them on tensor cores); scan or native form, lm, tag and classify runs",
+    )
     args = parser.parse_args(argv)
+    if args.fp16 and args.path == "loop":
+        raise ValueError(
+            "--fp16 with --path loop: fp16 copies are of the scan or native form (native "
+            "for CUDA); leave --path loop out."
+        )
     if args.int8 and args.path not in (None, "scan"):
         raise ValueError(
             f"--int8 with --path {args.path}: int8 copies are of the Scan form (the default), "
             "whose every matmul becomes int8; native's RNN nodes and the Loop's recurrence "
             "would stay float. Leave --path out."
         )
-    if args.path or args.int8:
+    if args.path or args.int8 or args.fp16:
         _refuse_flags_of_encoder_decoders(args)
     if args.out_dir:
         from rnn_keras_common.cli import check_out_folder
@@ -57,19 +70,20 @@ def main(argv=None):
     for file, diff in results:
         form = "tf2onnx" if file.name.endswith(("encoder.onnx", "decoder_step.onnx")) else path
         print(f"{file}  ({form}; max abs diff vs TensorFlow {diff:.2g})")
-    if args.int8:
-        for file, source, diff, agreement, what in api.quantize_run(args.run_dir, results):
+    kinds = [kind for kind in ("int8", "fp16") if getattr(args, kind)]
+    for kind in kinds:
+        for file, source, diff, agreement, what in api.quantize_run(args.run_dir, results, kind):
             print(
-                f"{file}  (int8 of {source.name}; max abs diff vs float {diff:.2g}, the same "
+                f"{file}  ({kind} of {source.name}; max abs diff vs float {diff:.2g}, the same "
                 f"class at {agreement:.1%} of {what})"
             )
-    elif note := api.stale_int8_note(results):
+    if note := api.stale_int8_note(results, kinds):
         print(note, file=sys.stderr)
     return 0
 
 
 def _refuse_flags_of_encoder_decoders(args):
-    """An encoder-decoder has one form and no int8 copy: a flag it would ignore is refused
+    """An encoder-decoder has one form and no int8 or fp16 copy: a flag it would ignore is refused
     (before TensorFlow loads)."""
     from rnn_keras_common.run_config import read_run_config
 
@@ -79,11 +93,12 @@ def _refuse_flags_of_encoder_decoders(args):
             f"--path {args.path}: a {task} run exports in one form, tf2onnx's (encoder.onnx "
             "and decoder_step.onnx), on the CPU and CUDA alike; leave --path out."
         )
-    if task in ("translate", "caption") and args.int8:
-        raise ValueError(
-            f"--int8: a {task} run's encoder and decoder are exported in float only; --int8 "
-            "is for lm, tag and classify runs. Leave it out."
-        )
+    for flag in ("int8", "fp16"):
+        if task in ("translate", "caption") and getattr(args, flag):
+            raise ValueError(
+                f"--{flag}: a {task} run's encoder and decoder are exported in float32 only; "
+                f"--{flag} is for lm, tag and classify runs. Leave it out."
+            )
 
 
 def cli(argv=None):

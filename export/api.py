@@ -191,10 +191,10 @@ def load_matching_run(meta, run_dir):
     return model, cfg, vocab
 
 
-def quantize_run(run_dir, results):
-    """int8 copies of an LM's, tagger's or classifier's exported files (`export.quantize`),
-    checked on the run's text; returns `[(int8 file, its float file, max diff, agreement,
-    what agreed)]`."""
+def quantize_run(run_dir, results, kind="int8"):
+    """int8 (or fp16) copies of an LM's, tagger's or classifier's exported files
+    (`export.quantize`), checked on the run's text; returns `[(copy, its float file, max
+    diff, agreement, what agreed)]`."""
     from . import quantize
 
     cfg = json.loads(runs.read_config(run_dir).to_json())  # not the model: its files are written
@@ -202,24 +202,35 @@ def quantize_run(run_dir, results):
     sample = run_sample(run_dir, cfg)
     out = []
     for file, _ in results:
-        kind = "step" if file.name == "step.onnx" else "sequence"
-        tokens = parity.real_inputs(cfg, vocab, kind, batch=64, text=sample)
-        diff, agreement, what = quantize.quantize_file(file, tokens)
-        out.append((quantize.int8_path(file), file, diff, agreement, what))
+        kind_of_input = "step" if file.name == "step.onnx" else "sequence"
+        tokens = parity.real_inputs(cfg, vocab, kind_of_input, batch=64, text=sample)
+        diff, agreement, what = quantize.quantize_file(file, tokens, kind)
+        out.append((quantize.int8_path(file, kind), file, diff, agreement, what))
     return out
 
 
-def stale_int8_note(results):
-    """A note naming the int8 copies an earlier export left beside these new float files
-    (they are no longer copies of them), or None."""
+def stale_int8_note(results, fresh=()):
+    """A note naming the int8 and fp16 copies an earlier export left beside these new float
+    files (they are no longer copies of them), or None; `fresh`: the kinds written now."""
     from .quantize import int8_path
 
-    stale = [int8_path(f) for f, _ in results if int8_path(f).is_file()]
+    stale = [
+        int8_path(f, kind)
+        for kind in ("int8", "fp16")
+        if kind not in fresh
+        for f, _ in results
+        if int8_path(f, kind).is_file()
+    ]
     if stale:
-        what, them = ("are int8 copies", "them") if len(stale) > 1 else ("is an int8 copy", "it")
+        kinds = [k for k in ("int8", "fp16") if any(p.name.endswith(f".{k}.onnx") for p in stale)]
+        kind = " and ".join(kinds)
+        what, them = (
+            (f"are {kind} copies", "them") if len(stale) > 1 else (f"is an {kind} copy", "it")
+        )
+        flags = " ".join(f"--{k}" for k in kinds)
         return (
             f"note: {', '.join(map(str, stale))} {what} of an earlier export, not of these "
-            f"files: run `python -m export RUN --int8` to write {them} afresh, or delete {them}."
+            f"files: run `python -m export RUN {flags}` to write {them} afresh, or delete {them}."
         )
     return None
 

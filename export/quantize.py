@@ -1,4 +1,5 @@
-"""int8 copies of the exported files (`python -m export RUN --int8`), checked against float.
+"""int8 and fp16 copies of the exported files (`python -m export RUN --int8` / `--fp16`),
+checked against float.
 
 onnxruntime's dynamic quantization (`quantize_dynamic`): every MatMul's weights (`U`, `W`,
 `V`, the Scan body's too) are stored as int8, one scale per tensor, and each call
@@ -8,6 +9,10 @@ The copy keeps the float file's metadata, so `export.runtime.load`, `export.infe
 the page read it as they read the float one. It is compared with the float file on the
 run's own text before it is renamed into place: the largest difference in the logits,
 and the share of real positions (of texts, for a classifier) where both pick the same class.
+
+fp16 (for GPUs: cuDNN runs an fp16 RNN node on tensor cores) is onnxconverter-common's
+`convert_float_to_float16` with float inputs and outputs kept, so callers feed and read
+float32 as before; half the size.
 """
 
 import contextlib
@@ -25,35 +30,61 @@ from .tolerance import ParityError
 MIN_AGREEMENT = 0.9  # below this, int8 changes the model's answers: the copy is refused
 
 
-def int8_path(path):
-    """`model.onnx` -> `model.int8.onnx`."""
+def int8_path(path, kind="int8"):
+    """`model.onnx` -> `model.int8.onnx` (`model.fp16.onnx` for kind 'fp16')."""
     path = pathlib.Path(path)
-    return path.with_name(path.stem + ".int8.onnx")
+    return path.with_name(f"{path.stem}.{kind}.onnx")
 
 
-def quantize_file(path, tokens):
-    """Write `int8_path(path)`; returns `(max abs difference, agreement, what agreed)` on
-    `tokens`, what agreed being "real positions" or, for a classifier, "texts"."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    final = int8_path(path)
+def quantize_file(path, tokens, kind="int8"):
+    """Write `int8_path(path, kind)`; returns `(max abs difference, agreement, what agreed)`
+    on `tokens`, what agreed being "real positions" or, for a classifier, "texts"."""
+    final = int8_path(path, kind)
     fd, tmp = checkpoint.temp_file(final, ".onnx")
     os.close(fd)
     try:
-        with _quiet_root_logger():  # its advice on pre-processing, and a proto per int input
-            quantize_dynamic(
-                path, tmp, weight_type=QuantType.QInt8, extra_options={"EnableSubgraph": True}
-            )  # the Scan body's matmuls too
+        {"int8": _int8, "fp16": _fp16}[kind](path, tmp)
         diff, agreement, what = compare(path, tmp, tokens)
         if agreement < MIN_AGREEMENT:
             raise ParityError(
-                f"{final}: int8 picks the float model's class at only {agreement:.1%} of "
+                f"{final}: {kind} picks the float model's class at only {agreement:.1%} of "
                 f"{what} (at least {MIN_AGREEMENT:.0%} wanted); use the float file."
             )
         os.replace(tmp, final)
         return diff, agreement, what
     finally:
         pathlib.Path(tmp).unlink(missing_ok=True)
+
+
+def _int8(path, out):
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    with _quiet_root_logger():  # its advice on pre-processing, and a proto per int input
+        quantize_dynamic(
+            path, out, weight_type=QuantType.QInt8, extra_options={"EnableSubgraph": True}
+        )  # the Scan body's matmuls too
+
+
+def _fp16(path, out):
+    import onnx
+    from onnxconverter_common import float16
+
+    model = float16.convert_float_to_float16(onnx.load(str(path)), keep_io_types=True)
+    # The converter types a `Cast(to=FLOAT)` output as fp16 (the padding mask's, which
+    # multiplies fp16 outputs) but leaves the node casting to float: cast to what it says.
+    half = {v.name for v in model.graph.value_info}
+    half = {n for n in half if _elem_type(model, n) == onnx.TensorProto.FLOAT16}
+    for node in model.graph.node:
+        if node.op_type == "Cast" and node.output[0] in half:
+            for attr in node.attribute:
+                if attr.name == "to" and attr.i == onnx.TensorProto.FLOAT:
+                    attr.i = onnx.TensorProto.FLOAT16
+    onnx.checker.check_model(model)
+    onnx.save(model, out)
+
+
+def _elem_type(model, name):
+    return next(v.type.tensor_type.elem_type for v in model.graph.value_info if v.name == name)
 
 
 @contextlib.contextmanager

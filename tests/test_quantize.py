@@ -1,4 +1,4 @@
-"""export.quantize: `--int8` copies keep the model's answers, its metadata and its API."""
+"""export.quantize: `--int8` and `--fp16` copies keep the model's answers, metadata and API."""
 
 import numpy as np
 import onnx
@@ -17,13 +17,13 @@ from tests.helpers import tiny_flags
 VOCAB = Vocab.from_text(corpus.default_text())
 
 
-def _exported(tmp_path, task, model, labels=None):
-    """The Scan-form files of `model` with its head scaled, so that, as in a trained model,
-    its answers are not near-ties that any rounding flips."""
+def _exported(tmp_path, task, model, labels=None, path="scan"):
+    """The files of `model` (Scan form by default) with its head scaled, so that, as in a
+    trained model, its answers are not near-ties that any rounding flips."""
     head = model.get_layer("head")
     head.kernel.assign(20.0 * head.kernel)
     cfg = {"task": task, "text": None}
-    return [f for f, _ in api.export_model(model, cfg, VOCAB, labels, tmp_path, "scan")]
+    return [f for f, _ in api.export_model(model, cfg, VOCAB, labels, tmp_path, path)]
 
 
 def _tokens(task, kind="sequence"):
@@ -79,6 +79,36 @@ def test_a_classifier_quantizes(tmp_path):
     assert runtime.load(quantize.int8_path(file)).classify("To be or not")[0] in "abc"
 
 
+@pytest.mark.parametrize("path", ["native", "scan"])
+def test_an_fp16_bidirectional_tagger_on_a_padded_batch_keeps_its_answers(tmp_path, path):
+    model = tagger(len(VOCAB), 3, units=[32, 24], num_layers=2, bidirectional=True)
+    [file] = _exported(tmp_path, "tag", model, path=path)
+    tokens = _tokens("tag")
+    assert (tokens == 0).any()  # padded rows: the mask's Cast must become fp16 too
+    diff, agreement, what = quantize.quantize_file(file, tokens, "fp16")
+    fp16 = quantize.int8_path(file, "fp16")
+    assert fp16.name == "model.fp16.onnx" and fp16.stat().st_size < 0.6 * file.stat().st_size
+    graph = onnx.load(str(fp16)).graph
+    assert {i.data_type for i in graph.initializer if i.name.startswith(("W", "R", "U"))} == {
+        onnx.TensorProto.FLOAT16
+    }
+    assert graph.output[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT  # float32 out
+    a, b = (runtime.load(f).run({"tokens": tokens})["logits"] for f in (file, fp16))
+    real = tokens != 0
+    assert diff == pytest.approx(np.abs(a - b)[real].max())
+    assert agreement == np.mean(a[real].argmax(-1) == b[real].argmax(-1)) >= 0.99
+    assert 0 < diff < 0.01 * np.abs(a[real]).max()  # fp16's rounding, no more
+    assert runtime.load(fp16).tag("Tobeornottobe") is not None
+
+
+def test_an_fp16_language_model_step_generates(tmp_path):
+    files = _exported(tmp_path, "lm", char_lm(len(VOCAB), units=32, num_layers=2), path="native")
+    for file, kind in zip(files, ("sequence", "step")):
+        diff, agreement, _ = quantize.quantize_file(file, _tokens("lm", kind), "fp16")
+        assert 0 < diff and agreement >= 0.99
+    assert len(runtime.load(tmp_path / "step.fp16.onnx").generate("\n", 40, seed=0)) == 41
+
+
 def test_an_int8_copy_that_changes_answers_is_refused_and_nothing_is_left(tmp_path, monkeypatch):
     model = tagger(len(VOCAB), 3, units=8)
     [file] = _exported(tmp_path, "tag", model)
@@ -113,6 +143,16 @@ def test_export_int8_cli_on_a_run(tmp_path, capsys):
     assert (run / "model.int8.onnx").is_file()  # said, not deleted
     assert train.cli(["--resume", str(run), "--steps", "4", "--export"]) == 0
     assert "model.int8.onnx, " in capsys.readouterr().err  # trained further: stale again
+    assert export_cli.cli([str(run), "--path", "native", "--fp16"]) == 0
+    out, err = capsys.readouterr()
+    assert "step.fp16.onnx  (fp16 of step.onnx; max abs diff vs float" in out
+    assert "are int8 copies" in err and "RUN --int8` to write them" in err  # fp16: fresh
+    assert export_cli.cli([str(run), "--path", "native"]) == 0
+    err = capsys.readouterr().err
+    assert "are int8 and fp16 copies" in err and "RUN --int8 --fp16` to write them" in err
+    assert export_cli.cli([str(run), "--fp16", "--path", "loop"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: --fp16 with --path loop: fp16 copies")
 
 
 def test_the_stale_int8_note_reads_right_for_one_file(tmp_path):
@@ -121,4 +161,5 @@ def test_the_stale_int8_note_reads_right_for_one_file(tmp_path):
     quantize.int8_path(file).write_bytes(b"")
     note = api.stale_int8_note([(file, None)])
     assert f"{quantize.int8_path(file)} is an int8 copy of an earlier export" in note
-    assert note.endswith("to write it afresh, or delete it.")
+    assert note.endswith("`python -m export RUN --int8` to write it afresh, or delete it.")
+    assert api.stale_int8_note([(file, None)], fresh=["int8"]) is None  # just written
