@@ -114,7 +114,7 @@ def checks(kit, manifest, device):
     out = {}
     for case in manifest["cases"]:
         diff = case_difference(kit, case, device)
-        out[f"outputs {case['file']}"] = (diff, diff <= TOLERANCE)
+        out[f"outputs {case['file']}"] = (diff, diff <= case.get("tolerance", TOLERANCE))
     for item in manifest["generate"]:
         for form, same in generation_matches(kit, item, device).items():
             out[f"text {item['file']} ({form})"] = (same, same)
@@ -138,10 +138,9 @@ def median_ms(fn, x, repeats):
 
 
 def speed_columns(kit, manifest, device):
-    """`{column: forward(x)}`, each made once for every row. The bound column is fixed to
-    one input shape, so it makes (and keeps) a runner per shape it is given."""
+    """`{column: forward(x)}`, each made once for every row. The bound columns are fixed
+    to one input shape, so each makes (and keeps) a runner per shape it is given."""
     from bench import frameworks as fw
-    from export.bound import BoundRunner
     from export.session import make_session
 
     file = kit / manifest["speed"]["native"]
@@ -159,15 +158,26 @@ def speed_columns(kit, manifest, device):
     columns["onnxruntime"] = lambda x: session.run(None, {"x": x})[0]
     scan = make_session(kit / manifest["speed"]["scan"], device)  # the CPU's form, for contrast
     columns["onnxruntime, Scan form"] = lambda x: scan.run(None, {"x": x})[0]
+    graph = " + CUDA graph" if device == "cuda" else ""
+    columns[f"onnxruntime bound{graph}"] = bound_runner(file, device)
+    if half := manifest["speed"].get("native_fp16"):  # kits made before fp16 copies lack it
+        columns[f"onnxruntime fp16 bound{graph}"] = bound_runner(kit / half, device)
+    return columns
+
+
+def bound_runner(file, device):
+    """`forward(x)` through a `BoundRunner` of `file` per input shape (kept), with a CUDA
+    graph on CUDA."""
+    from export.bound import BoundRunner
+
     runners = {}
 
-    def bound(x):
+    def forward(x):
         if x.shape not in runners:
             runners[x.shape] = BoundRunner(file, {"x": x}, device, cuda_graph=device == "cuda")
         return next(iter(runners[x.shape].run({"x": x}).values()))
 
-    columns["onnxruntime bound" + (" + CUDA graph" if device == "cuda" else "")] = bound
-    return columns
+    return forward
 
 
 def speed(kit, manifest, device, rows, repeats):

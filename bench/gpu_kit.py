@@ -10,7 +10,7 @@ as `python -m export` checks it); every sequence file gets a right-padded batch 
 different lengths with onnxruntime-CPU's outputs for it; the LM a generated text, the
 translator its n best for some test words, the captioner its captions of generated scenes;
 and the benchmark's model (`bench.frameworks`: 2-layer bidirectional, input 64, hidden 256,
-Dense 64) its native and Scan files. `manifest.json` lists it all.
+Dense 64) its native and Scan files and the native one's fp16 copy. `manifest.json` lists it all.
 """
 
 import json
@@ -40,6 +40,25 @@ def _case(folder, file, model, cfg, vocab, kind, sample):
     return {"file": str(file.relative_to(folder)), "arrays": str(npz.relative_to(folder))}
 
 
+def _fp16_case(folder, file, case):
+    """`file`'s fp16 copy (`export --fp16`) on `case`'s inputs, held to the float32 answers
+    within 4x the difference the copy has from them on the CPU (on CUDA, fp16 rounds in
+    another order: the same size of error, not the same error)."""
+    from export import quantize, runtime
+
+    fp16 = quantize.int8_path(file, "fp16")
+    quantize.fp16_copy(file, fp16)
+    arrays = np.load(folder / case["arrays"])
+    feeds = {k: arrays[k] for k in arrays.files if not k.startswith("out:")}
+    got = runtime.make_session(fp16, "cpu").run(["logits"], feeds)[0]
+    want = arrays["out:logits"]
+    if want.ndim == 3 and "tokens" in feeds:
+        real = feeds["tokens"] != 0
+        want, got = want[real], got[real]
+    tolerance = max(4 * float(np.max(np.abs(want - got))), 1e-3)
+    return {"file": str(fp16.relative_to(folder)), "arrays": case["arrays"], "tolerance": tolerance}
+
+
 def sequence_run(folder, name, run_dir, manifest):
     """An lm / tag / classify run in the native and Scan forms, with cases (and the LM's text)."""
     from export import api, runtime
@@ -53,6 +72,8 @@ def sequence_run(folder, name, run_dir, manifest):
         for file, _ in files:
             kind = "step" if file.name == "step.onnx" else "sequence"
             manifest["cases"].append(_case(folder, file, model, cfg, vocab, kind, sample))
+            if path == "native":
+                manifest["cases"].append(_fp16_case(folder, file, manifest["cases"][-1]))
         if cfg["task"] == "lm":
             step = out / "step.onnx"
             text = runtime.load(step).generate(PRIME, LENGTH, seed=SEED)
@@ -102,6 +123,10 @@ def speed_files(folder, manifest):
     for path in ("native", "scan"):
         fw.export_onnx(model, path, str(folder / "speed" / f"{path}.onnx"))
         manifest["speed"][path] = f"speed/{path}.onnx"
+    from export.quantize import fp16_copy
+
+    fp16_copy(folder / "speed" / "native.onnx", folder / "speed" / "native.fp16.onnx")
+    manifest["speed"]["native_fp16"] = "speed/native.fp16.onnx"
 
 
 def scenes(folder, count=4):

@@ -45,7 +45,8 @@ def manifest(kit):
 
 def test_every_check_passes_against_the_cpu_answers(kit):
     found = gpu.checks(kit, manifest(kit), "cpu")
-    assert len([k for k in found if k.startswith("outputs")]) == 6  # lm x2, step x2, tag x2
+    assert len([k for k in found if k.startswith("outputs")]) == 9  # lm x2, step x2, tag x2
+    assert len([k for k in found if k.endswith(".fp16.onnx")]) == 3  # and native's in fp16
     assert len([k for k in found if k.startswith("text")]) == 4  # native, scan; plain, fast
     assert len([k for k in found if k.startswith("n best")]) == 2
     assert all(ok for _, ok in found.values()), found
@@ -64,6 +65,8 @@ def test_a_doctored_answer_fails_its_check(kit, tmp_path):
     np.savez(copy / m["cases"][0]["arrays"], **arrays)
     m["generate"][0]["text"] += "x"
     m["decode"][0]["nbest"][0][0][1] += 1e-3
+    [half] = [c for c in m["cases"] if c["file"] == "tag/native/model.fp16.onnx"]
+    half["tolerance"] = 1e-7  # fp16 is further than that from the float32 answers
     (copy / "manifest.json").write_text(json.dumps(m))
     found = gpu.checks(copy, m, "cpu")
     failed = {k for k, (_, ok) in found.items() if not ok}
@@ -72,6 +75,7 @@ def test_a_doctored_answer_fails_its_check(kit, tmp_path):
         f"text {m['generate'][0]['file']} (plain)",
         f"text {m['generate'][0]['file']} (fast)",
         f"n best {m['decode'][0]['file']}",
+        "outputs tag/native/model.fp16.onnx",
     }
 
 
@@ -80,7 +84,9 @@ def test_the_speed_columns_compute_the_same_function(kit):
     for row in table.values():
         assert {"onnxruntime", "onnxruntime bound", "onnxruntime, Scan form"} <= set(row)
         assert ("PyTorch nn.RNN" in row) == (importlib.util.find_spec("torch") is not None)
+        half = row.pop("onnxruntime fp16 bound")
         assert all(cell["diff"] < 1e-5 and cell["ms"] > 0 for cell in row.values())
+        assert 1e-6 < half["diff"] < 1e-2  # float16's rounding, and no more
 
 
 def test_the_command_writes_its_results_and_answers_bad_input(kit, tmp_path, capsys):
