@@ -85,7 +85,11 @@ def _check_linear(layer):
 
 
 def _bidirectional(g, x, layer, seq_lens, form):
-    ys, finals = form(g, x, [layer.forward_layer, layer.backward_layer], seq_lens)
+    both = [layer.forward_layer, layer.backward_layer]
+    if form is native.directions and layer.return_sequences and layer.merge_mode == "concat":
+        if not seq_lens:  # with padding each direction is a node of its own (`directions`)
+            return native.bidirectional_concat(g, x, both)
+    ys, finals = form(g, x, both, seq_lens)
     if layer.return_sequences:
         return native.merge(g, *ys, layer.merge_mode, axis=2)
     return native.merge(g, *finals, layer.merge_mode, axis=1)
