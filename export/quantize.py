@@ -19,6 +19,7 @@ import contextlib
 import logging
 import os
 import pathlib
+import warnings
 
 import numpy as np
 
@@ -70,7 +71,13 @@ def fp16_copy(path, out):
     import onnx
     from onnxconverter_common import float16
 
-    model = float16.convert_float_to_float16(onnx.load(str(path)), keep_io_types=True)
+    with warnings.catch_warnings():
+        # it warns of each float constant beyond its bound, clipped to it: here only the
+        # masked max's "lowest" sentinel (-3e38), which any fp16 bound serves as well
+        warnings.filterwarnings("ignore", "the float32 number", UserWarning)
+        model = float16.convert_float_to_float16(
+            onnx.load(str(path)), keep_io_types=True, max_finite_val=65504.0
+        )  # fp16's largest finite value, not the converter's default of 1e4
     # The converter types a `Cast(to=FLOAT)` output as fp16 (the padding mask's, which
     # multiplies fp16 outputs) but leaves the node casting to float: cast to what it says.
     half = {v.name for v in model.graph.value_info}
