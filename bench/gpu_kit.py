@@ -44,19 +44,13 @@ def _fp16_case(folder, file, case):
     """`file`'s fp16 copy (`export --fp16`) on `case`'s inputs, held to the float32 answers
     within 4x the difference the copy has from them on the CPU (on CUDA, fp16 rounds in
     another order: the same size of error, not the same error)."""
-    from export import quantize, runtime
+    from bench.gpu import case_difference
+    from export import quantize
 
-    fp16 = quantize.int8_path(file, "fp16")
+    fp16 = quantize.copy_path(file, "fp16")
     quantize.fp16_copy(file, fp16)
-    arrays = np.load(folder / case["arrays"])
-    feeds = {k: arrays[k] for k in arrays.files if not k.startswith("out:")}
-    got = runtime.make_session(fp16, "cpu").run(["logits"], feeds)[0]
-    want = arrays["out:logits"]
-    if want.ndim == 3 and "tokens" in feeds:
-        real = feeds["tokens"] != 0
-        want, got = want[real], got[real]
-    tolerance = max(4 * float(np.max(np.abs(want - got))), 1e-3)
-    return {"file": str(fp16.relative_to(folder)), "arrays": case["arrays"], "tolerance": tolerance}
+    half = {"file": str(fp16.relative_to(folder)), "arrays": case["arrays"]}
+    return {**half, "tolerance": max(4 * case_difference(folder, half, "cpu"), 1e-3)}
 
 
 def sequence_run(folder, name, run_dir, manifest):

@@ -77,7 +77,7 @@ def main(argv=None):
                 f"{file}  ({kind} of {source.name}; max abs diff vs float {diff:.2g}, the same "
                 f"class at {agreement:.1%} of {what})"
             )
-    if note := api.stale_int8_note(results, kinds):
+    if note := api.stale_copies_note(results, kinds):
         print(note, file=sys.stderr)
     return 0
 

@@ -205,21 +205,21 @@ def quantize_run(run_dir, results, kind="int8"):
         kind_of_input = "step" if file.name == "step.onnx" else "sequence"
         tokens = parity.real_inputs(cfg, vocab, kind_of_input, batch=64, text=sample)
         diff, agreement, what = quantize.quantize_file(file, tokens, kind)
-        out.append((quantize.int8_path(file, kind), file, diff, agreement, what))
+        out.append((quantize.copy_path(file, kind), file, diff, agreement, what))
     return out
 
 
-def stale_int8_note(results, fresh=()):
+def stale_copies_note(results, fresh=()):
     """A note naming the int8 and fp16 copies an earlier export left beside these new float
     files (they are no longer copies of them), or None; `fresh`: the kinds written now."""
-    from .quantize import int8_path
+    from .quantize import copy_path
 
     stale = [
-        int8_path(f, kind)
+        copy_path(f, kind)
         for kind in ("int8", "fp16")
         if kind not in fresh
         for f, _ in results
-        if int8_path(f, kind).is_file()
+        if copy_path(f, kind).is_file()
     ]
     if stale:
         kinds = [k for k in ("int8", "fp16") if any(p.name.endswith(f".{k}.onnx") for p in stale)]

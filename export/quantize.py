@@ -28,19 +28,24 @@ from rnn_keras.train import checkpoint
 from . import runtime
 from .tolerance import ParityError
 
-MIN_AGREEMENT = 0.9  # below this, int8 changes the model's answers: the copy is refused
+MIN_AGREEMENT = 0.9  # below this, the copy changes the model's answers: it is refused
 
 
-def int8_path(path, kind="int8"):
-    """`model.onnx` -> `model.int8.onnx` (`model.fp16.onnx` for kind 'fp16')."""
+def copy_path(path, kind):
+    """`model.onnx` -> `model.int8.onnx` or `model.fp16.onnx`, by `kind`."""
     path = pathlib.Path(path)
     return path.with_name(f"{path.stem}.{kind}.onnx")
 
 
+def int8_path(path):
+    """`model.onnx` -> `model.int8.onnx`."""
+    return copy_path(path, "int8")
+
+
 def quantize_file(path, tokens, kind="int8"):
-    """Write `int8_path(path, kind)`; returns `(max abs difference, agreement, what agreed)`
+    """Write `copy_path(path, kind)`; returns `(max abs difference, agreement, what agreed)`
     on `tokens`, what agreed being "real positions" or, for a classifier, "texts"."""
-    final = int8_path(path, kind)
+    final = copy_path(path, kind)
     fd, tmp = checkpoint.temp_file(final, ".onnx")
     os.close(fd)
     try:
@@ -80,8 +85,8 @@ def fp16_copy(path, out):
         )  # fp16's largest finite value, not the converter's default of 1e4
     # The converter types a `Cast(to=FLOAT)` output as fp16 (the padding mask's, which
     # multiplies fp16 outputs) but leaves the node casting to float: cast to what it says.
-    half = {v.name for v in model.graph.value_info}
-    half = {n for n in half if _elem_type(model, n) == onnx.TensorProto.FLOAT16}
+    half = model.graph.value_info
+    half = {v.name for v in half if v.type.tensor_type.elem_type == onnx.TensorProto.FLOAT16}
     for node in model.graph.node:
         if node.op_type == "Cast" and node.output[0] in half:
             for attr in node.attribute:
@@ -89,10 +94,6 @@ def fp16_copy(path, out):
                     attr.i = onnx.TensorProto.FLOAT16
     onnx.checker.check_model(model)
     onnx.save(model, out)
-
-
-def _elem_type(model, name):
-    return next(v.type.tensor_type.elem_type for v in model.graph.value_info if v.name == name)
 
 
 @contextlib.contextmanager

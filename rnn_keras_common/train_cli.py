@@ -230,7 +230,7 @@ def export_run(run_dir, trainer):
     print(f"\nONNX ({form}; max abs difference to TensorFlow on real inputs):")
     for path, diff in results:
         print(f"  {path}  {diff:.2g}")
-    if note := api.stale_int8_note(results):  # a resumed run's copies are of the old weights
+    if note := api.stale_copies_note(results):  # a resumed run's copies are of the old weights
         print(note, file=sys.stderr)
     if trainer.task.name == "lm":
         runtime = importlib.import_module(export_package() + ".runtime")

@@ -89,7 +89,7 @@ def test_an_fp16_bidirectional_tagger_on_a_padded_batch_keeps_its_answers(tmp_pa
     tokens = _tokens("tag")
     assert (tokens == 0).any()  # padded rows: the mask's Cast must become fp16 too
     diff, agreement, what = quantize.quantize_file(file, tokens, "fp16")
-    fp16 = quantize.int8_path(file, "fp16")
+    fp16 = quantize.copy_path(file, "fp16")
     assert fp16.name == "model.fp16.onnx" and fp16.stat().st_size < 0.6 * file.stat().st_size
     graph = onnx.load(str(fp16)).graph
     assert {i.data_type for i in graph.initializer if i.name.startswith(("W", "R", "U"))} == {
@@ -122,7 +122,7 @@ def test_an_fp16_max_pooling_classifier_is_quiet_and_keeps_its_answers(tmp_path,
         warnings.simplefilter("error")
         _, agreement, what = quantize.quantize_file(file, _tokens("classify"), "fp16")
     assert agreement >= 0.9 and what == "texts"
-    graph = onnx.load(str(quantize.int8_path(file, "fp16"))).graph
+    graph = onnx.load(str(quantize.copy_path(file, "fp16"))).graph
     lowest = [numpy_helper.to_array(i) for i in graph.initializer]
     assert min(float(a.min()) for a in lowest if a.dtype == np.float16) == -65504.0
 
@@ -175,9 +175,9 @@ def test_export_int8_cli_on_a_run(tmp_path, capsys):
 
 def test_the_stale_int8_note_reads_right_for_one_file(tmp_path):
     file = tmp_path / "model.onnx"
-    assert api.stale_int8_note([(file, None)]) is None  # no int8 copy: nothing to say
+    assert api.stale_copies_note([(file, None)]) is None  # no int8 copy: nothing to say
     quantize.int8_path(file).write_bytes(b"")
-    note = api.stale_int8_note([(file, None)])
+    note = api.stale_copies_note([(file, None)])
     assert f"{quantize.int8_path(file)} is an int8 copy of an earlier export" in note
     assert note.endswith("`python -m export RUN --int8` to write it afresh, or delete it.")
-    assert api.stale_int8_note([(file, None)], fresh=["int8"]) is None  # just written
+    assert api.stale_copies_note([(file, None)], fresh=["int8"]) is None  # just written
