@@ -66,15 +66,16 @@ def make_session(path, device="cpu", cuda_options=None, threads=0, runtime="onnx
     if threads:
         options.intra_op_num_threads = threads
     providers = _providers(device, cuda_options)
+    on_gpu = len(providers) > 1  # CUDA asked for, the CPU behind it
     printed = io.StringIO()  # onnxruntime prints a box of its own when CUDA fails to start
-    try:
-        with contextlib.redirect_stdout(printed):
+    try:  # (stdout is swapped only then: it is the whole process's)
+        with contextlib.redirect_stdout(printed) if on_gpu else contextlib.nullcontext():
             session = ort.InferenceSession(str(path), options, providers=providers)
     except Exception as err:
         if device == "cuda" and "cuda" in str(err).lower():  # e.g. no visible GPU
             raise DeviceError(f"device='cuda' but CUDA cannot be used here ({err}).") from err
         raise MetadataError(f"{path}: onnxruntime cannot load it ({err}).") from err
-    if len(providers) > 1 and "CUDAExecutionProvider" not in session.get_providers():
+    if on_gpu and "CUDAExecutionProvider" not in session.get_providers():
         why = _why_not_cuda(printed.getvalue())
         if device == "cuda":
             raise DeviceError(
