@@ -109,16 +109,16 @@ def encoder_decoder_run(folder, name, run_dir, manifest, sources):
 
 
 def speed_files(folder, manifest):
-    """The benchmark's model in the native and Scan forms (weights: `shared_weights()`)."""
+    """The benchmark's model in the native and Scan forms (weights: `shared_weights()`) and
+    the native one's fp16 copy."""
     from bench import frameworks as fw
+    from export.quantize import fp16_copy
 
     (folder / "speed").mkdir()
     model = fw.keras_model("ours", fw.shared_weights())
     for path in ("native", "scan"):
         fw.export_onnx(model, path, str(folder / "speed" / f"{path}.onnx"))
         manifest["speed"][path] = f"speed/{path}.onnx"
-    from export.quantize import fp16_copy
-
     fp16_copy(folder / "speed" / "native.onnx", folder / "speed" / "native.fp16.onnx")
     manifest["speed"]["native_fp16"] = "speed/native.fp16.onnx"
 
