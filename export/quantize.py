@@ -83,8 +83,17 @@ def fp16_copy(path, out):
         model = float16.convert_float_to_float16(
             onnx.load(str(path)), keep_io_types=True, max_finite_val=65504.0
         )  # fp16's largest finite value, not the converter's default of 1e4
-    # The converter types a `Cast(to=FLOAT)` output as fp16 (the padding mask's, which
-    # multiplies fp16 outputs) but leaves the node casting to float: cast to what it says.
+    _mend_fp16(model)
+    onnx.checker.check_model(model)
+    onnx.save(model, out)
+
+
+def _mend_fp16(model):
+    """Two mends to onnxconverter-common 1.16's fp16 graph."""
+    import onnx
+
+    # It types a `Cast(to=FLOAT)` output as fp16 (the padding mask's, which multiplies fp16
+    # outputs) but leaves the node casting to float: cast to what it says.
     half = model.graph.value_info
     half = {v.name for v in half if v.type.tensor_type.elem_type == onnx.TensorProto.FLOAT16}
     for node in model.graph.node:
@@ -92,8 +101,13 @@ def fp16_copy(path, out):
             for attr in node.attribute:
                 if attr.name == "to" and attr.i == onnx.TensorProto.FLOAT:
                     attr.i = onnx.TensorProto.FLOAT16
-    onnx.checker.check_model(model)
-    onnx.save(model, out)
+    # It casts each graph output back to float32 but leaves the nodes that also read it (the
+    # LM step's states feed the next layer) reading the float32 name: they read the fp16 one.
+    outputs = {o.name for o in model.graph.output}
+    fp16_of = {n.output[0]: n.input[0] for n in model.graph.node if n.op_type == "Cast"}
+    fp16_of = {name: source for name, source in fp16_of.items() if name in outputs}
+    for node in model.graph.node:
+        node.input[:] = [fp16_of.get(name, name) for name in node.input]
 
 
 @contextlib.contextmanager
