@@ -77,7 +77,8 @@ def _model_flags(p):
         "--fast",
         action="store_true",
         default=None,
-        help="lm: bind inputs/outputs once (IOBinding); with --device cuda, CUDA graphs",
+        help="lm: bind inputs/outputs once (IOBinding), the states kept in its buffers; "
+        "with --device cuda, CUDA graphs",
     )
     p.add_argument(
         "--text",

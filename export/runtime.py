@@ -65,7 +65,8 @@ class LanguageModel(Model):
         are checked here, before the first character.
 
         `fast=True` runs the per-character calls through a `BoundRunner` (IOBinding;
-        with `cuda_graph=True` on device 'cuda', a replayed CUDA graph).
+        with `cuda_graph=True` on device 'cuda', replayed CUDA graphs) that keeps the states
+        in its buffers: only the token goes in and the logits come out.
         """
         sampling.check_sampling_args(temperature, top_k, top_p)
         if not prime:
@@ -73,25 +74,36 @@ class LanguageModel(Model):
         if fast and self.runtime != "onnxruntime":
             raise ValueError("`fast` is onnxruntime's IOBinding; drop it with another runtime.")
         logits, states = self.step([self.vocab.encode(prime)], self.zero_states(1))
-        step = self._bound_step(states, cuda_graph) if fast else self.step
-        return self._sampled(logits[0, -1], states, step, length, seed, (temperature, top_k, top_p))
+        step = self._bound_step(states, cuda_graph) if fast else self._plain_step(states)
+        return self._sampled(logits[0, -1], step, length, seed, (temperature, top_k, top_p))
 
-    def _sampled(self, logits, states, step, length, seed, sampling_args):
+    def _sampled(self, logits, step, length, seed, sampling_args):
         rng = sampling.SplitMix64(seed)
         for i in range(length):
             token = sampling.sample(logits, rng, *sampling_args)
             yield self.vocab.decode([token])
             if i + 1 < length:  # the last character needs no step after it
-                logits, states = step([[token]], states)
-                logits = logits[0, -1]
+                logits = step(token)
+
+    def _plain_step(self, states):
+        """`step(token) -> logits (vocab,)`, the states carried from call to call here."""
+
+        def step(token):
+            nonlocal states
+            logits, states = self.step([[token]], states)
+            return logits[0, -1]
+
+        return step
 
     def _bound_step(self, states, cuda_graph):
+        """`_plain_step`'s contract through a `BoundRunner` that keeps the states in its
+        buffers (on the GPU under CUDA): only the token goes in and the logits come out."""
         feeds = {"tokens": np.ones((1, 1), np.int32), **states}
-        runner = BoundRunner(self.path, feeds, self.device, cuda_graph)
+        carry = {f"{name}_out": name for name in states}
+        runner = BoundRunner(self.path, feeds, self.device, cuda_graph, carry)
 
-        def step(tokens, states):
-            out = runner.run({"tokens": np.asarray(tokens, np.int32), **states})
-            return out["logits"], {k: out[f"{k}_out"] for k in states}
+        def step(token):
+            return runner.run({"tokens": np.full((1, 1), token, np.int32)})["logits"][0, -1]
 
         return step
 

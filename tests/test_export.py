@@ -313,17 +313,17 @@ def test_bound_fast_path_gives_the_same_text(lm_files):
         step.generate("ROMEO:", 5, fast=True, cuda_graph=True)
 
 
-def test_a_cuda_graph_session_only_ever_runs_on_its_bound_buffers(lm_files, monkeypatch):
-    # onnxruntime captures the CUDA graph in a session's first runs, whatever they are
-    # given: a plain `run` there (for the output shapes) captured its temporary buffers, and
-    # every replay on the H200 read freed memory (text differed, outputs off by 1e34).
+@pytest.fixture
+def graph_sessions(monkeypatch):
+    """The sessions `export.bound` makes, as CPU sessions standing in for CUDA ones that
+    record how they are run: `.graph` (asked for a CUDA graph), `.calls`, `.graph_ids`."""
     from export import bound
 
     made, real = [], bound.make_session
 
-    class Spy:  # a CPU session standing in for the CUDA one, recording how it is run
+    class Spy:
         def __init__(self, path, device, options=None):
-            self.graph, self.calls = bool(options), []
+            self.graph, self.calls, self.graph_ids = bool(options), [], []
             self.session = real(path, "cpu")
             made.append(self)
 
@@ -331,15 +331,76 @@ def test_a_cuda_graph_session_only_ever_runs_on_its_bound_buffers(lm_files, monk
             self.calls.append(name)
             return getattr(self.session, name)
 
+        def run_with_iobinding(self, binding, run_options=None):
+            self.graph_ids.append(run_options and run_options.get_run_config_entry("gpu_graph_id"))
+            self.calls.append("run_with_iobinding")
+            return self.session.run_with_iobinding(binding, run_options)
+
     monkeypatch.setattr(bound, "make_session", Spy)
-    path = lm_files["native"][1][1][0]
+    return made
+
+
+def step_feeds():
     feeds = {"tokens": np.ones((1, 1), np.int32), "state_0": np.zeros((1, 8), np.float32)}
-    feeds["state_1"] = np.zeros((1, 6), np.float32)
+    return {**feeds, "state_1": np.zeros((1, 6), np.float32)}
+
+
+def test_a_cuda_graph_session_only_ever_runs_on_its_bound_buffers(lm_files, graph_sessions):
+    # onnxruntime captures the CUDA graph in a session's first runs, whatever they are
+    # given: a plain `run` there (for the output shapes) captured its temporary buffers, and
+    # every replay on the H200 read freed memory (text differed, outputs off by 1e34).
+    from export import bound
+
+    path, feeds = lm_files["native"][1][1][0], step_feeds()
     runner = bound.BoundRunner(path, feeds, "cuda", cuda_graph=True)
-    [graph] = [s for s in made if s.graph]
+    [graph] = [s for s in graph_sessions if s.graph]
     assert "run" not in graph.calls and "run_with_iobinding" in graph.calls
-    expected = real(path, "cpu").run(None, feeds)
+    expected = runtime.make_session(path, "cpu").run(None, feeds)
     assert np.allclose(runner.run(feeds)["logits"], expected[0])
+    assert graph.graph_ids == [None, None]  # one binding: onnxruntime's own graph
+
+
+def test_carried_states_take_turns_in_two_cuda_graphs(lm_files, graph_sessions):
+    from export import bound
+
+    path, feeds = lm_files["native"][1][1][0], step_feeds()
+    carry = {f"{k}_out": k for k in feeds if k != "tokens"}
+    runner = bound.BoundRunner(path, feeds, "cuda", cuda_graph=True, carry=carry)
+    [graph] = [s for s in graph_sessions if s.graph]
+    session, states = runtime.make_session(path, "cpu"), feeds
+    for _ in range(3):
+        logits, *new = session.run(None, states)
+        assert np.allclose(runner.run({"tokens": feeds["tokens"]})["logits"], logits)
+        states = {**feeds, **dict(zip(carry.values(), new))}
+    assert "run" not in graph.calls and graph.graph_ids == ["1", "2", "1", "2", "1"]
+
+
+def test_carried_states_stay_in_the_runner_and_match_plain_runs(lm_files):
+    from export import bound
+
+    path = lm_files["native"][1][1][0]
+    rng = np.random.default_rng(0)
+    start = {f"state_{i}": rng.standard_normal((1, u)).astype(np.float32) for i, u in
+             enumerate((8, 6))}  # fmt: skip
+    given = {k: v.copy() for k, v in start.items()}
+    carry = {f"{k}_out": k for k in start}
+    runner = bound.BoundRunner(path, {"tokens": np.ones((1, 1), np.int32), **start}, carry=carry)
+    session = runtime.make_session(path, "cpu")
+
+    def plain(tokens, states):
+        logits, *new = session.run(None, {"tokens": tokens, **states})
+        return logits, dict(zip(states, new))
+
+    states = start
+    for token in (3, 5, 7, 2, 9):  # odd and even turns: the buffers swap sides each call
+        tokens = np.full((1, 1), token, np.int32)
+        logits, states = plain(tokens, states)
+        out = runner.run({"tokens": tokens})
+        assert set(out) == {"logits"} and np.allclose(out["logits"], logits, atol=1e-6)
+        assert all(np.allclose(runner.carried()[k], v, atol=1e-6) for k, v in states.items())
+    assert all(np.array_equal(given[k], v) for k, v in start.items())  # the caller's arrays
+    logits, _ = plain(tokens, given)  # a carried input that is fed is this call's value
+    assert np.allclose(runner.run({"tokens": tokens, **given})["logits"], logits, atol=1e-6)
 
 
 @pytest.mark.gpu
