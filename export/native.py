@@ -173,6 +173,22 @@ def bidirectional_concat(g, x, layers):
     return g.op("Reshape", [y, g.const(np.array([0, 0, -1]))])
 
 
+def batch_major_concat(g, x):
+    """`bidirectional_concat`'s `x` `(time, batch, 2 units)` as `(batch, time, 2 units)` by
+    one Transpose of the RNN node's output, in place of its own: the head's logits then
+    need no Transpose back to batch-major (a kernel fewer for a tagger's or the benchmark
+    model's native file). None for any other `x`."""
+    made = {out: node for node in g.nodes for out in node.output}
+    reshape = made.get(x)
+    transpose = reshape is not None and reshape.op_type == "Reshape" and made[reshape.input[0]]
+    if not transpose or transpose.op_type != "Transpose":
+        return None
+    if list(helper.get_attribute_value(transpose.attribute[0])) != [0, 2, 1, 3]:
+        return None
+    y = g.op("Transpose", [transpose.input[0]], perm=[2, 0, 1, 3])  # (batch, time, 2, units)
+    return g.op("Reshape", [y, reshape.input[1]])
+
+
 def _stacked(g, states):
     return g.op("Concat", [g.op("Unsqueeze", [h, g.const(np.array([0]))]) for h in states], axis=0)
 

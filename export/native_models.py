@@ -157,6 +157,9 @@ def _last(g, x, layer, seq_lens):
 
 
 def _head(g, h, layer, time_major):
+    """`o = V h + c` (logits), batch-major."""
+    if time_major and (batch_major := native.batch_major_concat(g, h)) is not None:
+        h, time_major = batch_major, False
     logits = g.op(
         "Add",
         [
@@ -183,7 +186,7 @@ def sequence_model(model, metadata, form="scan"):
         walk.lower(layer)
     x = walk.padded_as_keras()
     if walk.time_major and not walk.headed:  # a model that ends in a recurrence
-        x = walk.g.op("Transpose", [x], perm=[1, 0, 2])  # (batch, time, units)
+        x = native.batch_major_concat(walk.g, x) or walk.g.op("Transpose", [x], perm=[1, 0, 2])
     walk.g.nodes.append(native.helper.make_node("Identity", [x], ["logits"]))
     dims = ["batch", "time", None] if walk.time_major else ["batch", None]
     outputs = [native.float_io("logits", *dims), *walk.outputs]

@@ -479,6 +479,22 @@ def test_a_users_feature_model_and_a_dense_without_bias(tmp_path, form):
     assert keras_model.to_onnx(model, tmp_path / "f.onnx", form=form) < 1e-5
 
 
+@pytest.mark.parametrize("head", [True, False], ids=["dense", "none"])
+def test_native_deep_bidirectional_features_take_one_transpose_per_layer(tmp_path, head):
+    # the benchmark model's shape: each layer's two directions are one RNN node whose
+    # output is transposed once, to time-major for the next layer, batch-major for the last
+    from export import keras_model
+
+    x = keras.Input((None, 3))
+    h = rk.Bidirectional(rk.RNN(4, return_sequences=True))(x)
+    h = rk.Bidirectional(rk.RNN(5, return_sequences=True))(h)
+    model = keras.Model(x, keras.layers.Dense(2)(h) if head else h)
+    assert keras_model.to_onnx(model, tmp_path / "b.onnx", form="native") < 1e-5
+    ops = [n.op_type for n in onnx.load(str(tmp_path / "b.onnx")).graph.node]
+    layer = ["RNN", "Transpose", "Reshape"]
+    assert ops == ["Transpose", *layer, *layer] + (["MatMul", "Add"] if head else [])
+
+
 @pytest.mark.parametrize("form", ["scan", "native"])
 @pytest.mark.parametrize("merge_mode", ["concat", "sum", "ave", "mul"])
 @pytest.mark.parametrize("sequences", [True, False], ids=["sequences", "last"])
