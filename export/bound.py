@@ -38,7 +38,7 @@ class BoundRunner:
         names = [o.name for o in self.session.get_outputs()]
         first = dict(zip(names, plain.run(None, example_feeds)))
         self.place = "cuda" if "CUDAExecutionProvider" in self.session.get_providers() else "cpu"
-        self.carry = dict(carry or {})
+        self.carry = _checked(carry or {}, first, example_feeds)
         self.shapes = {name: np.shape(v) for name, v in example_feeds.items()}
         self.inputs = {n: self._buffer(v) for n, v in example_feeds.items()}
         self.outputs = {n: self._buffer(v) for n, v in first.items() if n not in self.carry}
@@ -88,3 +88,12 @@ class BoundRunner:
     def carried(self):
         """`{input: array}`: the carried inputs the next call will read."""
         return {name: value.numpy() for name, value in self.sides[self.turn].items()}
+
+
+def _checked(carry, outputs, inputs):
+    if unknown := {o: i for o, i in carry.items() if o not in outputs or i not in inputs}:
+        raise ValueError(
+            f"carry {unknown}: each must map one of the outputs {list(outputs)} to one of "
+            f"the inputs {list(inputs)}."
+        )
+    return dict(carry)

@@ -401,6 +401,8 @@ def test_carried_states_stay_in_the_runner_and_match_plain_runs(lm_files):
     assert all(np.array_equal(given[k], v) for k, v in start.items())  # the caller's arrays
     logits, _ = plain(tokens, given)  # a carried input that is fed is this call's value
     assert np.allclose(runner.run({"tokens": tokens, **given})["logits"], logits, atol=1e-6)
+    with pytest.raises(ValueError, match=r"carry \{'state_0': 'state_0'\}: each must map"):
+        bound.BoundRunner(path, {"tokens": tokens, **start}, carry={"state_0": "state_0"})
 
 
 @pytest.mark.gpu
