@@ -16,7 +16,7 @@ from rnn_keras.layers import (
     SequencePool,
 )
 
-from . import native, scan
+from . import model_proto, native, scan
 
 AVERAGE = keras.layers.GlobalAveragePooling1D  # the readout of models from before 0.2
 EMBEDDING = keras.layers.Embedding
@@ -190,7 +190,7 @@ def sequence_model(model, metadata, form="scan"):
     walk.g.nodes.append(native.helper.make_node("Identity", [x], ["logits"]))
     dims = ["batch", "time", None] if walk.time_major else ["batch", None]
     outputs = [native.float_io("logits", *dims), *walk.outputs]
-    return native.make_model(walk.g, walk.inputs, outputs, metadata)
+    return model_proto.make_model(walk.g, walk.inputs, outputs, metadata)
 
 
 class _Walk:
@@ -297,4 +297,4 @@ def step_model(model, metadata):
         native.helper.make_node("Unsqueeze", [logits, g.const(np.array([1]))], ["logits"])
     )
     outputs.insert(0, native.float_io("logits", "batch", 1, None))
-    return native.make_model(g, inputs, outputs, metadata)
+    return model_proto.make_model(g, inputs, outputs, metadata)
