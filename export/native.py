@@ -28,6 +28,7 @@ class Graph:
 
     def __init__(self):
         self.nodes, self.inits, self._n, self._built = [], [], 0, {}
+        self.bidirectional = {}  # a merged concat's name: its bidirectional RNN node's output
 
     def once(self, key, build):
         """What `build()` returned the first time `key` was asked for: built once per graph."""
@@ -168,8 +169,13 @@ def bidirectional_concat(g, x, layers):
     if isinstance(x, OneHotInput):
         x = x.dense(g)
     y, _ = rnn_node(g, x, layers, "bidirectional")
-    y = g.op("Transpose", [y], perm=[0, 2, 1, 3])  # (time, batch, 2, units)
-    return g.op("Reshape", [y, g.const(np.array([0, 0, -1]))])
+    merged = _merged_concat(g, y, perm=[0, 2, 1, 3])  # (time, batch, 2, units)
+    g.bidirectional[merged] = y  # for batch_major_concat
+    return merged
+
+
+def _merged_concat(g, y, perm):
+    return g.op("Reshape", [g.op("Transpose", [y], perm=perm), g.const(np.array([0, 0, -1]))])
 
 
 def batch_major_concat(g, x):
@@ -177,15 +183,8 @@ def batch_major_concat(g, x):
     one Transpose of the RNN node's output, in place of its own: the head's logits then
     need no Transpose back to batch-major (a kernel fewer for a tagger's or the benchmark
     model's native file). None for any other `x`."""
-    made = {out: node for node in g.nodes for out in node.output}
-    reshape = made.get(x)
-    transpose = reshape is not None and reshape.op_type == "Reshape" and made[reshape.input[0]]
-    if not transpose or transpose.op_type != "Transpose":
-        return None
-    if list(helper.get_attribute_value(transpose.attribute[0])) != [0, 2, 1, 3]:
-        return None
-    y = g.op("Transpose", [transpose.input[0]], perm=[2, 0, 1, 3])  # (batch, time, 2, units)
-    return g.op("Reshape", [y, reshape.input[1]])
+    y = g.bidirectional.get(x)
+    return None if y is None else _merged_concat(g, y, perm=[2, 0, 1, 3])  # (batch, time, 2, u)
 
 
 def _stacked(g, states):
