@@ -12,7 +12,8 @@ hidden (`CUDA_VISIBLE_DEVICES=""`) raises `DeviceError` instead of running on th
 Then speed, side by side in this one process: PyTorch's `nn.RNN` (cuDNN on CUDA) against
 the benchmark model's native export in onnxruntime, plain and bound (IOBinding, with a
 CUDA graph on CUDA), and its Scan form (the CPU's), median ms per call, NumPy in and out
-for all; and the LM's streaming characters per second. Writes KIT/results-DEVICE.json.
+for all; the LM's streaming characters per second; and its bound step with the states
+copied through NumPy or carried in the runner's buffers. Writes KIT/results-DEVICE.json.
 """
 
 import json
@@ -215,6 +216,27 @@ def streaming(kit, manifest, device, length=2000):
     return out
 
 
+def lm_step(kit, manifest, device, repeats=500):
+    """The LM step file's median us per call through a `BoundRunner` (a CUDA graph on
+    CUDA): its states copied through NumPy every call (`--fast` until session 21) and
+    carried in the runner's buffers (`--fast` now)."""
+    from export import runtime
+    from export.bound import BoundRunner
+
+    path = kit / manifest["generate"][0]["file"]
+    states = runtime.load(path, device).zero_states(1)
+    feeds, graph = {"tokens": np.ones((1, 1), np.int32), **states}, device == "cuda"
+    copied = BoundRunner(path, feeds, device, graph)
+    carried = BoundRunner(path, feeds, device, graph, {f"{k}_out": k for k in states})
+
+    def copy_states(tokens):
+        out = copied.run({"tokens": tokens, **states})
+        states.update({k: out[f"{k}_out"] for k in states})
+
+    calls = {"states copied": copy_states, "states carried": lambda t: carried.run({"tokens": t})}
+    return {k: 1e3 * median_ms(call, feeds["tokens"], repeats) for k, call in calls.items()}
+
+
 def report(found, table, chars, device):
     lines = [f"Checks on {device}:"]
     lines += [
@@ -250,11 +272,14 @@ def main(argv=None):
     found = checks(kit, manifest, args.device)
     table = speed(kit, manifest, args.device, rows, args.repeats)
     chars = streaming(kit, manifest, args.device)
+    step_us = lm_step(kit, manifest, args.device)
     print(report(found, table, chars, args.device), flush=True)
+    print("LM step, bound: " + ", ".join(f"{k} {v:.1f} us" for k, v in step_us.items()))
     results = {
         "checks": {k: [v, ok] for k, (v, ok) in found.items()},
         "speed": table,
         "chars_per_s": chars,
+        "lm_step_us": step_us,
     }
     (kit / f"results-{args.device}.json").write_text(json.dumps(results, indent=1, default=float))
     return 0 if all(ok for _, ok in found.values()) else 1

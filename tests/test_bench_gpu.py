@@ -94,6 +94,8 @@ def test_the_command_writes_its_results_and_answers_bad_input(kit, tmp_path, cap
     assert gpu.main([str(copy), "--device", "cpu", "--rows", "step_b1", "--repeats", "2"]) == 0
     results = json.loads((copy / "results-cpu.json").read_text())
     assert results["chars_per_s"]["fast"] > 0 and "step_b1" in results["speed"]
+    assert set(results["lm_step_us"]) == {"states copied", "states carried"}
+    assert all(us > 0 for us in results["lm_step_us"].values())
     assert "ok   CUDA asked for with the GPU hidden" in capsys.readouterr().out
     assert cli(gpu.main, [str(tmp_path / "nowhere"), "--device", "cpu"]) == 2
     assert "no manifest.json" in capsys.readouterr().err
