@@ -104,6 +104,17 @@ def test_lm_sequence_and_step_models(lm_files, path):
     np.testing.assert_allclose(np.stack(stepped, 1), whole, atol=1e-5)
 
 
+def test_onnxruntime_runs_each_layer_of_the_lm_step_as_one_fused_gemm(lm_files, tmp_path):
+    # s W + (U x + b) then f: the MatMuls fuse with their Adds and the last Gemm with f,
+    # 2 kernels a layer (the Gather or the U x + b Gemm, and the FusedGemm) instead of 4
+    _, [_, (step, _)] = lm_files["native"]
+    options = ort.SessionOptions()
+    options.optimized_model_filepath = str(tmp_path / "optimized.onnx")
+    ort.InferenceSession(str(step), options, providers=["CPUExecutionProvider"])
+    ops = [n.op_type for n in onnx.load(options.optimized_model_filepath).graph.node]
+    assert ops.count("FusedGemm") == 2 and "Tanh" not in ops and "Add" not in ops, ops
+
+
 @pytest.mark.parametrize("path", ["scan", "native", "loop"])
 def test_an_embedded_lm_exports_in_every_form(tmp_path, path):
     # the hand-built forms fold E into the first U (row `token` of E U); tf2onnx gathers E
