@@ -280,9 +280,7 @@ def step_model(model, metadata):
     vocab = model.get_layer("head").units
     tokens = native.OneHotInput(x, vocab, embedding[0].embeddings if embedding else None)
     for i, layer in enumerate(rnns):
-        U, W = (np.asarray(v, np.float32) for v in (layer.cell.kernel, layer.cell.recurrent_kernel))
-        b = np.zeros(W.shape[0], np.float32) if layer.cell.bias is None else layer.cell.bias
-        b = np.asarray(b, np.float32)
+        U, W, b = native.cell_weights(layer)
         if i == 0:  # row `token` of U + b (of E U + b when embedded) is `U x_t + b`
             ux_b = g.op("Gather", [g.const(tokens.rows(U) + b, "U_b"), x])
         else:
