@@ -227,17 +227,17 @@ def lm_step(kit, manifest, device, repeats=500):
     states = runtime.load(path, device).zero_states(1)
     feeds, graph = {"tokens": np.ones((1, 1), np.int32), **states}, device == "cuda"
     copied = BoundRunner(path, feeds, device, graph)
-    carried = BoundRunner(path, feeds, device, graph, {f"{k}_out": k for k in states})
+    carried = BoundRunner(path, feeds, device, graph, runtime.state_outputs(states))
 
     def copy_states(tokens):
         out = copied.run({"tokens": tokens, **states})
-        states.update({k: out[f"{k}_out"] for k in states})
+        states.update({name: out[o] for o, name in runtime.state_outputs(states).items()})
 
     calls = {"states copied": copy_states, "states carried": lambda t: carried.run({"tokens": t})}
     return {k: 1e3 * median_ms(call, feeds["tokens"], repeats) for k, call in calls.items()}
 
 
-def report(found, table, chars, device):
+def report(found, table, chars, step_us, device):
     lines = [f"Checks on {device}:"]
     lines += [
         f"  {'ok  ' if ok else 'FAIL'} {name}: {value}" for name, (value, ok) in found.items()
@@ -250,6 +250,7 @@ def report(found, table, chars, device):
         )
         lines.append(f"{row} {ROWS[row]}: {cells}")
     lines += [f"LM generation ({form}): {rate:,.0f} chars/s" for form, rate in chars.items()]
+    lines.append("LM step, bound: " + ", ".join(f"{k} {v:.1f} us" for k, v in step_us.items()))
     return "\n".join(lines)
 
 
@@ -273,8 +274,7 @@ def main(argv=None):
     table = speed(kit, manifest, args.device, rows, args.repeats)
     chars = streaming(kit, manifest, args.device)
     step_us = lm_step(kit, manifest, args.device)
-    print(report(found, table, chars, args.device), flush=True)
-    print("LM step, bound: " + ", ".join(f"{k} {v:.1f} us" for k, v in step_us.items()))
+    print(report(found, table, chars, step_us, args.device), flush=True)
     results = {
         "checks": {k: [v, ok] for k, (v, ok) in found.items()},
         "speed": table,

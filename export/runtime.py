@@ -20,6 +20,11 @@ from .onnx_model import Model, read_metadata, resolve, stale_note  # noqa: F401 
 from .session import DEVICES, DeviceError, make_session  # noqa: F401  (public here too)
 
 
+def state_outputs(states):
+    """`{output: input}` of the LM's states: `state_i_out` is the next call's `state_i`."""
+    return {f"{name}_out": name for name in states}
+
+
 class LanguageModel(Model):
     def zero_states(self, batch):
         return {
@@ -40,7 +45,7 @@ class LanguageModel(Model):
                 logits.append(out)
             return np.concatenate(logits, axis=1), states
         out = self.run({"tokens": tokens, **states})
-        new = {f"state_{i}": out[f"state_{i}_out"] for i in range(len(states))}
+        new = {name: out[output] for output, name in state_outputs(states).items()}
         return out["logits"], new
 
     def generate(self, prime="\n", *args, **kwargs):
@@ -99,8 +104,7 @@ class LanguageModel(Model):
         """`_plain_step`'s contract through a `BoundRunner` that keeps the states in its
         buffers (on the GPU under CUDA): only the token goes in and the logits come out."""
         feeds = {"tokens": np.ones((1, 1), np.int32), **states}
-        carry = {f"{name}_out": name for name in states}
-        runner = BoundRunner(self.path, feeds, self.device, cuda_graph, carry)
+        runner = BoundRunner(self.path, feeds, self.device, cuda_graph, state_outputs(states))
 
         def step(token):
             return runner.run({"tokens": np.full((1, 1), token, np.int32)})["logits"][0, -1]
