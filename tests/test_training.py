@@ -299,3 +299,42 @@ def test_best_keras_is_named_by_the_lowest_loss_for_other_tasks():
     ]
     assert best.describe(rows, "val_loss").endswith("step 10, the lowest val_loss (1.5)")
     assert best.describe([], "val_loss") == ""  # no evaluation yet: nothing to name
+
+
+def test_an_lm_peak_learning_rate_follows_its_steps():
+    from rnn_keras_common.config import lm_peak_lr
+
+    assert TrainConfig(steps=1700).resolved().lr == 5e-3  # a slow machine's 5 minutes
+    assert TrainConfig(steps=2320).resolved().lr == pytest.approx(3.75e-3)
+    assert TrainConfig(steps=4648).resolved().lr == 3e-3  # this machine's 5 minutes
+    assert TrainConfig(steps=100, lr=1e-3).resolved().lr == 1e-3  # yours stands
+    assert TrainConfig(task="tag", steps=100).resolved().lr == 3e-3  # the lm's rule only
+    assert TrainConfig().resolved().lr is None  # a timed run's waits for its planned steps
+    rates = [lm_peak_lr(s) for s in (None, 10, 1740, 2900, 10**6)]
+    assert rates == pytest.approx([3e-3, 5e-3, 5e-3, 3e-3, 3e-3])
+
+
+@pytest.mark.parametrize("lr, planned", [(None, 2000), (None, 500), (2e-3, 2000)])
+def test_a_timed_lm_run_sets_its_peak_learning_rate_from_its_plan(
+    tmp_path, play_text, monkeypatch, capsys, lr, planned
+):
+    from rnn_keras.train import schedule
+
+    timed_at = []
+
+    def calibrate(trainer, minutes):
+        timed_at.append(trainer.cfg.lr)
+        return planned
+
+    monkeypatch.setattr(schedule, "calibrate_steps", calibrate)
+    monkeypatch.setattr(training.Trainer, "run", lambda self: {})  # the plan, not the run
+    cfg = TrainConfig(text=play_text, minutes=1.0, lr=lr, **tiny())
+    trainer, _ = training.train_and_evaluate(cfg, tmp_path / "run")
+    expected = {None: 3e-3 * 2900 / planned if planned > 1740 else 5e-3}.get(lr, lr)
+    assert timed_at == [lr or 3e-3]  # the timed steps ran at the long-run peak
+    assert trainer.cfg.steps == planned and trainer.cfg.lr == pytest.approx(expected)
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert saved["lr"] == pytest.approx(expected)  # a resume follows the same schedule
+    out = capsys.readouterr().out
+    plan = f"Planned {planned:,} steps for the 1-minute budget; peak learning rate {expected:g}"
+    assert plan in out

@@ -27,6 +27,7 @@ from rnn_keras.train.monitor import Monitor, fields
 from rnn_keras.train.schedule import learning_rate
 from rnn_keras.train.steps import StepFunctions, make_optimizer
 from rnn_keras_common import stops
+from rnn_keras_common.config import lm_peak_lr
 
 
 class NonFiniteError(RuntimeError):
@@ -252,6 +253,9 @@ def train_and_evaluate(cfg, run_dir, overwrite=False, text=None):
 def _start_new(cfg, run_dir, task, strategy):
     """Build, take the first step(s) and write a first checkpoint: the run has started."""
     keras.utils.set_random_seed(cfg.seed)
+    planned_lr = cfg.lr is None  # an lm's timed run: its peak lr follows the steps it plans
+    if planned_lr:
+        cfg = dataclasses.replace(cfg, lr=lm_peak_lr(None))  # the timed steps' lr
     with strategy.scope():
         trainer = Trainer(cfg, run_dir, task, task.model(), strategy=strategy)
     _first_step(trainer)
@@ -259,7 +263,10 @@ def _start_new(cfg, run_dir, task, strategy):
         # the schedule (cosine decay) needs a step count; a timed start gives it,
         # and it is then saved, so a resumed run follows the same schedule
         steps = schedule.calibrate_steps(trainer, cfg.minutes)
-        trainer.cfg = cfg = dataclasses.replace(cfg, steps=steps)
+        lr = lm_peak_lr(steps) if planned_lr else cfg.lr
+        trainer.cfg = cfg = dataclasses.replace(cfg, steps=steps, lr=lr)
+        budget = f"{cfg.minutes:g}-minute budget"
+        print(f"Planned {steps:,} steps for the {budget}; peak learning rate {lr:g}")
     runs.write_metadata(run_dir, cfg, task)
     return trainer
 
