@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from rnn_keras_common.config import ConfigError, TrainConfig
-from tests.helpers import cli_flags, play_text
+from tests.helpers import cli_flags, play_text, tiny_flags
 
 pytestmark = pytest.mark.slow
 
@@ -92,12 +92,12 @@ def tf_config(ports, index):
     return json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
 
 
-def test_two_process_multi_worker_run_agrees_on_the_weights(tmp_path, text):
+def workers(argv, timeout=180):
+    """Two processes of `argv` as a 2-worker cluster on 127.0.0.1: (return codes, outputs)."""
     ports = free_ports(2)
-    argv = args(text, tmp_path / "run", 6, "--strategy", "multi-worker", "--worker-timeout", "90")
     procs = [
         subprocess.Popen(
-            [sys.executable, *argv],
+            [sys.executable, *argv(i)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -106,16 +106,48 @@ def test_two_process_multi_worker_run_agrees_on_the_weights(tmp_path, text):
         for i in range(2)
     ]
     try:
-        outputs = [p.communicate(timeout=180)[0] for p in procs]
+        outputs = [p.communicate(timeout=timeout)[0] for p in procs]
     finally:
         for p in procs:
             p.kill()
-    assert [p.returncode for p in procs] == [0, 0]
+    return [p.returncode for p in procs], outputs
+
+
+def test_two_process_multi_worker_run_agrees_on_the_weights(tmp_path, text):
+    argv = args(text, tmp_path / "run", 6, "--strategy", "multi-worker", "--worker-timeout", "90")
+    codes, outputs = workers(lambda i: argv)
+    assert codes == [0, 0]
     prints = [re.search(r"Weights fingerprint: (\w+)", o).group(1) for o in outputs]
     assert prints[0] == prints[1]
     assert all("replicas 2" in o for o in outputs)
     assert (tmp_path / "run" / "checkpoints" / "latest").exists()  # written by the chief only
     assert len(losses(tmp_path / "run")) == 6
+
+
+def test_a_timed_multi_worker_run_plans_one_step_count_for_every_worker(tmp_path, text):
+    flags = tiny_flags(batch_size=8, eval_every=10**4, checkpoint_every=10**4)
+    argv = ["train.py", "--text", str(text), "--run-dir", str(tmp_path / "run"), *flags]
+    argv += ["--minutes", "0.05", "--strategy", "multi-worker", "--worker-timeout", "90"]
+    codes, outputs = workers(lambda i: argv)  # README's two-worker command, with no --steps
+    assert codes == [0, 0], outputs
+    plans = [re.search(r"Planned ([\d,]+) steps", o).group(1) for o in outputs]
+    assert plans[0] == plans[1]
+    prints = [re.search(r"Weights fingerprint: (\w+)", o).group(1) for o in outputs]
+    assert prints[0] == prints[1]
+
+
+def test_workers_share_one_mean_of_what_each_measured():
+    from rnn_keras.train import distributed
+
+    script = (
+        "import sys; from rnn_keras.train import distributed as d; "
+        "s = d.make_strategy('multi-worker', 60); "
+        "print('mean', d.cluster_mean(s, 1.0 + 3.0 * int(sys.argv[1])))"
+    )
+    codes, outputs = workers(lambda i: ["-c", script, str(i)], timeout=120)
+    assert codes == [0, 0]
+    assert [re.search(r"mean (\S+)", o).group(1) for o in outputs] == ["2.5", "2.5"]
+    assert distributed.cluster_mean(distributed.make_strategy("default"), 4.0) == 4.0
 
 
 def test_malformed_tf_config_is_a_clear_error(tmp_path, text):

@@ -105,6 +105,19 @@ os.kill(parent, 9)
 """
 
 
+def cluster_mean(strategy, value):
+    """`value` averaged over a multi-worker cluster, the same on every worker; else `value`.
+
+    A timed run's workers each time their own first steps: step counts planned from
+    different times would leave the worker with more steps waiting in an all-reduce
+    that its peers, already finished, never join.
+    """
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return value
+    mine = strategy.run(lambda: tf.constant(value, tf.float64))  # one per replica
+    return float(strategy.reduce(tf.distribute.ReduceOp.MEAN, mine, axis=None))
+
+
 class Watchdog:
     """Ends the trainer with a clear message if the cluster does not form in time.
 

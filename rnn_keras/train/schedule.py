@@ -11,7 +11,11 @@ import time
 
 import numpy as np
 
+from rnn_keras.train import distributed
 from rnn_keras_common.config import ConfigError
+
+# A schedule's end while a timed run has not planned its steps yet: the lr stays at its peak
+HORIZON = 10**9
 
 
 def learning_rate(cfg, step, start=0):
@@ -30,7 +34,7 @@ def learning_rate(cfg, step, start=0):
     return warm * cfg.lr * (0.02 + 0.98 * 0.5 * (1.0 + math.cos(math.pi * frac)))
 
 
-def calibrate_steps(trainer, minutes, horizon=10**9):
+def calibrate_steps(trainer, minutes, horizon=HORIZON):
     """Time a few steps; the step count at which `minutes` of training from here end.
 
     The timed steps train with the schedule's `cfg.steps` set to `horizon`: far away
@@ -48,6 +52,7 @@ def calibrate_steps(trainer, minutes, horizon=10**9):
     # sorted batches have a dozen shapes): leave such steps out of the average
     times = np.array(times)
     per_step = float(times[times < 5 * np.median(times)].mean())
+    per_step = distributed.cluster_mean(trainer.strategy, per_step)  # every worker, one plan
     return max(trainer.step + 1, start + int(minutes * 60 / per_step))
 
 
@@ -64,5 +69,5 @@ def extend(trainer, planned, run_dir):
     if finished:
         trainer.segment_start = done
     if cfg.steps is None:
-        steps = calibrate_steps(trainer, cfg.minutes, 10**9 if finished else planned)
+        steps = calibrate_steps(trainer, cfg.minutes, HORIZON if finished else planned)
         trainer.cfg = dataclasses.replace(cfg, steps=steps)

@@ -39,7 +39,7 @@ class Trainer:
 
     def __init__(self, cfg, run_dir, task, model, saved=None, strategy=None):
         self.cfg, self.run_dir, self.task, self.model = cfg, pathlib.Path(run_dir), task, model
-        strategy = strategy or tf.distribute.get_strategy()
+        self.strategy = strategy = strategy or tf.distribute.get_strategy()
         self.replicas = strategy.num_replicas_in_sync
         with strategy.scope():  # the optimiser's variables mirror the model's
             self.optimizer = make_optimizer(cfg)
@@ -258,6 +258,8 @@ def _start_new(cfg, run_dir, task, strategy):
         cfg = dataclasses.replace(cfg, lr=lm_peak_lr(None))  # the timed steps' lr
     with strategy.scope():
         trainer = Trainer(cfg, run_dir, task, task.model(), strategy=strategy)
+    if cfg.steps is None:  # not planned yet: the first step runs at the peak lr
+        trainer.cfg = dataclasses.replace(cfg, steps=schedule.HORIZON)
     _first_step(trainer)
     if cfg.steps is None:
         # the schedule (cosine decay) needs a step count; a timed start gives it,
