@@ -1,6 +1,6 @@
 """The learning-rate schedule, and the step count it runs to.
 
-`learning_rate` is a warm-up then a cosine (or constant) rate; `calibrate_steps`
+`learning_rate` is a warm-up then a cosine (or constant) rate; `plan` (`calibrate_steps`)
 turns a time budget into a step count (the cosine needs one); `extend` fixes the
 step count of a resumed run, restarting the cosine when a finished run goes on.
 """
@@ -12,7 +12,7 @@ import time
 import numpy as np
 
 from rnn_keras.train import distributed
-from rnn_keras_common.config import ConfigError
+from rnn_keras_common.config import ConfigError, lm_peak_lr
 
 # A schedule's end while a timed run has not planned its steps yet: the lr stays at its peak
 HORIZON = 10**9
@@ -32,6 +32,23 @@ def learning_rate(cfg, step, start=0):
         return cfg.lr * warm
     frac = min((step - start) / max(cfg.steps - start, 1), 1.0)
     return warm * cfg.lr * (0.02 + 0.98 * 0.5 * (1.0 + math.cos(math.pi * frac)))
+
+
+def unplanned(cfg):
+    """A timed run's config until its steps are planned: the schedule at its peak, an lm's
+    peak lr left to the plan at its long-run value."""
+    return dataclasses.replace(cfg, steps=HORIZON, lr=cfg.lr or lm_peak_lr(None))
+
+
+def plan(trainer, cfg):
+    """`cfg` with the steps its minutes give (timed on `trainer`), and the lm's peak lr
+    for them when none was given."""
+    steps = calibrate_steps(trainer, cfg.minutes)
+    lr = cfg.lr or lm_peak_lr(steps)
+    print(
+        f"Planned {steps:,} steps for the {cfg.minutes:g}-minute budget; peak learning rate {lr:g}"
+    )
+    return dataclasses.replace(cfg, steps=steps, lr=lr)
 
 
 def calibrate_steps(trainer, minutes, horizon=HORIZON):

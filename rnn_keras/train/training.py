@@ -8,7 +8,6 @@ gradient stops at the boundary because the state enters as an input).
 """
 
 import contextlib
-import dataclasses
 import math
 import pathlib
 import shutil
@@ -27,7 +26,6 @@ from rnn_keras.train.monitor import Monitor, fields
 from rnn_keras.train.schedule import learning_rate
 from rnn_keras.train.steps import StepFunctions, make_optimizer
 from rnn_keras_common import stops
-from rnn_keras_common.config import lm_peak_lr
 
 
 class NonFiniteError(RuntimeError):
@@ -253,22 +251,13 @@ def train_and_evaluate(cfg, run_dir, overwrite=False, text=None):
 def _start_new(cfg, run_dir, task, strategy):
     """Build, take the first step(s) and write a first checkpoint: the run has started."""
     keras.utils.set_random_seed(cfg.seed)
-    planned_lr = cfg.lr is None  # an lm's timed run: its peak lr follows the steps it plans
-    if planned_lr:
-        cfg = dataclasses.replace(cfg, lr=lm_peak_lr(None))  # the timed steps' lr
+    timed = cfg.steps is None  # the schedule (cosine decay) needs a step count: timing gives it
     with strategy.scope():
-        trainer = Trainer(cfg, run_dir, task, task.model(), strategy=strategy)
-    if cfg.steps is None:  # not planned yet: the first step runs at the peak lr
-        trainer.cfg = dataclasses.replace(cfg, steps=schedule.HORIZON)
+        first = schedule.unplanned(cfg) if timed else cfg
+        trainer = Trainer(first, run_dir, task, task.model(), strategy=strategy)
     _first_step(trainer)
-    if cfg.steps is None:
-        # the schedule (cosine decay) needs a step count; a timed start gives it,
-        # and it is then saved, so a resumed run follows the same schedule
-        steps = schedule.calibrate_steps(trainer, cfg.minutes)
-        lr = lm_peak_lr(steps) if planned_lr else cfg.lr
-        trainer.cfg = cfg = dataclasses.replace(cfg, steps=steps, lr=lr)
-        budget = f"{cfg.minutes:g}-minute budget"
-        print(f"Planned {steps:,} steps for the {budget}; peak learning rate {lr:g}")
+    if timed:  # then saved, so a resumed run follows the same schedule
+        trainer.cfg = cfg = schedule.plan(trainer, cfg)
     runs.write_metadata(run_dir, cfg, task)
     return trainer
 
