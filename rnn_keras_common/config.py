@@ -104,8 +104,6 @@ TASK_DEFAULTS = {
 }
 
 
-# What a classifier reads of a passage by default (a run's `max_tokens` says otherwise):
-# 6 lines of verse hold about 50 words, 250 characters
 # The lm's peak learning rate by the steps its run has: 3e-3 for long runs, raised for runs so
 # short that only a slower machine's 5 minutes give them. Measured (3x256, B=64, README "The
 # main job against PyTorch"): at 1,700 steps 5e-3 gave 1.500 and 1.505 nats/char against 1.516
@@ -124,6 +122,8 @@ def lm_peak_lr(steps):
     return min(LM_LR_SHORT, max(LM_LR, LM_LR * LM_LONG_RUN / steps))
 
 
+# What a classifier reads of a passage by default (a run's `max_tokens` says otherwise):
+# 6 lines of verse hold about 50 words, 250 characters
 MAX_WORDS, MAX_CHARS = 96, 384
 
 
