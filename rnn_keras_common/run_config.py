@@ -47,8 +47,9 @@ def for_resume(saved, overrides, run_dir):
             "model or its data. Drop them, or start a new run with --run-dir. With --resume "
             "you may change: " + ", ".join(flag(k) for k in RESUMABLE) + "."
         )
-    if "minutes" in changed and "steps" not in changed:
-        changed["steps"] = None  # re-planned from the time budget once the run restarts
+    if "minutes" in overrides and "steps" not in changed:
+        # M more minutes, even M = the run's own budget: re-planned once the run restarts
+        changed.update(minutes=overrides["minutes"], steps=None)
     cfg = dataclasses.replace(saved, **changed)
     cfg.validate()
     return cfg

@@ -19,8 +19,8 @@ from export import infer
 from rnn_keras.train import checkpoint, training
 from rnn_keras_common import train_cli as train
 from rnn_keras_common.config import ConfigError, TrainConfig
-from rnn_keras_common.run_config import read_run_config
-from tests.helpers import cli_flags, play_text, tiny
+from rnn_keras_common.run_config import for_resume, read_run_config
+from tests.helpers import cli_flags, play_text, tiny, tiny_flags
 from tests.test_faults import wait_for_checkpoint_after
 
 SMALL = dict(units=8, batch_size=2, seq_len=5, eval_batches=1)
@@ -79,6 +79,20 @@ def test_minutes_extend_a_run_by_a_time_budget(finished, capsys):
     assert cli(["--resume", str(run), "--minutes", "0.01", "--no-export"], capsys)[0] == 0
     steps = TrainConfig(**saved_config(run)).steps
     assert steps > 6 and len(checkpoint.load(run)[3]["losses"]) == steps
+
+
+def test_minutes_on_resume_are_more_minutes_even_the_runs_own_budget(tmp_path, capsys):
+    text, run = play_text(tmp_path, "hamlet", 6000), tmp_path / "run"
+    flags = tiny_flags(**SMALL, checkpoint_every=10**4, eval_every=10**4)
+    timed = ["--text", str(text), "--run-dir", str(run), "--minutes", "0.01", *flags]
+    assert cli(timed, capsys)[0] == 0  # as `python train.py`, then the same budget again
+    planned = TrainConfig(**saved_config(run)).steps
+    assert cli(["--resume", str(run), "--minutes", "0.01", "--no-export"], capsys)[0] == 0
+    steps = TrainConfig(**saved_config(run)).steps
+    assert steps > planned and len(checkpoint.load(run)[3]["losses"]) == steps
+    saved = read_run_config(run)
+    assert for_resume(saved, {}, run).steps == steps  # no --minutes: the plan stands
+    assert for_resume(saved, {"minutes": 0.01, "steps": steps + 5}, run).steps == steps + 5
 
 
 def ctrl_c_at_step(step, monkeypatch):
