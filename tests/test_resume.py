@@ -95,6 +95,20 @@ def test_minutes_on_resume_are_more_minutes_even_the_runs_own_budget(tmp_path, c
     assert for_resume(saved, {"minutes": 0.01, "steps": steps + 5}, run).steps == steps + 5
 
 
+def test_a_run_stopped_before_its_first_periodic_checkpoint_resumes(tmp_path, monkeypatch, capsys):
+    text, run = play_text(tmp_path, "hamlet", 6000), tmp_path / "run"
+    cfg = TrainConfig(text=text, steps=6, **tiny(**SMALL, checkpoint_every=10**4))
+    with monkeypatch.context() as m:  # killed as soon as the run has started
+        m.setattr(training.Trainer, "run", lambda self: {})
+        training.train_and_evaluate(cfg, run)
+    assert checkpoint.load(run)[3]["step"] == 0
+    assert cli(["--resume", str(run), "--no-export"], capsys)[0] == 0
+    assert len(checkpoint.load(run)[3]["losses"]) == 6
+    shutil.rmtree(run / "checkpoints")  # a folder whose run never wrote one
+    code, err = cli(["--resume", str(run)], capsys)
+    assert code == 2 and f"--run-dir {run} --overwrite, without --resume" in err
+
+
 def ctrl_c_at_step(step, monkeypatch):
     """Training stops at `step` as if Ctrl-C were pressed (undone by `monkeypatch.undo()`)."""
     original = training.Trainer.train_one
@@ -301,7 +315,7 @@ def test_a_folder_made_read_only_mid_run_is_one_line(tmp_path, capsys, monkeypat
 
     def read_only_after_three(path, *arrays):
         calls.append(path)
-        if len(calls) > 9:  # three checkpoints of three .npz files each were written
+        if len(calls) > 12:  # the start's and three checkpoints, three .npz files each
             raise PermissionError(errno.EACCES, "Permission denied", str(path))
         return original(path, *arrays)
 

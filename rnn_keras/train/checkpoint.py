@@ -110,7 +110,8 @@ def latest_dir(run_dir):
     pointer = root / LATEST
     if not pointer.is_file():
         raise CheckpointError(
-            f"{run_dir} holds no checkpoint (no {pointer}). Start a new run instead of --resume."
+            f"{run_dir} holds no checkpoint (no {pointer}): the run stopped before writing "
+            f"one. Start it again with --run-dir {run_dir} --overwrite, without --resume."
         )
     return root / pointer.read_text().strip()
 

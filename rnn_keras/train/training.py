@@ -259,6 +259,7 @@ def _start_new(cfg, run_dir, task, strategy):
     if timed:  # then saved, so a resumed run follows the same schedule
         trainer.cfg = cfg = schedule.plan(trainer, cfg)
     runs.write_metadata(run_dir, cfg, task)
+    trainer.save_checkpoint()  # a run killed before its first periodic one can be resumed
     return trainer
 
 
