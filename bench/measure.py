@@ -130,9 +130,9 @@ def lm_tokens_per_second(steps=20):
     import_tensorflow()
     from rnn_keras.tasks.lm import char_lm
     from rnn_keras.train.steps import StepFunctions, make_optimizer
-    from rnn_keras_common.config import TrainConfig, lm_peak_lr
+    from rnn_keras_common.config import LM_LR, TrainConfig
 
-    cfg = TrainConfig(lr=lm_peak_lr(None)).resolved()  # a timed run's lr waits for its plan
+    cfg = TrainConfig(lr=LM_LR).resolved()  # a timed run's lr waits for its plan
     model = char_lm(
         80, cfg.units, cfg.layers, cfg.activation, cfg.recurrent_gain, cfg.embedding
     )  # the default run's model (its embedding too)

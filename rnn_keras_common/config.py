@@ -110,14 +110,15 @@ TASK_DEFAULTS = {
 # and 1.511 for 3e-3 (seeds 0, 1), 7e-3 1.507; at 2,300 steps 3.8e-3 gave 1.493 against 1.495;
 # from 2,900 steps 3e-3 is as good or better (5e-3: 1.487 against 1.485 at 2,900, 1.478
 # against 1.474 at 4,648). Other shapes at 1,000 steps: 1x512 1.566 against 1.595, 2x128
-# one-hot 1.744 against 1.810.
+# one-hot 1.744 against 1.810. Only with Adam and the cosine: at a constant rate
+# (`--lr-decay none`) 5e-3 was worse (1,700 steps: 1.621 against 1.581).
 LM_LR, LM_LR_SHORT, LM_LONG_RUN = 3e-3, 5e-3, 2900
 
 
-def lm_peak_lr(steps):
-    """3e-3 from 2,900 steps up (or with the steps not known yet), 5e-3 up to 1,740, and
-    3e-3 x 2,900 / steps between."""
-    if steps is None:
+def lm_peak_lr(cfg, steps):
+    """The lm's peak lr when none is given: 3e-3 from 2,900 steps up (or with the steps not
+    known yet), 5e-3 up to 1,740, 3e-3 x 2,900 / steps between; 3e-3 unless Adam + cosine."""
+    if steps is None or cfg.optimizer != "adam" or cfg.lr_decay != "cosine":
         return LM_LR
     return min(LM_LR_SHORT, max(LM_LR, LM_LR * LM_LONG_RUN / steps))
 
@@ -166,7 +167,7 @@ class TrainConfig:
     embedding: int | None = None  # lm/translate: tokens embedded in this many dims (0 = one-hot)
     dropout: float = 0.0  # between stacked layers; classify: pooled features; seq2seq: decoder
     optimizer: str = "adam"  # adam, or sgd (the article's; see momentum/nesterov)
-    lr: float | None = None  # peak learning rate (lm: 3e-3, up to 5e-3 under 2,900 steps)
+    lr: float | None = None  # peak learning rate (lm: 3e-3; Adam+cosine: up to 5e-3 if few steps)
     momentum: float = 0.0  # sgd momentum (0 = plain SGD)
     nesterov: bool = False  # sgd: Nesterov momentum
     lr_decay: str = "cosine"  # cosine: decay to 2% of lr over the run; none: constant
@@ -209,7 +210,7 @@ class TrainConfig:
             cfg = dataclasses.replace(cfg, max_tokens=passage_tokens(cfg.unit))
         cfg.validate()
         if cfg.task == "lm" and cfg.lr is None and cfg.steps is not None:
-            cfg = dataclasses.replace(cfg, lr=lm_peak_lr(cfg.steps))  # timed: once planned
+            cfg = dataclasses.replace(cfg, lr=lm_peak_lr(cfg, cfg.steps))  # timed: once planned
         return cfg
 
     def validate(self):

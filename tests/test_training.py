@@ -310,8 +310,12 @@ def test_an_lm_peak_learning_rate_follows_its_steps():
     assert TrainConfig(steps=100, lr=1e-3).resolved().lr == 1e-3  # yours stands
     assert TrainConfig(task="tag", steps=100).resolved().lr == 3e-3  # the lm's rule only
     assert TrainConfig().resolved().lr is None  # a timed run's waits for its planned steps
-    rates = [lm_peak_lr(s) for s in (None, 10, 1740, 2900, 10**6)]
+    cfg = TrainConfig().resolved()
+    rates = [lm_peak_lr(cfg, s) for s in (None, 10, 1740, 2900, 10**6)]
     assert rates == pytest.approx([3e-3, 5e-3, 5e-3, 3e-3, 3e-3])
+    # measured with Adam and the cosine only: a constant rate was worse at 5e-3
+    assert TrainConfig(steps=1700, lr_decay="none").resolved().lr == 3e-3
+    assert TrainConfig(steps=1700, optimizer="sgd").resolved().lr == 3e-3
 
 
 @pytest.mark.parametrize("lr, planned", [(None, 2000), (None, 500), (2e-3, 2000)])

@@ -37,14 +37,14 @@ def learning_rate(cfg, step, start=0):
 def unplanned(cfg):
     """A timed run's config until its steps are planned: the schedule at its peak, an lm's
     peak lr left to the plan at its long-run value."""
-    return dataclasses.replace(cfg, steps=HORIZON, lr=cfg.lr or lm_peak_lr(None))
+    return dataclasses.replace(cfg, steps=HORIZON, lr=cfg.lr or lm_peak_lr(cfg, None))
 
 
 def plan(trainer, cfg):
     """`cfg` with the steps its minutes give (timed on `trainer`), and the lm's peak lr
     for them when none was given."""
     steps = calibrate_steps(trainer, cfg.minutes)
-    lr = cfg.lr or lm_peak_lr(steps)
+    lr = cfg.lr or lm_peak_lr(cfg, steps)
     print(
         f"Planned {steps:,} steps for the {cfg.minutes:g}-minute budget; peak learning rate {lr:g}"
     )
