@@ -87,9 +87,11 @@ def test_minutes_on_resume_are_more_minutes_even_the_runs_own_budget(tmp_path, c
     timed = ["--text", str(text), "--run-dir", str(run), "--minutes", "0.01", *flags]
     assert cli(timed, capsys)[0] == 0  # as `python train.py`, then the same budget again
     planned = TrainConfig(**saved_config(run)).steps
-    assert cli(["--resume", str(run), "--minutes", "0.01", "--no-export"], capsys)[0] == 0
+    assert train.cli(["--resume", str(run), "--minutes", "0.01", "--no-export"]) == 0
     steps = TrainConfig(**saved_config(run)).steps
     assert steps > planned and len(checkpoint.load(run)[3]["losses"]) == steps
+    more = f"Planned {steps:,} steps ({steps - planned:,} more) for the 0.01-minute budget"
+    assert more in capsys.readouterr().out
     saved = read_run_config(run)
     assert for_resume(saved, {}, run).steps == steps  # no --minutes: the plan stands
     assert for_resume(saved, {"minutes": 0.01, "steps": steps + 5}, run).steps == steps + 5

@@ -45,10 +45,12 @@ def plan(trainer, cfg):
     for them when none was given."""
     steps = calibrate_steps(trainer, cfg.minutes)
     lr = cfg.lr or lm_peak_lr(cfg, steps)
-    print(
-        f"Planned {steps:,} steps for the {cfg.minutes:g}-minute budget; peak learning rate {lr:g}"
-    )
+    print(f"Planned {steps:,} steps for {_budget(cfg)}; peak learning rate {lr:g}")
     return dataclasses.replace(cfg, steps=steps, lr=lr)
+
+
+def _budget(cfg):
+    return f"the {cfg.minutes:g}-minute budget"
 
 
 def calibrate_steps(trainer, minutes, horizon=HORIZON):
@@ -88,3 +90,4 @@ def extend(trainer, planned, run_dir):
     if cfg.steps is None:
         steps = calibrate_steps(trainer, cfg.minutes, HORIZON if finished else planned)
         trainer.cfg = dataclasses.replace(cfg, steps=steps)
+        print(f"Planned {steps:,} steps ({steps - done:,} more) for {_budget(cfg)}")
