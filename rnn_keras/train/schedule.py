@@ -12,7 +12,7 @@ import time
 import numpy as np
 
 from rnn_keras.train import distributed
-from rnn_keras_common.config import ConfigError, lm_peak_lr
+from rnn_keras_common.config import LM_LR, ConfigError
 
 # A schedule's end while a timed run has not planned its steps yet: the lr stays at its peak
 HORIZON = 10**9
@@ -37,16 +37,15 @@ def learning_rate(cfg, step, start=0):
 def unplanned(cfg):
     """A timed run's config until its steps are planned: the schedule at its peak, an lm's
     peak lr left to the plan at its long-run value."""
-    return dataclasses.replace(cfg, steps=HORIZON, lr=cfg.lr or lm_peak_lr(cfg, None))
+    return dataclasses.replace(cfg, steps=HORIZON, lr=cfg.lr or LM_LR)
 
 
 def plan(trainer, cfg):
-    """`cfg` with the steps its minutes give (timed on `trainer`), and the lm's peak lr
-    for them when none was given."""
-    steps = calibrate_steps(trainer, cfg.minutes)
-    lr = cfg.lr or lm_peak_lr(cfg, steps)
-    print(f"Planned {steps:,} steps for {_budget(cfg)}; peak learning rate {lr:g}")
-    return dataclasses.replace(cfg, steps=steps, lr=lr)
+    """`cfg` with the steps its minutes give (timed on `trainer`), resolved again: an lm
+    given no lr takes the peak for those steps (`TrainConfig.resolved`)."""
+    planned = dataclasses.replace(cfg, steps=calibrate_steps(trainer, cfg.minutes)).resolved()
+    print(f"Planned {planned.steps:,} steps for {_budget(cfg)}; peak learning rate {planned.lr:g}")
+    return planned
 
 
 def _budget(cfg):
