@@ -16,7 +16,7 @@ import sys
 from rnn_keras_common.cli import parser as cli_parser
 
 
-def main(argv=None):
+def _parser():
     parser = cli_parser("python -m export", __doc__)
     parser.add_argument("run_dir", help="a folder written by train.py")
     parser.add_argument(
@@ -41,7 +41,11 @@ def main(argv=None):
         "arithmetic, float32 inputs and outputs, checked against the float files; on CUDA "
         "cuDNN runs them on tensor cores); scan or native form, lm, tag and classify runs",
     )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def _check_flags(args):
+    """Refuse flag combinations that would be ignored, before TensorFlow loads (seconds)."""
     if args.fp16 and args.path == "loop":
         raise ValueError(
             "--fp16 with --path loop: fp16 copies are of the scan or native form (native "
@@ -58,8 +62,12 @@ def main(argv=None):
     if args.out_dir:
         from rnn_keras_common.cli import check_out_folder
 
-        check_out_folder(args.out_dir, "--out-dir", keep=True)  # before TensorFlow loads
+        check_out_folder(args.out_dir, "--out-dir", keep=True)
 
+
+def main(argv=None):
+    args = _parser().parse_args(argv)
+    _check_flags(args)
     from rnn_keras_common._quiet import import_tensorflow
 
     import_tensorflow()
