@@ -60,7 +60,9 @@ class EncoderDecoder(Model):
         feeds), so that 100,000 words need no more memory than 256."""
         beam, nbest = search[0], search[1]
         if not isinstance(beam, int) or beam < 1 or not isinstance(nbest, int) or nbest < 1:
-            raise ValueError(f"beam and nbest must be integers >= 1, got {beam!r}, {nbest!r}.")
+            raise ValueError(
+                f"beam (--beam) and nbest (--nbest) must be integers >= 1, got {beam!r}, {nbest!r}."
+            )
         max_len = search[3]
         if max_len is not None and (not isinstance(max_len, int) or max_len < 1):
             raise ValueError(f"max_len (--max-output) must be an integer >= 1, got {max_len!r}.")

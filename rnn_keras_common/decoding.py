@@ -36,13 +36,13 @@ class SplitMix64:
 def check_sampling_args(temperature=1.0, top_k=0, top_p=1.0):
     if not isinstance(temperature, (int, float)) or not temperature > 0:
         raise ValueError(
-            f"`temperature` must be > 0, got {temperature!r}. Use e.g. 0.8 (for the most likely "
-            "character every time, top_k=1)."
+            f"temperature (--temperature) must be > 0, got {temperature!r}. Use e.g. 0.8 (for "
+            "the most likely character every time, top_k=1: --top-k 1)."
         )
     if not isinstance(top_k, int) or top_k < 0:
-        raise ValueError(f"`top_k` must be an integer >= 0 (0 = off), got {top_k!r}.")
+        raise ValueError(f"top_k (--top-k) must be an integer >= 0 (0 = off), got {top_k!r}.")
     if not isinstance(top_p, (int, float)) or not 0 < top_p <= 1:
-        raise ValueError(f"`top_p` must be in (0, 1] (1 = off), got {top_p!r}.")
+        raise ValueError(f"top_p (--top-p) must be in (0, 1] (1 = off), got {top_p!r}.")
 
 
 def probabilities(logits, temperature=1.0, top_k=0, top_p=1.0):

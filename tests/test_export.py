@@ -157,6 +157,9 @@ def test_streamed_characters_are_the_generated_text_and_bad_arguments_fail_at_on
     assert infer.cli([str(step), "--prime", "ROMEO:", "--length", "50", "--seed", "3"]) == 0
     printed = capsys.readouterr().out
     assert printed == lm.generate("ROMEO:", 50, 0.8, seed=3) + "\n"
+    assert infer.cli([str(step), "--temperature", "0", "--length", "5"]) == 2
+    err = capsys.readouterr().err  # the flag a user typed, and its fix, as flags
+    assert err.startswith("error: temperature (--temperature) must be > 0") and "--top-k 1" in err
 
 
 def test_metadata_round_trip(lm_files):

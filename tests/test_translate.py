@@ -296,6 +296,8 @@ def test_max_output_cuts_decoding_and_says_how_many_outputs_it_cut(reversal_run,
     assert model.translate(["abc"]) == ["c b a"] and model.capped == 0  # the run's limit
     assert infer.cli([encoder, "--text", "abc", "--max-output", "0"]) == 2
     assert "--max-output) must be an integer >= 1, got 0" in capsys.readouterr().err
+    assert infer.cli([encoder, "--text", "abc", "--beam", "0"]) == 2
+    assert "beam (--beam) and nbest (--nbest) must be" in capsys.readouterr().err
 
 
 def test_one_string_is_one_text_not_its_characters(reversal_run):
