@@ -285,6 +285,12 @@ def test_a_seed_out_of_trainings_range_is_one_argument_error(runs, capsys, main)
     assert stop.value.code == 2 and "--seed: must be an integer in [0, 4294967295], got -1" in err
 
 
+def test_a_window_of_one_character_is_refused_as_it_measures_no_decay(runs, capsys):
+    with pytest.raises(SystemExit) as stop:
+        inspect_cli.cli([str(runs["lm"]), "--length", "1"])
+    assert stop.value.code == 2 and "--length must be in [2, 10000]" in capsys.readouterr().err
+
+
 def test_an_out_that_is_a_file_is_refused(tmp_path, runs, capsys):
     (tmp_path / "figures").write_text("mine")
     with pytest.raises(SystemExit) as stop:

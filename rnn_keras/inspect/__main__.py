@@ -46,9 +46,10 @@ def parse_args(argv):
     p.add_argument("--length", type=int, help="characters per window, T (default 100)")
     p.add_argument("--seed", type=seed_type, help="which windows (default 0)")
     args = p.parse_args(argv)
-    for flag in ("windows", "length"):
-        if getattr(args, flag) is not None and not 1 <= getattr(args, flag) <= 10_000:
-            p.error(f"--{flag} must be in [1, 10000]")
+    # a window of T characters measures the decay T - 1 steps back: T = 1 would measure none
+    for flag, low in (("windows", 1), ("length", 2)):
+        if getattr(args, flag) is not None and not low <= getattr(args, flag) <= 10_000:
+            p.error(f"--{flag} must be in [{low}, 10000]")
     if args.out and pathlib.Path(args.out).is_file():
         p.error(f"--out {args.out} is a file; pass a folder for the figures")
     return args
