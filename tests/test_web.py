@@ -464,3 +464,20 @@ def test_the_other_export_forms_run_in_the_page_too(browser, runs, tmp_path, for
         assert runtime.read_metadata(run / "model.onnx")["path"] == form and not errors
     finally:
         server.shutdown()
+
+
+def test_an_address_that_cannot_be_served_names_the_flag_to_change(runs, capsys):
+    import socket
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    try:
+        port = str(taken.getsockname()[1])
+        assert web_cli.cli([str(runs["tag"]), "--port", port]) == 2
+        assert "(Address already in use); pass another --port" in capsys.readouterr().err
+    finally:
+        taken.close()
+    assert web_cli.cli([str(runs["tag"]), "--host", "999.1.1.1"]) == 2  # no such address
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "pass another --host" in err[0], err

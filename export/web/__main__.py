@@ -13,6 +13,8 @@ picker, each with greedy or beam search (the n best and their scores, as
 (that needs TensorFlow).
 """
 
+import errno
+import socket
 import sys
 import tempfile
 
@@ -52,7 +54,7 @@ def main(argv=None):
         server = serve(folder, args.host, args.port)
     except OSError as err:
         raise WebError(
-            f"cannot listen on {args.host}:{args.port} ({err.strerror}); pass another --port."
+            f"cannot listen on {args.host}:{args.port} ({err.strerror}); {_which_flag(err)}."
         ) from err
     print(f"http://{args.host}:{server.server_address[1]}/  (Ctrl-C to stop)", flush=True)
     try:
@@ -62,6 +64,14 @@ def main(argv=None):
     finally:
         server.server_close()
     return 0
+
+
+def _which_flag(err):
+    """The flag to change: a host that does not resolve or is not this machine's, or a port
+    that is taken or needs privileges."""
+    if isinstance(err, socket.gaierror) or err.errno == errno.EADDRNOTAVAIL:
+        return "pass another --host (127.0.0.1 for this machine only, 0.0.0.0 for all)"
+    return "pass another --port (0: any free one)"
 
 
 def _export(run_dir):
