@@ -468,7 +468,9 @@ def test_the_other_export_forms_run_in_the_page_too(browser, runs, tmp_path, for
 
 def test_an_address_that_cannot_be_served_names_the_flag_to_change(runs, capsys):
     import socket
+    import tempfile
 
+    scratch = set(pathlib.Path(tempfile.gettempdir()).glob("rnn-keras-web-*"))
     taken = socket.socket()
     taken.bind(("127.0.0.1", 0))
     taken.listen()
@@ -481,3 +483,6 @@ def test_an_address_that_cannot_be_served_names_the_flag_to_change(runs, capsys)
     assert web_cli.cli([str(runs["tag"]), "--host", "999.1.1.1"]) == 2  # no such address
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "pass another --host" in err[0], err
+    assert (
+        set(pathlib.Path(tempfile.gettempdir()).glob("rnn-keras-web-*")) == scratch
+    )  # no 16 MB left

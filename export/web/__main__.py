@@ -37,7 +37,7 @@ def main(argv=None):
     from rnn_keras_common.run_config import read_run_config
 
     from ..onnx_model import stale_note
-    from . import WebError, build, run_file, serve, writable_folder
+    from . import build, run_file, writable_folder
 
     read_run_config(args.run_dir)  # a run folder, refused before anything is exported
     if args.out:
@@ -46,24 +46,32 @@ def main(argv=None):
         _export(args.run_dir)
     elif note := stale_note(run_file(args.run_dir)):
         print(note, file=sys.stderr)  # the page would show the older model
-    folder = build(args.run_dir, args.out or tempfile.mkdtemp(prefix="rnn-keras-web-"))
     if args.out:
+        folder = build(args.run_dir, args.out)
         print(f"{folder}/index.html (serve the folder with COOP/COEP headers for threads)")
         return 0
+    with tempfile.TemporaryDirectory(prefix="rnn-keras-web-") as scratch:  # gone at the end
+        _serve(build(args.run_dir, scratch), args.host, args.port)
+    return 0
+
+
+def _serve(folder, host, port):
+    """Serve `folder` until Ctrl-C."""
+    from . import WebError, serve
+
     try:
-        server = serve(folder, args.host, args.port)
+        server = serve(folder, host, port)
     except OSError as err:
         raise WebError(
-            f"cannot listen on {args.host}:{args.port} ({err.strerror}); {_which_flag(err)}."
+            f"cannot listen on {host}:{port} ({err.strerror}); {_which_flag(err)}."
         ) from err
-    print(f"http://{args.host}:{server.server_address[1]}/  (Ctrl-C to stop)", flush=True)
+    print(f"http://{host}:{server.server_address[1]}/  (Ctrl-C to stop)", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         server.server_close()
-    return 0
 
 
 def _which_flag(err):
