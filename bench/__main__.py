@@ -134,6 +134,7 @@ def _describe_machine():
         f"{os.cpu_count()} cores, "
         f"Python {platform.python_version()}; GEMM {measure.gemm_gflops():.0f} GFLOP/s (NumPy fp32)"
     )
+    print(isa.onednn())
     floor_us, nbytes = measure.weight_pass_us()
     print(
         f"Weights {nbytes / 1e6:.1f} MB: one core reads them once in {floor_us:.0f} us "

@@ -14,6 +14,8 @@ import os
 import platform
 import sys
 
+from rnn_keras_common._quiet import ONEDNN_BY_DEFAULT_ON
+
 CAPS = {  # library: (environment variable, value for AVX2)
     "oneDNN": ("ONEDNN_MAX_CPU_ISA", "AVX2"),
     "XLA": ("XLA_FLAGS", "--xla_cpu_max_isa=AVX2"),
@@ -24,14 +26,31 @@ CAPS = {  # library: (environment variable, value for AVX2)
 MARK = "RNN_KERAS_BENCH_ISA"  # set by `cap`, read by `describe` (also in child processes)
 
 
-def flags():
-    """`AVX-512`, `AVX2` or `no AVX2`, from /proc/cpuinfo (the machine, not the cap)."""
+def cpu_flags():
+    """The flags /proc/cpuinfo lists (none where there is no such file)."""
     try:
         line = next(ln for ln in open("/proc/cpuinfo", encoding="utf-8") if ln.startswith("flags"))
     except (OSError, StopIteration):
+        return set()
+    return set(line.split())
+
+
+def flags():
+    """`AVX-512`, `AVX2` or `no AVX2`, from /proc/cpuinfo (the machine, not the cap)."""
+    found = cpu_flags()
+    if not found:
         return platform.machine()
-    found = line.split()
     return "AVX-512" if "avx512f" in found else ("AVX2" if "avx2" in found else "no AVX2")
+
+
+def onednn():
+    """TensorFlow's oneDNN kernels as our processes run them (`_quiet.use_onednn`: on unless
+    TF_ENABLE_ONEDNN_OPTS says otherwise), and TensorFlow's own default on this CPU."""
+    chosen = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "1").lower() in ("1", "true")
+    native = bool(cpu_flags() & set(ONEDNN_BY_DEFAULT_ON))
+    return f"TensorFlow oneDNN {'on' if chosen else 'off'} (TensorFlow's default here: " + (
+        "on)" if native else "off, no VNNI/BF16/AMX)"
+    )
 
 
 def cap(isa):
@@ -67,5 +86,6 @@ def restart_capped(isa, module, argv):
 
 if __name__ == "__main__":  # python -m bench.isa: what the tables would name, and the caps set
     print(describe())
+    print(onednn())
     for library, (variable, _) in CAPS.items():
         print(f"{library}: {variable}={os.environ.get(variable, '')}")

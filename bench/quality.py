@@ -112,7 +112,7 @@ def main(argv=None):
     ).resolved()
     out = pathlib.Path(args.out)
     print(
-        f"CPU: {isa.describe()}; budget {args.minutes:g} minutes per model; ours: "
+        f"CPU: {isa.describe()}; {isa.onednn()}; budget {args.minutes:g} minutes per model; ours: "
         f"embedding {cfg.embedding or 'none (one-hot)'}",
         flush=True,
     )

@@ -30,3 +30,12 @@ def test_restart_capped_runs_the_command_again_in_a_capped_process():
     ).stdout
     assert "not here" not in out
     assert "oneDNN: ONEDNN_MAX_CPU_ISA=AVX2" in out and "MKL: MKL_ENABLE_INSTRUCTIONS=AVX2" in out
+
+
+def test_onednn_names_what_our_processes_run_and_tensorflows_own_default(monkeypatch):
+    monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS", raising=False)
+    monkeypatch.setattr(isa, "cpu_flags", lambda: {"avx2", "fma"})  # an AVX2-only EPYC
+    assert isa.onednn() == "TensorFlow oneDNN on (TensorFlow's default here: off, no VNNI/BF16/AMX)"
+    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "0")
+    monkeypatch.setattr(isa, "cpu_flags", lambda: {"avx2", "avx512f", "avx512_vnni"})
+    assert isa.onednn() == "TensorFlow oneDNN off (TensorFlow's default here: on)"

@@ -246,3 +246,24 @@ def test_keras_own_onnx_export_takes_our_layers_with_two_inputs(tmp_path):
     session = ort.InferenceSession(str(tmp_path / "s2s.onnx"))
     got = session.run(None, dict(zip([i.name for i in session.get_inputs()], [a, b])))[0]
     np.testing.assert_allclose(got, want, atol=1e-5)
+
+
+@pytest.mark.parametrize("chosen, on", [(None, True), ("0", False)])
+def test_importing_rnn_keras_turns_on_tensorflows_onednn_unless_the_user_chose(chosen, on):
+    # TensorFlow leaves oneDNN off on AVX2-only CPUs (slower kernels: bench.isa); ours turn it
+    # on, in a fresh process since TensorFlow reads the variable once, when it loads
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
+    env.update({"TF_ENABLE_ONEDNN_OPTS": chosen} if chosen else {})
+    code = (
+        "import os, rnn_keras\n"
+        "from tensorflow.python.util import _pywrap_util_port as port\n"
+        "print(os.environ['TF_ENABLE_ONEDNN_OPTS'], port.IsMklEnabled())"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert out == [chosen or "1", str(on)]
