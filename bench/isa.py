@@ -14,7 +14,7 @@ import os
 import platform
 import sys
 
-from rnn_keras_common._quiet import ONEDNN_BY_DEFAULT_ON
+from rnn_keras_common._quiet import ONEDNN_BY_DEFAULT_ON, use_onednn
 
 CAPS = {  # library: (environment variable, value for AVX2)
     "oneDNN": ("ONEDNN_MAX_CPU_ISA", "AVX2"),
@@ -46,7 +46,8 @@ def flags():
 def onednn():
     """TensorFlow's oneDNN kernels as our processes run them (`_quiet.use_onednn`: on unless
     TF_ENABLE_ONEDNN_OPTS says otherwise), and TensorFlow's own default on this CPU."""
-    chosen = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "1").lower() in ("1", "true")
+    use_onednn()  # what every process of ours does before TensorFlow loads
+    chosen = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "0").lower() in ("1", "true")
     native = bool(cpu_flags() & set(ONEDNN_BY_DEFAULT_ON))
     return f"TensorFlow oneDNN {'on' if chosen else 'off'} (TensorFlow's default here: " + (
         "on)" if native else "off, no VNNI/BF16/AMX)"

@@ -8,6 +8,7 @@ Python-level errors are raised after it is restored, so nothing real is hidden.
 
 import contextlib
 import os
+import platform
 import sys
 
 
@@ -68,8 +69,10 @@ def use_onednn():
     (TF_ENABLE_ONEDNN_OPTS). TensorFlow would leave them off on AVX2-only CPUs, where its
     Eigen kernels cost our training step: `python -m bench --isa avx2` on an AVX-512 machine
     with oneDNN off as TensorFlow leaves it, train_b32 fused 111 ms against 68 with it on,
-    `train.py`'s LM 70,000 against 92,000 characters/s. Read once, when TensorFlow loads."""
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+    `train.py`'s LM 70,000 against 92,000 characters/s. Read once, when TensorFlow loads.
+    x86 only: that is where it was measured (on ARM, TensorFlow's oneDNN goes through ACL)."""
+    if platform.machine().lower() in ("x86_64", "amd64"):
+        os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 
 def import_tensorflow():

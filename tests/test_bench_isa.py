@@ -35,7 +35,20 @@ def test_restart_capped_runs_the_command_again_in_a_capped_process():
 def test_onednn_names_what_our_processes_run_and_tensorflows_own_default(monkeypatch):
     monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS", raising=False)
     monkeypatch.setattr(isa, "cpu_flags", lambda: {"avx2", "fma"})  # an AVX2-only EPYC
+    monkeypatch.setattr("platform.machine", lambda: "x86_64")
     assert isa.onednn() == "TensorFlow oneDNN on (TensorFlow's default here: off, no VNNI/BF16/AMX)"
     monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "0")
     monkeypatch.setattr(isa, "cpu_flags", lambda: {"avx2", "avx512f", "avx512_vnni"})
     assert isa.onednn() == "TensorFlow oneDNN off (TensorFlow's default here: on)"
+
+
+def test_onednn_is_turned_on_on_x86_only_where_it_was_measured(monkeypatch):
+    from rnn_keras_common import _quiet
+
+    monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS", raising=False)
+    monkeypatch.setattr(_quiet.platform, "machine", lambda: "aarch64")
+    _quiet.use_onednn()
+    assert "TF_ENABLE_ONEDNN_OPTS" not in os.environ  # TensorFlow's own choice there
+    monkeypatch.setattr(_quiet.platform, "machine", lambda: "x86_64")
+    _quiet.use_onednn()
+    assert os.environ["TF_ENABLE_ONEDNN_OPTS"] == "1"
