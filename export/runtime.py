@@ -75,7 +75,7 @@ class LanguageModel(Model):
         """
         sampling.check_sampling_args(temperature, top_k, top_p)
         if not prime:
-            raise ValueError("`prime` must hold at least one character, e.g. '\\n' or 'ROMEO:'.")
+            raise ValueError("prime (--prime) must hold a character, e.g. '\\n' or 'ROMEO:'.")
         if fast and self.runtime != "onnxruntime":
             raise ValueError("`fast` is onnxruntime's IOBinding; drop it with another runtime.")
         logits, states = self.step([self.vocab.encode(prime)], self.zero_states(1))
@@ -124,7 +124,7 @@ class Tagger(Model):
     def word_ends(self, text):
         """0/1 per character of `text`; long text goes in fixed windows, so memory stays flat."""
         if not text:
-            raise ValueError("`text` must hold at least one character.")
+            raise ValueError("text (--text) must hold at least one character.")
         return self._ends([self.vocab.encode(text)])[0]  # one error naming every unknown
 
     def word_ends_many(self, lines):
@@ -151,7 +151,7 @@ class Tagger(Model):
         _one_text(text, "several lines for several texts")
         lines = ["".join(line.split()) for line in text.splitlines()]
         if not any(lines):
-            raise ValueError("`text` must hold at least one character.")
+            raise ValueError("text (--text) must hold at least one character.")
         ids = self.vocab.encode("".join(lines))  # one error naming every unknown character
         ends = self._ends(
             np.split(np.asarray(ids, np.int32), np.cumsum([len(x) for x in lines])[:-1])
@@ -169,7 +169,7 @@ class TokenTagger(Model):
         """`[(token, tag)]` for `text` (a string, split on whitespace, or a token list)."""
         tokens = self.vocab.split(text) if isinstance(text, str) else list(text)
         if not tokens:
-            raise ValueError("`text` must hold at least one token.")
+            raise ValueError("text (--text) must hold at least one token.")
         return list(zip(tokens, self.tag_many([tokens])[0]))
 
     def tag_many(self, sentences, batch_size=64):

@@ -160,6 +160,8 @@ def test_streamed_characters_are_the_generated_text_and_bad_arguments_fail_at_on
     assert infer.cli([str(step), "--temperature", "0", "--length", "5"]) == 2
     err = capsys.readouterr().err  # the flag a user typed, and its fix, as flags
     assert err.startswith("error: temperature (--temperature) must be > 0") and "--top-k 1" in err
+    assert infer.cli([str(step), "--prime", ""]) == 2
+    assert "error: prime (--prime) must hold a character" in capsys.readouterr().err
 
 
 def test_metadata_round_trip(lm_files):

@@ -22,7 +22,7 @@ class Generator:
         """`prime` followed by `length` sampled characters."""
         sampling.check_sampling_args(temperature, top_k, top_p)
         if not prime:
-            raise ValueError("`prime` must hold at least one character, e.g. '\\n' or 'ROMEO:'.")
+            raise ValueError("prime (--prime) must hold a character, e.g. '\\n' or 'ROMEO:'.")
         rng = sampling.SplitMix64(seed)
         states = [tf.zeros((1, u)) for u in self.sizes]
         logits, states = self._step(self.vocab.encode(prime), states)
