@@ -14,7 +14,7 @@ import os
 import platform
 import sys
 
-from rnn_keras_common._quiet import ONEDNN_BY_DEFAULT_ON, use_onednn
+from rnn_keras_common._quiet import use_onednn
 
 CAPS = {  # library: (environment variable, value for AVX2)
     "oneDNN": ("ONEDNN_MAX_CPU_ISA", "AVX2"),
@@ -23,6 +23,9 @@ CAPS = {  # library: (environment variable, value for AVX2)
     "MKL": ("MKL_ENABLE_INSTRUCTIONS", "AVX2"),
     "OpenBLAS": ("OPENBLAS_CORETYPE", "Haswell"),
 }
+# TensorFlow's own default (`DefaultOneDnnPolicy`, tensorflow/core/util/port.cc): oneDNN's
+# kernels only on CPUs with one of these; an AVX2-only CPU gets its Eigen kernels instead
+TF_ONEDNN_FLAGS = {"avx512_vnni", "avx512_bf16", "avx_vnni", "amx_tile", "amx_int8", "amx_bf16"}
 MARK = "RNN_KERAS_BENCH_ISA"  # set by `cap`, read by `describe` (also in child processes)
 
 
@@ -48,7 +51,7 @@ def onednn():
     TF_ENABLE_ONEDNN_OPTS says otherwise), and TensorFlow's own default on this CPU."""
     use_onednn()  # what every process of ours does before TensorFlow loads
     chosen = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "0").lower() in ("1", "true")
-    native = bool(cpu_flags() & set(ONEDNN_BY_DEFAULT_ON))
+    native = bool(cpu_flags() & TF_ONEDNN_FLAGS)
     return f"TensorFlow oneDNN {'on' if chosen else 'off'} (TensorFlow's default here: " + (
         "on)" if native else "off, no VNNI/BF16/AMX)"
     )

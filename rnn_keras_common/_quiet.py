@@ -52,21 +52,10 @@ def _stderr_silenced():
         os.close(devnull)
 
 
-# TensorFlow's own default (tensorflow/core/util/port.cc): oneDNN's kernels only on CPUs with
-# one of these; an AVX2-only CPU (or an AVX-512 one without VNNI) gets Eigen's instead
-ONEDNN_BY_DEFAULT_ON = (
-    "avx512_vnni",
-    "avx512_bf16",
-    "avx_vnni",
-    "amx_tile",
-    "amx_int8",
-    "amx_bf16",
-)
-
-
 def use_onednn():
     """oneDNN's kernels for TensorFlow on every x86 CPU, unless the user chose
-    (TF_ENABLE_ONEDNN_OPTS). TensorFlow would leave them off on AVX2-only CPUs, where its
+    (TF_ENABLE_ONEDNN_OPTS). TensorFlow turns them on only on CPUs with VNNI, BF16 or AMX
+    (`bench.isa.TF_ONEDNN_FLAGS`), so it would leave them off on AVX2-only CPUs, where its
     Eigen kernels cost our training step: `python -m bench --isa avx2` on an AVX-512 machine
     with oneDNN off as TensorFlow leaves it, train_b32 fused 111 ms against 68 with it on,
     `train.py`'s LM 70,000 against 92,000 characters/s. Read once, when TensorFlow loads.
