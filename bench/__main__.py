@@ -130,7 +130,7 @@ def _cuda(p, args):
 def _describe_machine():
     """What the timings depend on: CPU flags, cores, GEMM speed, one pass over the weights."""
     print(
-        f"Machine: {platform.processor() or platform.machine()} ({isa.describe()}), "
+        f"Machine: {isa.model()} ({isa.describe()}), "
         f"{os.cpu_count()} cores, "
         f"Python {platform.python_version()}; GEMM {measure.gemm_gflops():.0f} GFLOP/s (NumPy fp32)"
     )

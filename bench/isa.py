@@ -7,7 +7,11 @@ XLA's code generation, PyTorch's ATen kernels, MKL (PyTorch's BLAS) and OpenBLAS
 (NumPy's). They read it when they load, so `restart_capped` starts the command again
 in a capped process (child processes inherit it). It is an emulation: the same cores,
 caches and clock, fewer instructions. onnxruntime has no such switch, so its rows stay
-AVX-512; `describe()` says so.
+AVX-512, nor has YNNPACK, which XLA hands its dots to (it reads the CPU's own flags through
+cpuinfo, whatever `--xla_cpu_max_isa` says), so XLA's matrix products stay AVX-512 too;
+`describe()` says so. How much that matters depends on the core: on one whose AVX-512 runs
+on 256-bit halves (AMD Zen 4) AVX2 kernels do about as many FLOPs per cycle, on one with full
+512-bit units (Zen 5, recent Intel) about half; `model()` names the core.
 """
 
 import os
@@ -26,16 +30,31 @@ CAPS = {  # library: (environment variable, value for AVX2)
 # TensorFlow's own default (`DefaultOneDnnPolicy`, tensorflow/core/util/port.cc): oneDNN's
 # kernels only on CPUs with one of these; an AVX2-only CPU gets its Eigen kernels instead
 TF_ONEDNN_FLAGS = {"avx512_vnni", "avx512_bf16", "avx_vnni", "amx_tile", "amx_int8", "amx_bf16"}
+CPUINFO = "/proc/cpuinfo"
 MARK = "RNN_KERAS_BENCH_ISA"  # set by `cap`, read by `describe` (also in child processes)
+
+
+def _cpuinfo(key):
+    """The first value of `key` in /proc/cpuinfo (CPUINFO), or None."""
+    try:
+        with open(CPUINFO, encoding="utf-8") as f:
+            line = next(ln for ln in f if ln.split(":")[0].strip() == key)
+    except (OSError, StopIteration):
+        return None
+    return line.split(":", 1)[1].strip()
 
 
 def cpu_flags():
     """The flags /proc/cpuinfo lists (none where there is no such file)."""
-    try:
-        line = next(ln for ln in open("/proc/cpuinfo", encoding="utf-8") if ln.startswith("flags"))
-    except (OSError, StopIteration):
-        return set()
-    return set(line.split())
+    return set((_cpuinfo("flags") or "").split())
+
+
+def model():
+    """The CPU as /proc/cpuinfo names it, with its family and model numbers (the same name
+    covers generations whose vector units differ: AMD EPYC family 25 model 17 is Zen 4)."""
+    name = _cpuinfo("model name") or platform.processor() or platform.machine()
+    family, number = _cpuinfo("cpu family"), _cpuinfo("model")
+    return f"{name} (family {family}, model {number})" if family and number else name
 
 
 def flags():
@@ -71,7 +90,10 @@ def cap(isa):
 def describe():
     """The CPU as the tables name it, with the cap when there is one."""
     if os.environ.get(MARK) == "avx2" and flags() == "AVX-512":
-        return "AVX-512 capped to AVX2 (oneDNN, XLA, ATen, MKL, OpenBLAS; not onnxruntime)"
+        return (
+            "AVX-512 capped to AVX2 (oneDNN, XLA's code generation, ATen, MKL, OpenBLAS; "
+            "not onnxruntime, nor XLA's YNNPACK dots)"
+        )
     return flags()
 
 
@@ -89,6 +111,7 @@ def restart_capped(isa, module, argv):
 
 
 if __name__ == "__main__":  # python -m bench.isa: what the tables would name, and the caps set
+    print(model())
     print(describe())
     print(onednn())
     for library, (variable, _) in CAPS.items():

@@ -111,8 +111,9 @@ def main(argv=None):
         minutes=args.minutes, seed=args.seed, progress=False, embedding=args.embedding
     ).resolved()
     out = pathlib.Path(args.out)
+    cpu = f"{isa.model()}, {isa.describe()}"  # results.json keeps it beside the rows
     print(
-        f"CPU: {isa.describe()}; {isa.onednn()}; budget {args.minutes:g} minutes per model; ours: "
+        f"CPU: {cpu}; {isa.onednn()}; budget {args.minutes:g} minutes per model; ours: "
         f"embedding {cfg.embedding or 'none (one-hot)'}",
         flush=True,
     )
@@ -130,7 +131,7 @@ def main(argv=None):
         print(f"{name}: {rows[name]}", flush=True)
     print(table(rows, task))
     out.mkdir(parents=True, exist_ok=True)
-    (out / "results.json").write_text(json.dumps({"cpu": isa.describe(), "rows": rows}, indent=1))
+    (out / "results.json").write_text(json.dumps({"cpu": cpu, "rows": rows}, indent=1))
     return 0
 
 

@@ -52,3 +52,23 @@ def test_onednn_is_turned_on_on_x86_only_where_it_was_measured(monkeypatch):
     monkeypatch.setattr(_quiet.platform, "machine", lambda: "x86_64")
     _quiet.use_onednn()
     assert os.environ["TF_ENABLE_ONEDNN_OPTS"] == "1"
+
+
+def test_model_names_the_cpu_with_its_family_and_model_and_flags_come_from_the_same_file(
+    tmp_path, monkeypatch
+):
+    cpuinfo = tmp_path / "cpuinfo"  # two cores of a Zen 4 EPYC, as a VM shows them
+    core = "processor\t: {}\nmodel name\t: AMD EPYC\ncpu family\t: 25\nmodel\t\t: 17\n"
+    core += "flags\t\t: fpu avx2 fma avx512f avx512_vnni\n\n"
+    cpuinfo.write_text(core.format(0) + core.format(1))
+    monkeypatch.setattr(isa, "CPUINFO", str(cpuinfo))
+    assert isa.model() == "AMD EPYC (family 25, model 17)"
+    assert isa.cpu_flags() == {"fpu", "avx2", "fma", "avx512f", "avx512_vnni"}
+    assert isa.flags() == "AVX-512"
+    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu avx2\n")  # no name, family or model
+    monkeypatch.setattr("platform.processor", lambda: "")
+    monkeypatch.setattr("platform.machine", lambda: "x86_64")
+    assert isa.model() == "x86_64"
+    assert isa.flags() == "AVX2"
+    monkeypatch.setattr(isa, "CPUINFO", str(tmp_path / "missing"))
+    assert isa.cpu_flags() == set() and isa.flags() == "x86_64"
