@@ -34,26 +34,28 @@ CPUINFO = "/proc/cpuinfo"
 MARK = "RNN_KERAS_BENCH_ISA"  # set by `cap`, read by `describe` (also in child processes)
 
 
-def _cpuinfo(key):
-    """The first value of `key` in /proc/cpuinfo (CPUINFO), or None."""
+def _cpuinfo():
+    """The first core's fields in /proc/cpuinfo (CPUINFO), read once: {} where there is none."""
     try:
         with open(CPUINFO, encoding="utf-8") as f:
-            line = next(ln for ln in f if ln.split(":")[0].strip() == key)
-    except (OSError, StopIteration):
-        return None
-    return line.split(":", 1)[1].strip()
+            first = f.read().split("\n\n")[0]
+    except OSError:
+        return {}
+    pairs = (line.split(":", 1) for line in first.splitlines() if ":" in line)
+    return {key.strip(): value.strip() for key, value in pairs}
 
 
 def cpu_flags():
     """The flags /proc/cpuinfo lists (none where there is no such file)."""
-    return set((_cpuinfo("flags") or "").split())
+    return set(_cpuinfo().get("flags", "").split())
 
 
 def model():
     """The CPU as /proc/cpuinfo names it, with its family and model numbers (the same name
     covers generations whose vector units differ: AMD EPYC family 25 model 17 is Zen 4)."""
-    name = _cpuinfo("model name") or platform.processor() or platform.machine()
-    family, number = _cpuinfo("cpu family"), _cpuinfo("model")
+    info = _cpuinfo()
+    name = info.get("model name") or platform.processor() or platform.machine()
+    family, number = info.get("cpu family"), info.get("model")
     return f"{name} (family {family}, model {number})" if family and number else name
 
 
