@@ -7,11 +7,14 @@ XLA's code generation, PyTorch's ATen kernels, MKL (PyTorch's BLAS) and OpenBLAS
 (NumPy's). They read it when they load, so `restart_capped` starts the command again
 in a capped process (child processes inherit it). It is an emulation: the same cores,
 caches and clock, fewer instructions. onnxruntime has no such switch, so its rows stay
-AVX-512, nor has YNNPACK, which XLA hands its dots to (it reads the CPU's own flags through
-cpuinfo, whatever `--xla_cpu_max_isa` says), so XLA's matrix products stay AVX-512 too;
-`describe()` says so. How much that matters depends on the core: on one whose AVX-512 runs
-on 256-bit halves (AMD Zen 4) AVX2 kernels do about as many FLOPs per cycle, on one with full
-512-bit units (Zen 5, recent Intel) about half; `model()` names the core.
+AVX-512; `describe()` says so. Nor has YNNPACK, which XLA hands its dots to: it reads the
+CPU's own flags through cpuinfo, whatever `--xla_cpu_max_isa` says, so the cap turns it off
+and XLA's dots run in its Eigen kernels (built for the wheel's baseline, below AVX-512).
+On a real AVX2 machine YNNPACK would run its AVX2 kernels instead, so the capped XLA column
+is a lower bound there; left on, it would be an upper one, by how much depending on the core:
+on one whose AVX-512 runs on 256-bit halves (AMD Zen 4) AVX2 kernels do about as many FLOPs
+per cycle, on one with full 512-bit units (Zen 5, recent Intel) about half; `model()` names
+the core.
 """
 
 import os
@@ -22,7 +25,8 @@ from rnn_keras_common._quiet import use_onednn
 
 CAPS = {  # library: (environment variable, value for AVX2)
     "oneDNN": ("ONEDNN_MAX_CPU_ISA", "AVX2"),
-    "XLA": ("XLA_FLAGS", "--xla_cpu_max_isa=AVX2"),
+    # YNNPACK (XLA's dots) has no cap of its own: off, so that nothing of XLA's runs AVX-512
+    "XLA": ("XLA_FLAGS", "--xla_cpu_max_isa=AVX2 --xla_cpu_experimental_ynn_fusion_type="),
     "ATen": ("ATEN_CPU_CAPABILITY", "avx2"),
     "MKL": ("MKL_ENABLE_INSTRUCTIONS", "AVX2"),
     "OpenBLAS": ("OPENBLAS_CORETYPE", "Haswell"),
@@ -93,8 +97,8 @@ def describe():
     """The CPU as the tables name it, with the cap when there is one."""
     if os.environ.get(MARK) == "avx2" and flags() == "AVX-512":
         return (
-            "AVX-512 capped to AVX2 (oneDNN, XLA's code generation, ATen, MKL, OpenBLAS; "
-            "not onnxruntime, nor XLA's YNNPACK dots)"
+            "AVX-512 capped to AVX2 (oneDNN, XLA with YNNPACK off, ATen, MKL, OpenBLAS; "
+            "not onnxruntime)"
         )
     return flags()
 

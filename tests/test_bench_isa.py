@@ -15,7 +15,9 @@ def test_cap_sets_every_librarys_variable_and_keeps_other_xla_flags(monkeypatch)
     isa.cap("avx2")
     assert os.environ["ONEDNN_MAX_CPU_ISA"] == "AVX2"
     assert os.environ["ATEN_CPU_CAPABILITY"] == "avx2"
-    assert os.environ["XLA_FLAGS"] == "--xla_dump_to=/tmp/x --xla_cpu_max_isa=AVX2"
+    assert os.environ["XLA_FLAGS"] == (
+        "--xla_dump_to=/tmp/x --xla_cpu_max_isa=AVX2 --xla_cpu_experimental_ynn_fusion_type="
+    )  # YNNPACK, which ignores XLA's cap, off
     monkeypatch.setattr(isa, "flags", lambda: "AVX-512")
     assert isa.describe().startswith("AVX-512 capped to AVX2")
     monkeypatch.setattr(isa, "flags", lambda: "AVX2")
@@ -72,3 +74,18 @@ def test_model_names_the_cpu_with_its_family_and_model_and_flags_come_from_the_s
     assert isa.flags() == "AVX2"
     monkeypatch.setattr(isa, "CPUINFO", str(tmp_path / "missing"))
     assert isa.cpu_flags() == set() and isa.flags() == "x86_64"
+
+
+def test_xla_knows_every_flag_of_the_cap():
+    """XLA aborts on a flag it does not know (a renamed one would turn every capped run into a
+    crash), so run one compiled product under the cap's XLA_FLAGS."""
+    env = dict(os.environ, XLA_FLAGS=isa.CAPS["XLA"][1], TF_CPP_MIN_LOG_LEVEL="2")
+    code = (
+        "from rnn_keras_common._quiet import import_tensorflow; import_tensorflow()\n"
+        "import tensorflow as tf\n"
+        "f = tf.function(lambda a: a @ a, jit_compile=True)\n"
+        "print(float(tf.reduce_sum(f(tf.ones((4, 4))))))"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.split()[-1] == "64.0"
