@@ -124,7 +124,8 @@ def main(column, rows, repeats):
 
 
 def lm_tokens_per_second(steps=20):
-    """Characters per second of `python train.py`'s default model and step."""
+    """Characters per second of `python train.py`'s default model and step, with XLA and
+    without (a timed run keeps the faster: `rnn_keras.train.autojit`)."""
     from rnn_keras_common._quiet import import_tensorflow
 
     import_tensorflow()
@@ -138,23 +139,26 @@ def lm_tokens_per_second(steps=20):
     )  # the default run's model (its embedding too)
     optimizer = make_optimizer(cfg)
     optimizer.build(model.trainable_variables)
-    fns = StepFunctions(model, optimizer, cfg.clip_norm, cfg.jit_compile)
     rng = np.random.default_rng(0)
     x = rng.integers(1, 80, (cfg.batch_size, cfg.seq_len)).astype(np.int32)
     w = np.ones(x.shape, np.float32)
     states = [np.zeros((cfg.batch_size, cfg.units), np.float32)] * cfg.layers
+    speeds = {}
+    for name, jit in (("xla", True), ("no_xla", False)):
+        fns = StepFunctions(model, optimizer, cfg.clip_norm, jit)
 
-    def step():
-        loss, grads, norm, _ = fns.gradients(x, x, w, states)
-        fns.apply(grads, norm, np.float32(cfg.lr))
-        return float(loss)
+        def step(fns=fns):
+            loss, grads, norm, _ = fns.gradients(x, x, w, states)
+            fns.apply(grads, norm, np.float32(cfg.lr))
+            return float(loss)
 
-    return x.size / (median_ms(step, (), steps) / 1e3)
+        speeds[name] = x.size / (median_ms(step, (), steps) / 1e3)
+    return speeds
 
 
 if __name__ == "__main__":
     if sys.argv[1] == "lm":
-        print(json.dumps({"chars_per_s": lm_tokens_per_second()}))
+        print(json.dumps({"chars_per_s": lm_tokens_per_second()}))  # {"xla": .., "no_xla": ..}
     elif sys.argv[1:3] == ["export", "user"]:  # python -m bench.measure export user FOLDER
         from rnn_keras_common._quiet import import_tensorflow
 

@@ -186,7 +186,8 @@ class TrainConfig:
     sample_length: int = 300  # lm: characters per printed sample
     temperature: float = 0.8  # lm: sampling temperature of printed samples
     seed: int = 0  # seeds weights, data order and sampling: same seed, same run
-    jit_compile: bool = True  # compile the training step with XLA (faster on CPU here)
+    jit_compile: bool | None = None  # XLA for the training step (None: a timed run times
+    # both ways in its first steps and keeps the faster; a --steps run: XLA)
     skip_nonfinite: bool = False  # skip a step with a non-finite loss/gradient instead of stopping
     progress: bool = True  # show a live progress bar
     strategy: str = (

@@ -188,3 +188,12 @@ def test_python_dash_m_goes_through_the_error_handler(module, tmp_path):
     flags = ["--minutes", "0"] if module == "bench.quality" else [str(tmp_path)]
     done = subprocess.run([sys.executable, "-m", module, *flags], capture_output=True, text=True)
     assert done.returncode == 2 and done.stderr.startswith("error: "), done.stderr
+
+
+def test_the_lm_line_gives_both_compilers_and_the_one_train_py_keeps():
+    from bench.__main__ import lm_line
+
+    line = lm_line({"chars_per_s": {"xla": 90_000.0, "no_xla": 95_500.0}})
+    assert line.endswith("characters/s: XLA 90,000, without XLA 95,500; train.py keeps without XLA")
+    assert "keeps XLA" in lm_line({"chars_per_s": {"xla": 2.0, "no_xla": 1.0}})
+    assert lm_line({"error": "(failed: boom)"}).endswith("characters/s:  (failed: boom)")

@@ -342,3 +342,37 @@ def test_a_timed_lm_run_sets_its_peak_learning_rate_from_its_plan(
     out = capsys.readouterr().out
     plan = f"Planned {planned:,} steps for the 1-minute budget; peak learning rate {expected:g}"
     assert plan in out
+
+
+@pytest.mark.parametrize("slow", [True, False])
+def test_a_timed_run_times_its_step_with_and_without_xla_and_keeps_the_faster(
+    tmp_path, play_text, monkeypatch, capsys, slow
+):
+    """Whichever compiler is made slower (by 50 ms a step) is the one left behind, and the
+    choice is saved for a resume; `--steps` runs are not timed and keep XLA."""
+    from rnn_keras.train import schedule
+
+    one = training.Trainer.train_one
+
+    def train_one(self):
+        if self.fns.jit_compile == slow:
+            import time
+
+            time.sleep(0.05)
+        return one(self)
+
+    monkeypatch.setattr(training.Trainer, "train_one", train_one)
+    monkeypatch.setattr(schedule, "calibrate_steps", lambda trainer, minutes: 40)
+    monkeypatch.setattr(training.Trainer, "run", lambda self: {})  # the choice, not the run
+    cfg = TrainConfig(text=play_text, minutes=1.0, **tiny(jit_compile=None))
+    trainer, _ = training.train_and_evaluate(cfg, tmp_path / "timed")
+    assert trainer.fns.jit_compile is (not slow) and trainer.cfg.jit_compile is (not slow)
+    assert trainer.step == 12  # 2 compiling and 2 x 5 timed steps, all of them training
+    saved = json.loads((tmp_path / "timed" / "config.json").read_text())
+    assert saved["jit_compile"] is (not slow)
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("Training step"))
+    assert line.startswith(f"Training step {'without XLA' if slow else 'XLA'}: ")
+    cfg = TrainConfig(text=play_text, steps=3, **tiny(jit_compile=None))
+    trainer, _ = training.train_and_evaluate(cfg, tmp_path / "counted")
+    assert trainer.fns.jit_compile is True and trainer.step == 0
+    assert "Training step" not in capsys.readouterr().out

@@ -61,6 +61,7 @@ class StepFunctions:
         self.model, self.optimizer, self.clip_norm = model, optimizer, clip_norm
         self.label_smoothing = label_smoothing  # the training loss's; evaluation's is plain
         self.confusion = confusion  # off where classes are many (a translation's targets)
+        self.jit_compile = jit_compile
         compile_ = dict(jit_compile=jit_compile, reduce_retracing=True)
         self.gradients = tf.function(self._gradients, **compile_)
         self.apply = tf.function(self._apply, **compile_)

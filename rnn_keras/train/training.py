@@ -8,6 +8,7 @@ gradient stops at the boundary because the state enters as an input).
 """
 
 import contextlib
+import dataclasses
 import math
 import pathlib
 import shutil
@@ -21,7 +22,7 @@ import tensorflow as tf
 from rnn_keras.tasks import make_task
 from rnn_keras.tasks.base import validation_note
 from rnn_keras.tasks.generate import Generator
-from rnn_keras.train import best, checkpoint, distributed, resources, runs, schedule
+from rnn_keras.train import autojit, best, checkpoint, distributed, resources, runs, schedule
 from rnn_keras.train.monitor import Monitor, fields
 from rnn_keras.train.schedule import learning_rate
 from rnn_keras.train.steps import StepFunctions, make_optimizer
@@ -49,7 +50,7 @@ class Trainer:
         else:
             confusion = getattr(task, "confusion", True)
             self.fns = StepFunctions(
-                model, self.optimizer, cfg.clip_norm, cfg.jit_compile, confusion,
+                model, self.optimizer, cfg.clip_norm, cfg.jit_compile is not False, confusion,
                 label_smoothing=cfg.label_smoothing,
             )  # fmt: skip
         self.step, self.best, self.carry, history = 0, math.inf, None, []
@@ -256,6 +257,10 @@ def _start_new(cfg, run_dir, task, strategy):
         first = schedule.unplanned(cfg) if timed else cfg
         trainer = Trainer(first, run_dir, task, task.model(), strategy=strategy)
     _first_step(trainer)
+    if timed and cfg.jit_compile is None and isinstance(trainer.fns, StepFunctions):
+        chosen, medians = autojit.choose_jit(trainer)  # saved: a resumed run keeps it
+        trainer.cfg, cfg = (dataclasses.replace(c, jit_compile=chosen) for c in (trainer.cfg, cfg))
+        print(autojit.describe(chosen, medians))
     if timed:  # then saved, so a resumed run follows the same schedule
         trainer.cfg = cfg = schedule.plan(trainer, cfg)
     runs.write_metadata(run_dir, cfg, task)
