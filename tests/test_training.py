@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import time
 
 import keras
 import numpy as np
@@ -356,8 +357,6 @@ def test_a_timed_run_times_its_step_with_and_without_xla_and_keeps_the_faster(
 
     def train_one(self):
         if self.fns.jit_compile == slow:
-            import time
-
             time.sleep(0.05)
         return one(self)
 
