@@ -22,8 +22,9 @@ from rnn_keras_common.fields import (  # noqa: F401  (config.RANGES, config.Conf
 COMMON_DEFAULTS = dict(label_smoothing=0.0, eval_batches=200)
 
 # Per-task defaults for the fields left as None. The `lm` defaults reach a validation loss
-# under 1.50 nats/char in 5 minutes on a 2-core machine, below PyTorch's recipes in the same
-# time (README: "The main job against PyTorch").
+# below PyTorch's recipes in the same 5 minutes on 2 cores, AVX-512 or AVX2 (README: "The main
+# job against PyTorch"), under 1.50 nats/char on AVX-512 machines; a 2-core AVX2-only Zen 3
+# EPYC had time for about 1,450 steps and reached 1.514-1.515.
 TASK_DEFAULTS = {
     "lm": dict(
         units=256,
