@@ -8,6 +8,7 @@ import pytest
 from onnx import numpy_helper
 
 from export import api, parity, quantize, runtime
+from export.loop import _subgraphs
 from export.tolerance import ParityError
 from rnn_keras.data import plays as corpus
 from rnn_keras.tasks.classify import classifier
@@ -36,8 +37,7 @@ def _tokens(task, kind="sequence"):
 def _graphs(path):
     """The file's graph and its nodes' subgraphs (the Scan bodies)."""
     graph = onnx.load(str(path)).graph
-    bodies = [a.g for n in graph.node for a in n.attribute if a.type == a.GRAPH]
-    return [graph, *bodies]
+    return [graph, *_subgraphs(graph)]
 
 
 def _ops(path):
