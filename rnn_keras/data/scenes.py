@@ -14,6 +14,8 @@ Held-out compositions: `HELD_OUT` colour+shape pairs never appear in the ordinar
 splits; the `compositions` split is made only of scenes that hold one of them.
 """
 
+import functools
+
 import numpy as np
 
 SIZE = 64
@@ -121,7 +123,15 @@ def scene(seed, split="train"):
     return _draw(rng, objects, centres), objects, captions(objects, centres)
 
 
+@functools.lru_cache(maxsize=8)
 def scenes(split, count, start=0):
-    """`(images (count, 64, 64, 3) uint8, [captions])` of scenes `start..start+count`."""
+    """`(images (count, 64, 64, 3) uint8, (captions, ...))` of scenes `start..start+count`.
+
+    Made once per process and kept (read-only): the bundled splits' 22,000 scenes take
+    ~13 s of Pillow drawing, which a second captioning run in the same process (a notebook,
+    the test suite) need not repeat; the images are 270 MB, as the run holds them anyway.
+    """
     made = [scene(start + i, split) for i in range(count)]
-    return np.stack([m[0] for m in made]), [m[2] for m in made]
+    images = np.stack([m[0] for m in made])
+    images.flags.writeable = False  # shared by every caller
+    return images, tuple(m[2] for m in made)

@@ -67,9 +67,8 @@ class Task:
         else:
             self.source = json.dumps({"scenes": SCENES, "version": 1})  # the data is its recipe
             for split in (*splits, "compositions"):
-                made = [scenes.scene(i, split) for i in range(SCENES[split])]
-                self.images[split] = np.stack([m[0] for m in made])
-                self.references[split] = [m[2] for m in made]
+                self.images[split], references = scenes.scenes(split, SCENES[split])
+                self.references[split] = list(references)
         words = sorted({w for refs in self.references["train"] for r in refs for w in r.split()})
         self.targets = TargetVocab([UNKNOWN, *words])
         self.vocab = TokenVocab([UNKNOWN, *words])  # the run's vocab.json: the caption words
