@@ -1,6 +1,7 @@
 """The same loop on tf.distribute: MirroredStrategy over 2 logical CPUs, and a real 2-process
-MultiWorkerMirroredStrategy on 127.0.0.1. Each run is its own process (logical devices and
-TF_CONFIG are fixed when TensorFlow starts)."""
+MultiWorkerMirroredStrategy on 127.0.0.1. Each distributed run is its own process (logical
+devices and TF_CONFIG are fixed when TensorFlow starts); the default-strategy runs they are
+compared with run in this one."""
 
 import json
 import os
@@ -14,6 +15,7 @@ import time
 import numpy as np
 import pytest
 
+from rnn_keras_common import train_cli
 from rnn_keras_common.config import ConfigError, TrainConfig
 from tests.helpers import cli_flags, play_text, tiny_flags
 
@@ -44,6 +46,11 @@ def train(argv, env=None, timeout=240):
     return proc.stdout
 
 
+def train_here(argv):
+    """A default-strategy run in this process: it needs no logical devices of its own."""
+    assert train_cli.cli(argv[1:]) == 0
+
+
 def losses(run_dir):
     pointer = (run_dir / "checkpoints" / "latest").read_text().strip()
     return json.loads((run_dir / "checkpoints" / pointer / "state.json").read_text())["losses"]
@@ -54,7 +61,7 @@ def test_mirrored_equals_default_strategy_with_the_same_global_batch(tmp_path, t
     mirrored = ["--strategy", "mirrored", "--replicas", "2", *extra]
     out = train(args(text, tmp_path / "mirrored", 8, *mirrored))
     assert "replicas 2" in out
-    train(args(text, tmp_path / "default", 8, *extra))
+    train_here(args(text, tmp_path / "default", 8, *extra))
     np.testing.assert_allclose(
         losses(tmp_path / "mirrored"), losses(tmp_path / "default"), rtol=LOSS_RTOL
     )
@@ -197,5 +204,5 @@ def test_mirrored_encoder_decoders_equal_the_default_strategy(tmp_path, task):
     base += ["--no-jit-compile", "--max-output", "8"]
     out = train([*base, "--run-dir", str(tmp_path / "m"), "--strategy", "mirrored"])
     assert "replicas 2" in out
-    train([*base, "--run-dir", str(tmp_path / "d")])
+    train_here([*base, "--run-dir", str(tmp_path / "d")])
     np.testing.assert_allclose(losses(tmp_path / "m"), losses(tmp_path / "d"), rtol=LOSS_RTOL)
