@@ -26,7 +26,7 @@ step is either the carried state (Keras' default) or zero
 import tensorflow as tf
 
 # f'(a) written with s = f(a), so the backward pass needs only the stored states.
-DERIVATIVE_FROM_OUTPUT = {
+_DERIVATIVE_FROM_OUTPUT = {
     "tanh": lambda s: 1.0 - s * s,
     "sigmoid": lambda s: s * (1.0 - s),
     "relu": lambda s: tf.cast(s > 0, s.dtype),
@@ -36,7 +36,7 @@ DERIVATIVE_FROM_OUTPUT = {
 
 def supports_fused(activation_name):
     """Whether the fused BPTT gradient knows `f'` for this activation."""
-    return activation_name in DERIVATIVE_FROM_OUTPUT
+    return activation_name in _DERIVATIVE_FROM_OUTPUT
 
 
 def _forward_loop(xw, W, s0, mask, activation, keep=None):
@@ -98,7 +98,7 @@ def _outputs(S, mask_f, zero_output):
 
 
 def _fused(xw, W, s0, mask, activation, activation_name, zero_output, keep):
-    derivative = DERIVATIVE_FROM_OUTPUT[activation_name]
+    derivative = _DERIVATIVE_FROM_OUTPUT[activation_name]
     mask_f = None if mask is None else tf.cast(mask, xw.dtype)
 
     @tf.custom_gradient

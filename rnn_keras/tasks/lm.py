@@ -4,9 +4,8 @@ import math
 
 import keras
 import numpy as np
-import tensorflow as tf
 
-from rnn_keras import data, recurrence, wavefront
+from rnn_keras import data
 from rnn_keras.layers import RNN, Dropout
 from rnn_keras.tasks.base import orthogonal, token_inputs, units_list
 from rnn_keras_common.files import read_utf8
@@ -49,47 +48,6 @@ def char_lm(vocab_size, units=512, num_layers=1, activation="tanh", recurrent_ga
     return keras.Model([tokens, *states_in], [logits, *states_out], name="char_lm")
 
 
-def stacked_layers(model):
-    """`char_lm`'s `(x_t layer, [RNN layers], head)` when `rnn_keras.wavefront` can train
-    them as one loop, else None: two or more layers, nothing between them (no dropout),
-    each a plain forward RNN (no input or recurrent dropout, not stateful) with one `f`
-    whose `f'` the fused gradient knows."""
-    rnns = [layer for layer in model.layers if isinstance(layer, RNN)]
-    names = {layer.name for layer in model.layers}
-    if len(rnns) < 2 or any(n.startswith("dropout") for n in names) or "head" not in names:
-        return None
-    cells = [r.cell for r in rnns]
-    if any(r.stateful or r.go_backwards or c.dropout or c.recurrent_dropout for r, c in
-           zip(rnns, cells)) or len({c.activation_name for c in cells}) != 1:  # fmt: skip
-        return None
-    if not recurrence.supports_fused(cells[0].activation_name):
-        return None
-    x_layer = model.get_layer("embedding" if "embedding" in names else "one_hot")
-    return x_layer, rnns, model.get_layer("head")
-
-
-def wavefront_outputs(layers):
-    """`model_outputs` for training through `rnn_keras.wavefront` (the same logits and
-    states as `model([tokens, *states])`, the same gradients; faster on 2 cores)."""
-    x_layer, rnns, head = layers
-
-    def outputs(model, tokens, states, training):
-        first = rnns[0]
-        xw, W0, s0, _ = first.prepare(x_layer(tokens), states[0])  # (time, batch, units_0)
-        dtype = xw.dtype
-        weight = lambda v: tf.cast(tf.convert_to_tensor(v), dtype)  # noqa: E731
-        Ws = [W0] + [weight(r.cell.recurrent_kernel) for r in rnns[1:]]
-        Us = [weight(r.cell.kernel) for r in rnns[1:]]
-        bs = [tf.zeros([r.units], dtype) if r.cell.bias is None else weight(r.cell.bias)
-              for r in rnns[1:]]  # fmt: skip
-        s0s = [s0] + [tf.cast(s, dtype) for s in states[1:]]
-        cell = first.cell
-        top, lasts = wavefront.stack(xw, Ws, Us, bs, s0s, cell.activation, cell.activation_name)
-        return head(tf.transpose(top, [1, 0, 2])), lasts  # (batch, time, vocab)
-
-    return outputs
-
-
 class Task:
     name, stateful = "lm", True
 
@@ -129,11 +87,6 @@ class Task:
             cfg.embedding,
             cfg.dropout,
         )
-
-    def training_outputs(self, model):
-        """How the training step runs `model`: the wavefront when it can (None: the model)."""
-        layers = stacked_layers(model)
-        return None if layers is None else wavefront_outputs(layers)
 
     def val_batches(self):
         for i, (x, y) in enumerate(self.val.all_batches()):

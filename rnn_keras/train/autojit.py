@@ -44,13 +44,7 @@ def _with_jit(fns, jit):
     if fns.jit_compile == jit:
         return fns
     return StepFunctions(
-        fns.model,
-        fns.optimizer,
-        fns.clip_norm,
-        jit,
-        fns.confusion,
-        fns.label_smoothing,
-        outputs=fns.outputs,
+        fns.model, fns.optimizer, fns.clip_norm, jit, fns.confusion, fns.label_smoothing
     )
 
 

@@ -57,9 +57,8 @@ class StepFunctions:
     """`gradients(...)`, `apply(...)` and `evaluate(...)`, compiled once per run."""
 
     def __init__(self, model, optimizer, clip_norm, jit_compile, confusion=True,
-                 label_smoothing=0.0, outputs=None):  # fmt: skip
+                 label_smoothing=0.0):  # fmt: skip
         self.model, self.optimizer, self.clip_norm = model, optimizer, clip_norm
-        self.outputs = outputs or model_outputs  # the training forward (a task's faster one)
         self.label_smoothing = label_smoothing  # the training loss's; evaluation's is plain
         self.confusion = confusion  # off where classes are many (a translation's targets)
         self.jit_compile = jit_compile
@@ -70,7 +69,7 @@ class StepFunctions:
 
     def _gradients(self, tokens, targets, weights, states=None):
         with tf.GradientTape() as tape:
-            logits, new_states = self.outputs(self.model, tokens, states, True)
+            logits, new_states = model_outputs(self.model, tokens, states, True)
             total, count = masked_cross_entropy(logits, targets, weights, self.label_smoothing)
             loss = total / tf.maximum(count, 1.0)  # mean over real tokens
         grads = dense_gradients(tape, loss, self.model.trainable_variables)

@@ -49,10 +49,9 @@ class Trainer:
             )
         else:
             confusion = getattr(task, "confusion", True)
-            outputs = getattr(task, "training_outputs", lambda m: None)(model)
             self.fns = StepFunctions(
                 model, self.optimizer, cfg.clip_norm, cfg.jit_compile is not False, confusion,
-                label_smoothing=cfg.label_smoothing, outputs=outputs,
+                label_smoothing=cfg.label_smoothing,
             )  # fmt: skip
         self.step, self.best, self.carry, history = 0, math.inf, None, []
         self.best_by = best.criterion(task)
