@@ -33,6 +33,17 @@ def test_scenes_are_deterministic_and_their_captions_describe_them():
     assert all(any((o["colour"], o["shape"]) in scenes.HELD_OUT for o in objs) for objs in held)
 
 
+def test_a_splits_scenes_are_made_once_per_process_and_cannot_be_changed_by_a_caller():
+    images, captions = scenes.scenes("val", 4, start=2)
+    for i in range(4):  # the cache holds what scene() draws
+        image, _, want = scenes.scene(2 + i, "val")
+        np.testing.assert_array_equal(images[i], image)
+        assert captions[i] == want
+    assert scenes.scenes("val", 4, start=2)[0] is images  # drawn once
+    with pytest.raises(ValueError, match="read-only"):
+        images[0, 0, 0] = 0  # one run's change would reach every later run
+
+
 def test_a_square_is_where_its_caption_says():
     """The colour named is the colour drawn: the pixel at the object's centre."""
     for seed in range(30):
