@@ -27,11 +27,6 @@ SLOW_FIRST = (
 )
 
 
-def pytest_configure(config):
-    if hasattr(config.option, "loadscopereorder"):  # xdist would sort files by test count
-        config.option.loadscopereorder = False
-
-
 def pytest_collection_modifyitems(items):
     rank = {name: i for i, name in enumerate(SLOW_FIRST)}
     # a stable sort: each file's tests stay together and in their order
