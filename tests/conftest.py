@@ -14,25 +14,6 @@ except ImportError:
     keras = None
 
 
-# The slowest files, slowest first (`--durations=0`, summed per file, 2-core Zen 5): xdist's
-# `--dist loadfile` hands out files in collection order, so a slow file collected last keeps
-# one worker busy while the other has nothing left (test_web came last: ~40 s of 526).
-SLOW_FIRST = (
-    "test_distributed.py",
-    "test_web.py",
-    "test_resume.py",
-    "test_translate.py",
-    "test_faults.py",
-    "test_training.py",
-)
-
-
-def pytest_collection_modifyitems(items):
-    rank = {name: i for i, name in enumerate(SLOW_FIRST)}
-    # a stable sort: each file's tests stay together and in their order
-    items.sort(key=lambda item: rank.get(item.path.name, len(SLOW_FIRST)))
-
-
 @pytest.fixture(autouse=True)
 def _seed():
     if keras is not None:

@@ -172,9 +172,3 @@ def test_the_inference_path_never_reaches_tensorflow():
                 if parent in MODULES:
                     todo.append(parent)  # importing a.b runs a/__init__ first
     assert "rnn_keras_common.vocab" in reached
-
-
-def test_the_files_the_suite_starts_first_exist():
-    from tests.conftest import SLOW_FIRST
-
-    assert [name for name in SLOW_FIRST if not (ROOT / "tests" / name).is_file()] == []
