@@ -208,6 +208,59 @@ def test_label_smoothing_reaches_the_training_loss_only():
     assert TrainConfig(task="lm", steps=1).resolved().label_smoothing == 0.0
 
 
+def _two_lms(jit):
+    """Two char LMs with the same weights, each with its own Adam and step functions."""
+    from rnn_keras.tasks.lm import char_lm
+    from rnn_keras.train.steps import StepFunctions
+
+    fns = []
+    for _ in range(2):
+        keras.utils.set_random_seed(0)
+        model = char_lm(6, 4, 2, embedding=3)
+        optimizer = keras.optimizers.Adam(0.01)
+        optimizer.build(model.trainable_variables)
+        fns.append(StepFunctions(model, optimizer, 0.5, jit))
+    return fns
+
+
+def _optimizer_state(fns):
+    return [v.numpy() for v in fns.optimizer.variables] + fns.model.get_weights()
+
+
+@pytest.mark.parametrize("jit", [False, True])
+def test_one_step_call_equals_gradients_then_apply(jit):
+    # `step` (the loop's one compiled call) is `gradients` then `apply`: the same loss,
+    # norm and states, and the same weights and Adam moments after three steps
+    one, two = _two_lms(jit)
+    x = np.array([[1, 2, 3, 4, 5, 1], [2, 2, 0, 1, 3, 4]], np.int32)
+    w, lr = np.ones(x.shape, np.float32), np.float32(0.02)
+    s_one = s_two = [np.zeros((2, 4), "f4")] * 2
+    for _ in range(3):
+        loss, norm, s_one = one.step(x, x, w, s_one, lr)
+        loss2, grads, norm2, s_two = two.gradients(x, x, w, s_two)
+        two.apply(grads, norm2, lr)
+        np.testing.assert_allclose([float(loss), float(norm)], [float(loss2), float(norm2)], 1e-6)
+        assert float(norm) > 0.5  # clipped: the clip is part of what is compared
+    for a, b in zip(_optimizer_state(one), _optimizer_state(two)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(np.concatenate(s_one, 1), np.concatenate(s_two, 1), 1e-5)
+
+
+@pytest.mark.parametrize("jit", [False, True])
+def test_a_non_finite_step_changes_no_weight_and_no_optimizer_state(jit):
+    one, _ = _two_lms(jit)
+    x = np.array([[1, 2, 3, 4, 5, 1]], np.int32)
+    s0 = [np.zeros((1, 4), "f4")] * 2
+    before = _optimizer_state(one)
+    loss, norm, _ = one.step(x, x, np.full(x.shape, np.nan, np.float32), s0, np.float32(0.01))
+    assert not np.isfinite(float(loss))
+    for a, b in zip(_optimizer_state(one), before):  # iterations, moments, weights
+        np.testing.assert_array_equal(a, b)
+    one.step(x, x, np.ones(x.shape, np.float32), s0, np.float32(0.01))  # a finite one moves
+    assert int(one.optimizer.iterations.numpy()) == 1
+    assert any(not np.array_equal(a, b) for a, b in zip(_optimizer_state(one), before))
+
+
 def test_a_capped_evaluation_reads_batches_spread_over_the_examples():
     from rnn_keras.tasks.base import in_batches
 

@@ -85,7 +85,9 @@ class Trainer:
             if new_pass or self.carry is None:
                 self.carry = self._zero_carry()  # a new pass over the text
             states = self.carry
-        loss, grads, norm, new_states = self.fns.gradients(tokens, targets, weights, states)
+        # one compiled call: the update is applied only if the loss and gradient are finite
+        lr = np.float32(self.lr())
+        loss, norm, new_states = self.fns.step(tokens, targets, weights, states, lr)
         loss = float(loss)
         self.losses.append(loss)
         if not (math.isfinite(loss) and math.isfinite(float(norm))):
@@ -99,7 +101,6 @@ class Trainer:
             self.skipped += 1
             self.step += 1
             return loss, 0
-        self.fns.apply(grads, norm, np.float32(self.lr()))
         if self.task.stateful:
             self.carry = [s.numpy() for s in new_states]
         self.step += 1
