@@ -60,7 +60,8 @@ def model_outputs(model, tokens, states, training):
 
 
 class StepFunctions:
-    """`gradients(...)`, `apply(...)` and `evaluate(...)`, compiled once per run."""
+    """`step(...)` (the loop's: `gradients` then `apply`), `gradients(...)`, `apply(...)` and
+    `evaluate(...)`, compiled once per run."""
 
     def __init__(self, model, optimizer, clip_norm, jit_compile, confusion=True,
                  label_smoothing=0.0):  # fmt: skip
