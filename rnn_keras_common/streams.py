@@ -13,13 +13,6 @@ class LMStreams:
     same shifted by one (targets), so the final state of batch k is the right
     initial state of batch k+1 (char-rnn's truncated BPTT). `position` is the
     only state; it goes into checkpoints.
-
-    Each training pass after the first reads the text rotated by an offset drawn for
-    that pass (`pass_offset`), so that a pass does not repeat the last one's batches:
-    the truncation points and the characters read side by side change, as AWD-LSTM's
-    varying BPTT lengths mean them to (Merity et al. 2017). Measured on `python train.py
-    --steps 1466` (2.2 passes): 0.002-0.003 nats/char lower with two seeds. Evaluation
-    (`all_batches`) reads the text as it is.
     """
 
     def __init__(self, ids, batch_size, seq_len):
@@ -36,26 +29,14 @@ class LMStreams:
         self.targets = ids[1 : per_stream * batch_size + 1].reshape(batch_size, per_stream)
         self.batches_per_pass = per_stream // seq_len
         self.position = 0
-        self.ids, self.per_stream = ids, per_stream
-
-    def pass_offset(self, index):
-        """Where pass `index` starts in the text: 0 for the first, then drawn per pass
-        (seeded by its index, so a resumed run reads what it would have)."""
-        if index == 0:
-            return 0
-        return int(np.random.default_rng(index).integers(0, self.per_stream))
 
     def next_batch(self):
         """`(inputs, targets, weights, starts_pass)`; `starts_pass`: reset the carried state."""
-        index, k = divmod(self.position, self.batches_per_pass)
+        k = self.position % self.batches_per_pass
+        cols = slice(k * self.seq_len, (k + 1) * self.seq_len)
         self.position += 1
-        cols = np.arange(k * self.seq_len, (k + 1) * self.seq_len)
-        # stream i, column j of the rotated text: character (i * per_stream + j + offset)
-        # of the text, wrapping round its end (the last character is only a target)
-        at = np.arange(self.batch_size)[:, None] * self.per_stream + cols
-        at = (at + self.pass_offset(index)) % (len(self.ids) - 1)  # (batch, seq_len)
-        x = self.ids[at]
-        return x, self.ids[at + 1], np.ones(x.shape, np.float32), k == 0
+        x = self.inputs[:, cols]
+        return x, self.targets[:, cols], np.ones(x.shape, np.float32), k == 0
 
     def all_batches(self):
         """Every batch once, in order (for evaluation)."""

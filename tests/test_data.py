@@ -60,33 +60,6 @@ def test_lm_streams_continue_across_batches():
     assert streams.next_batch()[3]  # a new pass starts: the carried state is reset
 
 
-def _one_pass(streams):
-    batches = [streams.next_batch() for _ in range(streams.batches_per_pass)]
-    return [np.concatenate([b[i] for b in batches], axis=1) for i in (0, 1)]
-
-
-def test_each_lm_pass_after_the_first_reads_the_text_rotated_by_its_own_offset():
-    ids = np.random.default_rng(0).integers(0, 50, 1001)
-    streams = lm.LMStreams(ids, batch_size=4, seq_len=5)  # 250 a stream: 50 batches a pass
-    first, second, third = _one_pass(streams), _one_pass(streams), _one_pass(streams)
-    np.testing.assert_array_equal(first[0], ids[:1000].reshape(4, 250))  # the text as it is
-    offsets = [streams.pass_offset(i) for i in (1, 2)]
-    assert 0 not in offsets and offsets[0] != offsets[1]  # each pass its own batches
-    for (inputs, targets), offset in zip((second, third), offsets):
-        rotated = np.roll(np.arange(1000), -offset).reshape(4, 250)  # positions in the text
-        np.testing.assert_array_equal(inputs, ids[rotated])
-        np.testing.assert_array_equal(targets, ids[rotated + 1])  # each one's next character
-    # a resumed run (a new object at the saved position) reads the same batches
-    again = lm.LMStreams(ids, batch_size=4, seq_len=5)
-    again.position = 2 * again.batches_per_pass + 7
-    x, y, _, new_pass = again.next_batch()
-    np.testing.assert_array_equal(x, third[0][:, 35:40])
-    np.testing.assert_array_equal(y, third[1][:, 35:40])
-    assert not new_pass
-    # evaluation reads the text as it is, whatever pass training is in
-    np.testing.assert_array_equal(next(streams.all_batches())[0], ids[:1000].reshape(4, 250)[:, :5])
-
-
 def test_lm_streams_refuse_text_shorter_than_a_batch():
     with pytest.raises(data.DataError, match="too short"):
         lm.LMStreams(np.arange(50), batch_size=8, seq_len=10)
