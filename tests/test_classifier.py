@@ -119,7 +119,7 @@ def test_a_classifier_trains_a_step_count_unless_given_a_budget():
 
 def test_embedding_default_and_refusal(capsys):
     assert TrainConfig(task="translate").resolved().embedding == 64
-    assert TrainConfig(task="lm").resolved().embedding == 64
+    assert TrainConfig(task="lm").resolved().embedding == 128
     assert TrainConfig(task="translate", embedding=0).resolved().embedding == 0
     assert TrainConfig(task="lm", embedding=16).resolved().embedding == 16
     assert TrainConfig(task="classify").resolved().embedding is None
