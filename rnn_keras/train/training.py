@@ -85,7 +85,7 @@ class Trainer:
             if new_pass or self.carry is None:
                 self.carry = self._zero_carry()  # a new pass over the text
             states = self.carry
-        # one compiled call: the update is applied only if the loss and gradient are finite
+        # `step` applies the update only if the loss and the gradient are finite
         lr = np.float32(self.lr())
         loss, norm, new_states = self.fns.step(tokens, targets, weights, states, lr)
         loss = float(loss)
