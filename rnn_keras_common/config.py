@@ -39,7 +39,7 @@ TASK_DEFAULTS = {
         recurrent_gain=0.5,  # 1,000 steps: validation 1.609 nats/char against 1.628 at gain 1
         # characters embedded in front of U: 2 minutes 1.508 nats/char against 1.532 one-hot
         # at 64 dims, same speed; 128 dims at 1,466 steps (a slow AVX2 machine's 5 minutes)
-        # 0.010 lower than 64 over three seeds, for 2.5% more time a step (README, "The main
+        # 0.009 lower than 64 over four seeds, for 2.5-4% more time a step (README, "The main
         # job against PyTorch")
         embedding=128,
         eval_batches=100,  # 640,000 characters, in 64 streams over the held-out text
