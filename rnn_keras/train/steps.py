@@ -32,6 +32,11 @@ def masked_cross_entropy(logits, targets, weights, label_smoothing=0.0):
     return tf.reduce_sum(ce * weights), tf.reduce_sum(weights)
 
 
+def all_finite(loss, norm):
+    """Whether a step's loss and gradient norm (host values) are finite: what `step` updates on."""
+    return math.isfinite(float(loss)) and math.isfinite(float(norm))
+
+
 def make_optimizer(cfg):
     if cfg.optimizer == "sgd":
         return keras.optimizers.SGD(cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov)
@@ -97,7 +102,7 @@ class StepFunctions:
     def _two_calls(self, tokens, targets, weights, states, lr):
         """`step`'s contract as `gradients`, then `apply` only if all is finite."""
         loss, grads, norm, new_states = self.gradients(tokens, targets, weights, states)
-        if math.isfinite(float(loss)) and math.isfinite(float(norm)):
+        if all_finite(loss, norm):
             self.apply(grads, norm, lr)
         return loss, norm, new_states
 

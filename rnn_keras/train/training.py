@@ -25,7 +25,7 @@ from rnn_keras.tasks.generate import Generator
 from rnn_keras.train import autojit, best, checkpoint, distributed, resources, runs, schedule
 from rnn_keras.train.monitor import Monitor, fields
 from rnn_keras.train.schedule import learning_rate
-from rnn_keras.train.steps import StepFunctions, make_optimizer
+from rnn_keras.train.steps import StepFunctions, all_finite, make_optimizer
 from rnn_keras_common import stops
 
 
@@ -90,7 +90,7 @@ class Trainer:
         loss, norm, new_states = self.fns.step(tokens, targets, weights, states, lr)
         loss = float(loss)
         self.losses.append(loss)
-        if not (math.isfinite(loss) and math.isfinite(float(norm))):
+        if not all_finite(loss, norm):
             if not self.cfg.skip_nonfinite:
                 raise NonFiniteError(
                     f"Step {self.step + 1}: the loss or gradient is not finite (loss={loss}, "
